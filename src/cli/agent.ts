@@ -1,0 +1,73 @@
+/** `launcher agent`: make this host's engine match what the server wants. */
+import { Command, Option } from "@commander-js/extra-typings";
+import { Agent } from "../agent/agent.ts";
+import { LauncherClient } from "../client/client.ts";
+import { parseDuration } from "../duration.ts";
+import { UsageError } from "./errors.ts";
+import { aborted, shutdownSignal } from "./signals.ts";
+
+/** The engine address from `--docker-host`, `DOCKER_HOST`, or the default socket. */
+export function defaultDockerHost(): string {
+  return Deno.env.get("DOCKER_HOST") || "unix:///var/run/docker.sock";
+}
+
+/** A positive whole number flag. */
+export function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number above 0`);
+  return n;
+}
+
+/** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
+export async function startAgent(opts: {
+  url: string;
+  token?: string;
+  host: string;
+  dockerHost: string;
+  intervalMs: number;
+  parallel: number;
+  log: (line: string) => void;
+}, signal: AbortSignal): Promise<void> {
+  const { DockerEngine } = await import("../docker/engine.ts");
+  const engine = new DockerEngine(opts.dockerHost);
+  const agent = new Agent({
+    client: new LauncherClient(opts.url, opts.token),
+    engine,
+    host: opts.host,
+    intervalMs: opts.intervalMs,
+    parallel: opts.parallel,
+    log: opts.log,
+  });
+  await agent.run(signal);
+}
+
+/** The `agent` command. */
+export function agentCommand(log: (line: string) => void): Command {
+  return new Command("agent")
+    .description("run the agent for this host")
+    .addOption(new Option("--master <url>", "server URL").env("LAUNCHER_URL"))
+    .option("--host <name>", "this host's name", Deno.hostname())
+    .addOption(new Option("--token <token>", "API token").env("LAUNCHER_TOKEN"))
+    .option("--interval <duration>", "full re-check period and fallback poll", "5s")
+    .option("--docker-host <url>", "Docker engine address", defaultDockerHost())
+    .option("--parallel <n>", "containers worked on at once", "8")
+    .action(async (opts) => {
+      if (!opts.master) throw new UsageError("--master URL (or LAUNCHER_URL) is required");
+      const intervalMs = parseDuration(opts.interval);
+      const parallel = positiveInt("--parallel", opts.parallel);
+      const { signal, dispose } = shutdownSignal();
+      log(`launcher agent for host ${opts.host}: server ${opts.master}, engine ${opts.dockerHost}`);
+      const running = startAgent({
+        url: opts.master,
+        token: opts.token,
+        host: opts.host,
+        dockerHost: opts.dockerHost,
+        intervalMs,
+        parallel,
+        log,
+      }, signal);
+      await Promise.race([running, aborted(signal)]);
+      dispose();
+      log("agent stopping; containers keep running");
+    });
+}

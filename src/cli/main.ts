@@ -1,0 +1,78 @@
+/** The CLI: builds the command tree, runs it, and turns every outcome into an exit code. */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { LauncherError } from "../errors.ts";
+import { DurationError } from "../duration.ts";
+import { agentCommand } from "./agent.ts";
+import { containerCommand } from "./container.ts";
+import { devCommand } from "./dev.ts";
+import { UsageError } from "./errors.ts";
+import { manifestCommand } from "./manifest.ts";
+import { serveCommand } from "./serve.ts";
+import { tokenCommand } from "./token.ts";
+
+const VERSION = "0.1.0";
+
+/** Exit codes: 0 ok, 1 server or engine error, 2 usage error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function print(text: string): void {
+  console.log(text);
+}
+
+function log(line: string): void {
+  console.error(line);
+}
+
+/** The whole command tree. */
+export function program(): Command {
+  const root = new Command("launcher")
+    .description("pull-based container launcher for fleets of hosts")
+    .version(VERSION)
+    .showSuggestionAfterError()
+    .exitOverride();
+  root.addCommand(serveCommand(log));
+  root.addCommand(agentCommand(log));
+  root.addCommand(devCommand(log));
+  root.addCommand(manifestCommand(print));
+  root.addCommand(containerCommand(print));
+  root.addCommand(tokenCommand(print));
+  // Every subcommand throws instead of exiting, so run() decides the exit code.
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach((c) => override(c as Command));
+  };
+  override(root);
+  return root;
+}
+
+/** Runs the CLI on `args` and returns the exit code; errors are one line on stderr. */
+export async function run(args: string[]): Promise<number> {
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return EXIT.ok;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help).
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UsageError || error instanceof DurationError) {
+    log(error.message.split("\n").map((l) => `error: ${l}`).join("\n"));
+    return EXIT.usage;
+  }
+  if (error instanceof LauncherError) {
+    const lines = [`error: ${error.message}`];
+    for (const d of error.details ?? []) {
+      const where = [d.line && `line ${d.line}`, d.column && `column ${d.column}`].filter(Boolean);
+      lines.push(`  ${d.path ?? ""}${where.length ? ` (${where.join(", ")})` : ""}: ${d.message}`);
+    }
+    log(lines.join("\n"));
+    return EXIT.failed;
+  }
+  log(`error: ${error instanceof Error ? error.message : String(error)}`);
+  return EXIT.failed;
+}

@@ -1,0 +1,96 @@
+/** `launcher manifest up|down|ps`: send manifests to the server and show their containers. */
+import { Command } from "@commander-js/extra-typings";
+import { ManifestError, parseManifest } from "../manifest/parse.ts";
+import type { ErrorDetail } from "../api/schemas.ts";
+import type { Manifest } from "../manifest/schema.ts";
+import { parseDuration } from "../duration.ts";
+import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { psTable } from "./output.ts";
+import { waitForManifest } from "./wait.ts";
+
+/** Reads and validates a manifest file, so errors name the file, line and column. */
+async function readManifest(file: string): Promise<{ text: string; manifest: Manifest }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${error instanceof Error ? error.message : error}`);
+  }
+  try {
+    return { text, manifest: parseManifest(text, "yaml") };
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    const where = (d: ErrorDetail) =>
+      [file, d.line, d.column].filter((p) => p !== undefined).join(":");
+    const lines = (error.details ?? []).map((d) =>
+      `${where(d)}: ${d.path ? `${d.path}: ` : ""}${d.message}`
+    );
+    throw new UsageError(lines.length ? lines.join("\n") : `${file}: ${error.message}`);
+  }
+}
+
+/** The manifest name from `-f FILE` or `--name`, exactly one of them. */
+async function manifestName(opts: { file?: string; name?: string }): Promise<string> {
+  if (opts.file && opts.name) throw new UsageError("pass either -f FILE or --name, not both");
+  if (opts.name) return opts.name;
+  if (opts.file) return (await readManifest(opts.file)).manifest.name;
+  throw new UsageError("pass -f FILE or --name NAME");
+}
+
+/** The `manifest` command group. */
+export function manifestCommand(print: (text: string) => void): Command {
+  const manifest = new Command("manifest").description("apply, remove and list manifests");
+
+  manifest.command("up")
+    .description("create or update the containers of a manifest")
+    .requiredOption("-f, --file <file>", "manifest file (YAML)")
+    .option("--wait", "wait until every container has reached what is desired")
+    .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addOption(urlOption()).addOption(tokenOption())
+    .action(async (opts) => {
+      const { text, manifest } = await readManifest(opts.file);
+      const timeout = parseDuration(opts.timeout);
+      const client = clientFor(opts);
+      const result = await client.up(text);
+      const part = (label: string, names: string[]) =>
+        names.length ? [`${label} ${names.join(", ")}`] : [];
+      const parts = [
+        ...part("created", result.created),
+        ...part("updated", result.updated),
+        ...part("unchanged", result.unchanged),
+        ...part("removed", result.removed),
+      ];
+      print(`${manifest.name}: ${parts.join("; ") || "no containers"}`);
+      if (opts.wait) await waitForManifest(client, manifest.name, timeout);
+    });
+
+  manifest.command("down")
+    .description("remove every container of a manifest")
+    .option("-f, --file <file>", "manifest file (YAML)")
+    .option("--name <name>", "manifest name")
+    .option("--wait", "wait until every container is removed")
+    .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addOption(urlOption()).addOption(tokenOption())
+    .action(async (opts) => {
+      const name = await manifestName(opts);
+      const timeout = parseDuration(opts.timeout);
+      const client = clientFor(opts);
+      await client.down(name);
+      print(`${name}: removing`);
+      if (opts.wait) await waitForManifest(client, name, timeout);
+    });
+
+  manifest.command("ps")
+    .description("list containers of a manifest, or of all manifests")
+    .option("-f, --file <file>", "manifest file (YAML)")
+    .option("--name <name>", "manifest name")
+    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .action(async (opts) => {
+      const name = opts.file || opts.name ? await manifestName(opts) : undefined;
+      const list = await clientFor(opts).ps(name);
+      print(opts.output === "json" ? JSON.stringify(list, null, 2) : psTable(list));
+    });
+
+  return manifest;
+}

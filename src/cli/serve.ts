@@ -1,0 +1,66 @@
+/** `launcher serve`: the control plane. */
+import { Command, Option } from "@commander-js/extra-typings";
+import { startServer } from "../server/serve.ts";
+import { UsageError } from "./errors.ts";
+import { aborted, shutdownSignal } from "./signals.ts";
+
+/** The token password from exactly one of flag, environment or file. */
+export async function tokenPassword(
+  opts: { tokenPass?: string; tokenPassFile?: string },
+): Promise<string> {
+  if (opts.tokenPassFile) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(opts.tokenPassFile);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`cannot read the token password file: ${reason}`);
+    }
+    const password = text.split(/\r?\n/)[0];
+    if (!password) throw new UsageError(`token password file ${opts.tokenPassFile} is empty`);
+    return password;
+  }
+  if (opts.tokenPass) return opts.tokenPass;
+  throw new UsageError(
+    "a token password is required: pass --token-pass, --token-pass-file or set LAUNCHER_TOKEN_PASS",
+  );
+}
+
+/** Parses a TCP port flag. */
+export function portNumber(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be a number from 0 to 65535, not "${text}"`);
+  }
+  return port;
+}
+
+/** The `serve` command. */
+export function serveCommand(log: (line: string) => void): Command {
+  return new Command("serve")
+    .description("run the server: the API and the store")
+    .option("--ip <ip>", "address to listen on", "0.0.0.0")
+    .option("--port <port>", "port to listen on", "8080")
+    .option("--data-dir <dir>", "where the store lives", "./launcher-data")
+    .addOption(
+      new Option("--token-pass <password>", "password that trades for tokens").env(
+        "LAUNCHER_TOKEN_PASS",
+      ),
+    )
+    .option("--token-pass-file <file>", "read the token password from a file")
+    .action(async (opts) => {
+      const password = await tokenPassword(opts);
+      const { signal, dispose } = shutdownSignal();
+      const server = await startServer({
+        hostname: opts.ip,
+        port: portNumber(opts.port),
+        dataDir: opts.dataDir,
+        password,
+        log,
+      });
+      log(`launcher server listening on ${server.url} (store in ${opts.dataDir})`);
+      await aborted(signal);
+      dispose();
+      await server.close();
+    });
+}

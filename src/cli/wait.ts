@@ -1,0 +1,101 @@
+/** `--wait`: follow a manifest's containers until each has reached what is desired. */
+import type { ContainerStatus } from "../api/schemas.ts";
+import type { LauncherClient } from "../client/client.ts";
+import { ApiError } from "../client/errors.ts";
+import { sleep } from "../agent/backoff.ts";
+import { FailedError } from "./errors.ts";
+import { stateText } from "./output.ts";
+
+/** Where one container stands against what is desired. */
+export type Progress = "done" | "pending" | "failed";
+
+const STOPPED = new Set(["exited", "created", "dead"]);
+
+/** Whether a container has reached its desired state, is on its way, or has failed. */
+export function progressOf(c: ContainerStatus): Progress {
+  if (c.state === "failed") return "failed";
+  switch (c.desired) {
+    case "running":
+      if (c.state !== "running") return "pending";
+      if (c.health === "unhealthy") return "failed";
+      return c.health === undefined || c.health === "healthy" ? "done" : "pending";
+    case "stopped":
+    case "killed":
+      return STOPPED.has(c.state) ? "done" : "pending";
+    case "removed":
+      return c.state === "removed" ? "done" : "pending";
+  }
+}
+
+/** Writes progress: lines redrawn in place on a terminal, a line per change otherwise. */
+class ProgressView {
+  private drawn = 0;
+  private readonly seen = new Map<string, string>();
+  private readonly encoder = new TextEncoder();
+
+  constructor(private readonly tty: boolean) {}
+
+  show(list: ContainerStatus[]): void {
+    const lines = list.map((c) => {
+      const mark = { done: "✔", pending: "…", failed: "✘" }[progressOf(c)];
+      const error = c.error ? `: ${c.error}` : "";
+      return {
+        key: c.config.name,
+        text: `${mark} ${c.config.name} (${c.host}): ${stateText(c)}${error}`,
+      };
+    });
+    if (this.tty) {
+      const up = this.drawn > 0 ? `\x1b[${this.drawn}F` : "";
+      const body = lines.map((l) => `\x1b[2K${l.text}\n`).join("");
+      Deno.stderr.writeSync(this.encoder.encode(up + body));
+      this.drawn = lines.length;
+      return;
+    }
+    for (const l of lines) {
+      if (this.seen.get(l.key) === l.text) continue;
+      this.seen.set(l.key, l.text);
+      Deno.stderr.writeSync(this.encoder.encode(`${l.text}\n`));
+    }
+  }
+}
+
+/**
+ * Polls `ps` until every container of the manifest has reached what is desired; a removed
+ * manifest counts as done when the server no longer knows it. Throws FailedError naming each
+ * container that failed, or that was still pending at the timeout.
+ */
+export async function waitForManifest(
+  client: LauncherClient,
+  manifest: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const view = new ProgressView(Deno.stderr.isTerminal());
+  while (true) {
+    let list: ContainerStatus[];
+    try {
+      list = await client.ps(manifest);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return;
+      throw error;
+    }
+    view.show(list);
+    const failed = list.filter((c) => progressOf(c) === "failed");
+    const pending = list.filter((c) => progressOf(c) === "pending");
+    if (failed.length > 0) {
+      throw new FailedError(
+        failed.map((c) => `${c.config.name} on ${c.host} failed: ${c.error ?? c.health}`).join(
+          "; ",
+        ),
+      );
+    }
+    if (pending.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new FailedError(
+        pending.map((c) => `${c.config.name} on ${c.host} still ${stateText(c)}`).join("; ") +
+          ` after ${Math.round(timeoutMs / 1000)}s`,
+      );
+    }
+    await sleep(100);
+  }
+}
