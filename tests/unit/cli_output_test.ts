@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { age, psTable, stateText, table } from "../../src/cli/output.ts";
+import { progressOf } from "../../src/cli/wait.ts";
+import { parseDuration } from "../../src/duration.ts";
+import { status } from "./fixtures.ts";
+
+Deno.test("tables pad every column but the last", () => {
+  assert.equal(table(["A", "BB"], [["xyz", "1"], ["w", "22"]]), "A     BB\nxyz   1\nw     22");
+});
+
+Deno.test("age uses the largest whole unit", () => {
+  const now = Date.parse("2026-01-02T00:00:00Z");
+  assert.equal(age("2026-01-01T23:59:30Z", now), "30s");
+  assert.equal(age("2026-01-01T23:00:00Z", now), "1h");
+  assert.equal(age("2025-12-30T00:00:00Z", now), "3d");
+});
+
+Deno.test("ps shows exit codes and health beside the state", () => {
+  assert.equal(stateText(status({ state: "exited", exitCode: 137 })), "exited (137)");
+  assert.equal(stateText(status({ state: "running", health: "healthy" })), "running (healthy)");
+});
+
+Deno.test("ps adds an error column only when a container has an error", () => {
+  assert.ok(!psTable([status()]).includes("ERROR"));
+  const failed = psTable([status({ state: "failed", error: "no such image" })]);
+  assert.match(failed, /ERROR/);
+  assert.match(failed, /no such image/);
+});
+
+Deno.test("--wait counts a container done only when it reached what is desired", () => {
+  assert.equal(progressOf(status({ state: "pending" })), "pending");
+  assert.equal(progressOf(status({ state: "running" })), "done");
+  assert.equal(progressOf(status({ state: "running", health: "starting" })), "pending");
+  assert.equal(progressOf(status({ state: "running", health: "unhealthy" })), "failed");
+  assert.equal(progressOf(status({ state: "failed", error: "x" })), "failed");
+  assert.equal(progressOf(status({ desired: "stopped", state: "exited" })), "done");
+  assert.equal(progressOf(status({ desired: "removed", state: "running" })), "pending");
+});
+
+Deno.test("durations accept units and plain seconds", () => {
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("30s"), 30_000);
+  assert.equal(parseDuration("2m"), 120_000);
+  assert.equal(parseDuration("5"), 5000);
+  assert.throws(() => parseDuration("soon"), /not a duration/);
+});
