@@ -78,7 +78,7 @@ export class Agent {
 
   /** Long-polls the server for this host's desired list. */
   private async pullLoop(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff(250, Math.max(1000, this.opts.intervalMs));
+    const backoff = new Backoff(250, 5000);
     let failing = false;
     while (!signal.aborted) {
       try {

@@ -1,0 +1,275 @@
+/**
+ * An end-to-end fixture: the real program as separate processes (one server, one agent per host)
+ * over real Docker engines, one per network namespace (see engines.ts).
+ */
+import type { ContainerStatus } from "../../src/api/schemas.ts";
+import { LauncherClient } from "../../src/client/client.ts";
+import { type Engines, startEngines } from "./engines.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const PASSWORD = "e2e-password";
+
+/** A long-running command that stops at once on SIGTERM (busybox sleep as PID 1 would not). */
+export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+
+/** What a finished CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A spawned launcher process with its output kept for failure messages. */
+class Proc {
+  readonly output: string[] = [];
+  private readonly child: Deno.ChildProcess;
+  private readonly drained: Promise<void>;
+
+  constructor(readonly label: string, args: string[], env: Record<string, string> = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+    }).spawn();
+    this.drained = Promise.all([this.keep(this.child.stdout), this.keep(this.child.stderr)])
+      .then(() => {});
+  }
+
+  private async keep(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this.output.push(chunk);
+  }
+
+  /** Sends a signal and waits for the process to end; returns its exit code. */
+  async stop(signal: Deno.Signal = "SIGKILL"): Promise<number> {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+    const status = await this.child.status;
+    await this.drained;
+    return status.code;
+  }
+
+  /** Waits for the process to end on its own. */
+  async exited(): Promise<number> {
+    return (await this.child.status).code;
+  }
+}
+
+/** Picks a free TCP port on 127.0.0.1. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Polls `check` until it returns a value other than undefined or false, or throws on timeout. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Server, agents and engines of one test file. */
+export class Cluster {
+  readonly url: string;
+  token = "";
+  private server?: Proc;
+  private readonly agents = new Map<string, Proc>();
+  private readonly dataDir: string;
+  private readonly workDir: string;
+
+  private constructor(readonly engines: Engines, readonly interval: string) {
+    this.url = `http://127.0.0.1:${freePort()}`;
+    this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
+    this.dataDir = `${this.workDir}/data`;
+  }
+
+  /** Starts engines for `hosts`, the server, a token, and one agent per host. */
+  static async start(hosts: string[], opts: { interval?: string } = {}): Promise<Cluster> {
+    const engines = await startEngines(hosts);
+    const cluster = new Cluster(engines, opts.interval ?? "1s");
+    try {
+      await cluster.startServer();
+      const token = await cluster.cli([
+        "token",
+        "generate",
+        "--url",
+        cluster.url,
+        "--password-stdin",
+      ], {
+        stdin: `${PASSWORD}\n`,
+      });
+      if (token.code !== 0) throw new Error(`token generate failed: ${token.stderr}`);
+      cluster.token = token.stdout.trim();
+      for (const host of hosts) cluster.startAgent(host);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** A typed client for assertions. */
+  client(): LauncherClient {
+    return new LauncherClient(this.url, this.token);
+  }
+
+  /** Starts the server on the cluster's port and data dir and waits until it answers. */
+  async startServer(): Promise<void> {
+    const port = new URL(this.url).port;
+    this.server = new Proc("server", [
+      "serve",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      port,
+      "--data-dir",
+      this.dataDir,
+      "--token-pass",
+      PASSWORD,
+    ]);
+    await waitFor("the server to answer", async () => {
+      await new LauncherClient(this.url).healthz();
+      return true;
+    });
+  }
+
+  /** SIGKILLs the server. */
+  async killServer(): Promise<void> {
+    await this.server?.stop("SIGKILL");
+    this.server = undefined;
+  }
+
+  /** Starts the agent of `host` against its own engine. */
+  startAgent(host: string, extra: string[] = []): void {
+    const engine = this.engines.hosts.find((h) => h.name === host);
+    if (!engine) throw new Error(`no engine for ${host}`);
+    this.agents.set(
+      host,
+      new Proc(`agent ${host}`, [
+        "agent",
+        "--master",
+        this.url,
+        "--host",
+        host,
+        "--token",
+        this.token,
+        "--docker-host",
+        engine.dockerHost,
+        "--interval",
+        this.interval,
+        ...extra,
+      ]),
+    );
+  }
+
+  /** Stops the agent of `host` with a signal and returns its exit code. */
+  async stopAgent(host: string, signal: Deno.Signal = "SIGKILL"): Promise<number> {
+    const agent = this.agents.get(host);
+    this.agents.delete(host);
+    return agent ? await agent.stop(signal) : -1;
+  }
+
+  /** Runs a CLI command against the cluster (URL and token from the environment). */
+  async cli(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { LAUNCHER_URL: this.url, LAUNCHER_TOKEN: this.token, NO_COLOR: "1", ...opts.env },
+    }).spawn();
+    if (opts.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(opts.stdin));
+      await writer.close();
+    }
+    const out = await child.output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) } as CliResult;
+  }
+
+  /** Writes a manifest file in the cluster's work dir and returns its path. */
+  writeManifest(name: string, yaml: string): string {
+    const path = `${this.workDir}/${name}.yaml`;
+    Deno.writeTextFileSync(path, yaml);
+    return path;
+  }
+
+  /** `ps` of one manifest through the API. */
+  async ps(manifest?: string): Promise<ContainerStatus[]> {
+    return await this.client().ps(manifest);
+  }
+
+  /** Waits until every container of the manifest is in `state` (by name), returning the list. */
+  async waitForStates(
+    manifest: string,
+    states: Record<string, string>,
+    timeoutMs = 30_000,
+  ): Promise<ContainerStatus[]> {
+    return await waitFor(`${manifest} to reach ${JSON.stringify(states)}`, async () => {
+      const list = await this.ps(manifest);
+      const ok = Object.entries(states).every(([name, state]) =>
+        list.some((c) => c.config.name === name && c.state === state)
+      );
+      return ok ? list : undefined;
+    }, timeoutMs);
+  }
+
+  /** Inspects a container on a host's engine by its engine name (`manifest_name`). */
+  async inspect(host: string, engineName: string): Promise<DockerInspect | undefined> {
+    try {
+      const out = await this.engines.docker(host, "inspect", engineName);
+      return (JSON.parse(out) as DockerInspect[])[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Names of the containers on a host's engine. */
+  async engineNames(host: string): Promise<string[]> {
+    const out = await this.engines.docker(host, "ps", "-a", "--format", "{{.Names}}");
+    return out.split("\n").filter(Boolean).sort();
+  }
+
+  /** The output of every process so far, for a failing test's message. */
+  logs(): string {
+    const procs = [this.server, ...this.agents.values()].filter((p): p is Proc => !!p);
+    return procs.map((p) => `--- ${p.label}\n${p.output.join("")}`).join("\n");
+  }
+
+  /** Stops every process and engine and removes the work dir. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
+    await this.killServer();
+    await this.engines.stop();
+    await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The parts of `docker inspect` the tests read. */
+export interface DockerInspect {
+  Id: string;
+  Name: string;
+  Config: { Labels: Record<string, string>; Env: string[]; Cmd: string[] | null };
+  State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string };
+  HostConfig: Record<string, unknown>;
+}
