@@ -1,0 +1,81 @@
+/** Starts the control plane: the store under a data dir, the planner and the API on Deno.serve. */
+import { createApp } from "../api/router.ts";
+import { EmptyPasswordError } from "./errors.ts";
+import { Planner } from "./planner.ts";
+import { Store } from "./store.ts";
+
+/** How to start a server. */
+export interface ServeOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Created when missing; holds `launcher.db`. */
+  dataDir: string;
+  /** The token password; must not be empty. */
+  password: string;
+  log?: (line: string) => void;
+  /** Aborting it closes the server, as `close()` does. */
+  signal?: AbortSignal;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** Where clients reach it, such as `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  planner: Planner;
+  /** Releases held long-polls, stops listening, waits for open requests and closes the store. */
+  close(): Promise<void>;
+}
+
+/** The address clients use for a listening address (a wildcard becomes loopback). */
+function clientUrl(hostname: string, port: number): string {
+  const host = hostname === "0.0.0.0" || hostname === ""
+    ? "127.0.0.1"
+    : hostname === "::"
+    ? "::1"
+    : hostname;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Opens the store in `dataDir` and serves the API until `close()` or `signal`. */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  if (opts.password === "") throw new EmptyPasswordError();
+  await Deno.mkdir(opts.dataDir, { recursive: true });
+  const planner = new Planner(new Store(opts.dataDir));
+  const app = createApp({ planner, password: opts.password, log: opts.log });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      onListen: () => {},
+    }, (request) => app.fetch(request));
+  } catch (error) {
+    planner.close();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      const stopped = server.shutdown();
+      // Held long-polls would keep shutdown waiting for their whole wait: answer them now.
+      planner.releaseWaiters();
+      await stopped;
+      planner.close();
+    })();
+    return closing;
+  };
+  const onAbort = () => void close();
+  if (opts.signal?.aborted) await close();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  return {
+    url: clientUrl(opts.hostname, server.addr.port),
+    port: server.addr.port,
+    planner,
+    close,
+  };
+}

@@ -1,0 +1,140 @@
+/** An in-process server for API tests: a temp data dir, a planner, the app and a token. */
+import assert from "node:assert/strict";
+import * as v from "valibot";
+import { type App, createApp } from "../../src/api/router.ts";
+import {
+  type ContainerStatus,
+  ContainerStatusSchema,
+  type ErrorBody,
+  ErrorBodySchema,
+  type UpResult,
+  UpResultSchema,
+} from "../../src/api/schemas.ts";
+import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
+import { Store } from "../../src/server/store.ts";
+
+/** The token password every harness uses. */
+export const PASSWORD = "s3cret-pass";
+
+/** Two containers on two hosts. */
+export const SHOP_YAML = `name: shop
+containers:
+  - name: web
+    host: host-a
+    image: nginx:1.27
+    ports: ["8080:80"]
+  - name: db
+    host: host-b
+    image: postgres:16
+    environment: { POSTGRES_PASSWORD: x }
+`;
+
+/** One container on host-a with the same name as shop's `web`. */
+export const BLOG_YAML = `name: blog
+containers:
+  - name: web
+    host: host-a
+    image: httpd:2.4
+`;
+
+/** A running app over a fresh (or given) data dir. */
+export interface Harness {
+  app: App;
+  planner: Planner;
+  dataDir: string;
+  token: string;
+  /** Sends a request with the token; strings and bytes are sent as is, other values as JSON. */
+  call(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Response>;
+  /** `POST /manifest/up` with YAML (or another content type) and returns the result. */
+  up(text: string, contentType?: string): Promise<UpResult>;
+  /** `POST /manifest/ps` for every manifest. */
+  ps(): Promise<ContainerStatus[]>;
+  /** Closes the store; removes the data dir unless `keepData`. */
+  close(keepData?: boolean): Promise<void>;
+}
+
+/** Options of a harness. */
+export interface HarnessOptions extends PlannerOptions {
+  dataDir?: string;
+  maxWaitMs?: number;
+  /** Reuse a token issued earlier instead of asking for a new one. */
+  token?: string;
+}
+
+/** Opens a store and an app; asks for a token through `POST /token`. */
+export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "launcher-api-test-" });
+  const planner = new Planner(new Store(dataDir), { maxWaiters: options.maxWaiters });
+  const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
+  let token = options.token;
+  if (token === undefined) {
+    const res = await app.request("/api/v1/token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    assert.equal(res.status, 201);
+    token = ((await res.json()) as { token: string }).token;
+  }
+  const bearer = token;
+  const call = (method: string, path: string, body?: unknown, headers?: HeadersInit) => {
+    const all = new Headers(headers);
+    all.set("authorization", `Bearer ${bearer}`);
+    let payload: string | Uint8Array<ArrayBuffer> | undefined;
+    if (typeof body === "string") payload = body;
+    else if (body instanceof Uint8Array) payload = body.slice();
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      if (!all.has("content-type")) all.set("content-type", "application/json");
+    }
+    return Promise.resolve(app.request(`/api/v1${path}`, { method, headers: all, body: payload }));
+  };
+  return {
+    app,
+    planner,
+    dataDir,
+    token,
+    call,
+    async up(text, contentType = "application/x-yaml") {
+      const res = await call("POST", "/manifest/up", text, { "content-type": contentType });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      return v.parse(UpResultSchema, body);
+    },
+    async ps() {
+      const res = await call("POST", "/manifest/ps", {});
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      return v.parse(v.array(ContainerStatusSchema), body);
+    },
+    async close(keepData = false) {
+      planner.close();
+      if (!keepData) await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** Asserts an error answer: its status, its code and the `{"error": {...}}` shape. */
+export async function assertError(
+  res: Response,
+  status: number,
+  code: string,
+  message?: RegExp,
+): Promise<ErrorBody> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  const body = v.parse(ErrorBodySchema, JSON.parse(text));
+  assert.equal(body.error.code, code, text);
+  assert.ok(body.error.message.length > 0);
+  assert.doesNotMatch(body.error.message, /\.$/, "messages end without a period");
+  if (message) assert.match(body.error.message, message);
+  return body;
+}
+
+/** One container of a ps list, by manifest and name. */
+export function find(list: ContainerStatus[], manifest: string, name: string): ContainerStatus {
+  const found = list.find((c) => c.manifestName === manifest && c.config.name === name);
+  assert.ok(found, `${manifest}/${name} is listed`);
+  return found;
+}

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LauncherClient } from "../../src/client/client.ts";
+import { startServer } from "../../src/server/serve.ts";
+import { EmptyPasswordError } from "../../src/server/errors.ts";
+import { SHOP_YAML } from "./harness.ts";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+Deno.test("startServer serves the API over HTTP on a free port and creates the data dir", async () => {
+  const root = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  const dataDir = join(root, "nested", "data");
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  try {
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+    await Deno.stat(join(dataDir, "launcher.db"));
+    const anonymous = new LauncherClient(server.url);
+    await anonymous.healthz();
+    const client = new LauncherClient(server.url, await anonymous.createToken("pw"));
+    assert.deepEqual((await client.up(SHOP_YAML)).created, ["web", "db"]);
+    assert.equal((await client.ps("shop")).length, 2);
+    const desired = await client.desired("host-a", 0, 1000);
+    assert.equal(desired.containers[0].config.name, "web");
+    assert.deepEqual(
+      await client.report([{ host: "host-a", name: "web", state: "running" }]),
+      { applied: 1, unknown: 0 },
+    );
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a client that hangs up releases its held long-poll", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  try {
+    const client = new LauncherClient(
+      server.url,
+      await new LauncherClient(server.url).createToken("pw"),
+    );
+    const controller = new AbortController();
+    const held = client.desired("host-a", 0, 60_000, controller.signal);
+    await waitUntil("the poll to be held", () => server.planner.heldWaiters === 1);
+    controller.abort();
+    await assert.rejects(held);
+    await waitUntil("the waiter to be released", () => server.planner.heldWaiters === 0);
+
+    const answered = await client.desired("host-a", 0, 100);
+    assert.deepEqual(answered, { index: 0, containers: [] });
+    await delay(20);
+    assert.equal(server.planner.heldWaiters, 0, "a normal answer leaves nothing behind");
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("close answers held long-polls at once and closes the store", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  try {
+    const client = new LauncherClient(
+      server.url,
+      await new LauncherClient(server.url).createToken("pw"),
+    );
+    const held = client.desired("host-a", 0, 60_000);
+    await waitUntil("the poll to be held", () => server.planner.heldWaiters === 1);
+    const started = performance.now();
+    await server.close();
+    assert.ok(performance.now() - started < 5000);
+    assert.deepEqual(await held, { index: 0, containers: [] });
+    await server.close();
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("aborting the signal closes the server", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  const controller = new AbortController();
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    dataDir,
+    password: "pw",
+    signal: controller.signal,
+  });
+  try {
+    await new LauncherClient(server.url).healthz();
+    controller.abort();
+    await server.close();
+    await assert.rejects(new LauncherClient(server.url).healthz(), /cannot reach the server/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("an empty password is refused before anything starts", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  try {
+    await assert.rejects(
+      startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "" }),
+      EmptyPasswordError,
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
