@@ -1,6 +1,5 @@
 /** `launcher manifest up|down|ps`: send manifests to the server and show their containers. */
 import { Command } from "@commander-js/extra-typings";
-import { ManifestError, parseManifest } from "../manifest/parse.ts";
 import type { ErrorDetail } from "../api/schemas.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
@@ -17,6 +16,8 @@ async function readManifest(file: string): Promise<{ text: string; manifest: Man
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${error instanceof Error ? error.message : error}`);
   }
+  // The YAML parser costs about 70 ms to load: only commands that read a file pay for it.
+  const { ManifestError, parseManifest } = await import("../manifest/parse.ts");
   try {
     return { text, manifest: parseManifest(text, "yaml") };
   } catch (error) {

@@ -5,6 +5,7 @@
 import * as v from "valibot";
 import { parsePort } from "./ports.ts";
 import { parseOptions } from "./options.ts";
+import { splitCommand } from "./command.ts";
 
 /** Names of manifests and containers: `[a-z0-9][a-z0-9-]{0,62}`. */
 export const NameSchema = v.pipe(
@@ -16,12 +17,6 @@ export const NameSchema = v.pipe(
 export const HostSchema = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "must be a host name ([A-Za-z0-9._-], up to 253)"),
-);
-
-/** A command: a string split like a shell, or a list of words. */
-const CommandSchema = v.union(
-  [v.string(), v.array(v.string())],
-  "must be a string or a list of strings",
 );
 
 /** Runs a parser for its error only, turning a thrown message into a schema issue. */
@@ -36,7 +31,13 @@ function parsedBy<T>(parse: (input: T) => unknown) {
   });
 }
 
-const PortSchema = v.pipe(v.string("must be a string such as \"8080:80\""), parsedBy(parsePort));
+/** A command: a string split like a shell, or a list of words. */
+const CommandSchema = v.pipe(
+  v.union([v.string(), v.array(v.string())], "must be a string or a list of strings"),
+  parsedBy(splitCommand),
+);
+
+const PortSchema = v.pipe(v.string('must be a string such as "8080:80"'), parsedBy(parsePort));
 
 const EnvironmentSchema = v.record(
   v.pipe(v.string(), v.regex(/^[^=\s]+$/, "must be a variable name without '=' or spaces")),

@@ -1,0 +1,109 @@
+/** Spec to the body of the engine's `POST /containers/create`, in the engine's field names. */
+import { splitCommand } from "../manifest/command.ts";
+import {
+  type DeviceMapping,
+  parseOptions,
+  type RestartPolicy,
+  type Ulimit,
+} from "../manifest/options.ts";
+import { parsePort } from "../manifest/ports.ts";
+import type { Spec } from "../manifest/schema.ts";
+
+/** One entry of `HostConfig.PortBindings`; an empty `HostPort` lets the engine pick one. */
+export interface EnginePortBinding {
+  HostIp?: string;
+  HostPort: string;
+}
+
+/** `HostConfig` of a create body: only what a spec can set. */
+export interface CreateHostConfig {
+  PortBindings?: Record<string, EnginePortBinding[]>;
+  NetworkMode?: string;
+  RestartPolicy?: RestartPolicy;
+  Binds?: string[];
+  Privileged?: boolean;
+  Memory?: number;
+  NanoCpus?: number;
+  ExtraHosts?: string[];
+  Devices?: DeviceMapping[];
+  Tmpfs?: Record<string, string>;
+  CapAdd?: string[];
+  CapDrop?: string[];
+  SecurityOpt?: string[];
+  IpcMode?: string;
+  ShmSize?: number;
+  Ulimits?: Ulimit[];
+  Dns?: string[];
+  DnsSearch?: string[];
+}
+
+/** The JSON body of `POST /containers/create`; absent fields take the engine's defaults. */
+export interface CreateContainerBody {
+  Image: string;
+  Entrypoint?: string[];
+  Cmd?: string[];
+  /** `KEY=value` entries. */
+  Env?: string[];
+  /** Keys such as `80/tcp`, values always `{}`. */
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Labels: Record<string, string>;
+  Hostname?: string;
+  HostConfig: CreateHostConfig;
+}
+
+/**
+ * Builds the create body for a validated spec. `labels` (launcher's own) are merged over the
+ * spec's `--label` options, so a spec can never hide a container from launcher.
+ */
+export function containerConfig(spec: Spec, labels: Record<string, string>): CreateContainerBody {
+  const options = parseOptions(spec.options ?? []);
+  const body: CreateContainerBody = {
+    Image: spec.image,
+    Labels: { ...options.labels, ...labels },
+    HostConfig: {},
+  };
+  if (spec.entrypoint !== undefined) {
+    const entrypoint = splitCommand(spec.entrypoint);
+    // An empty entrypoint means "none", as `docker run --entrypoint ""`: the engine's documented
+    // spelling of that is `[""]`.
+    body.Entrypoint = entrypoint.length === 0 ? [""] : entrypoint;
+  }
+  if (spec.cmd !== undefined) body.Cmd = splitCommand(spec.cmd);
+  const environment = Object.entries(spec.environment ?? {});
+  if (environment.length > 0) body.Env = environment.map(([key, value]) => `${key}=${value}`);
+  if (options.hostname !== undefined) body.Hostname = options.hostname;
+
+  const host = body.HostConfig;
+  if (spec.ports?.length) {
+    body.ExposedPorts = {};
+    host.PortBindings = {};
+    for (const port of spec.ports.map(parsePort)) {
+      const key = `${port.containerPort}/${port.protocol}`;
+      body.ExposedPorts[key] = {};
+      const binding: EnginePortBinding = { HostPort: port.hostPort?.toString() ?? "" };
+      if (port.hostIp !== undefined) binding.HostIp = port.hostIp;
+      (host.PortBindings[key] ??= []).push(binding);
+    }
+  }
+  const set = <K extends keyof CreateHostConfig>(key: K, value: CreateHostConfig[K]) => {
+    if (value !== undefined) host[key] = value;
+  };
+  set("NetworkMode", options.networkMode);
+  set("RestartPolicy", options.restartPolicy);
+  set("Binds", options.binds);
+  set("Privileged", options.privileged);
+  set("Memory", options.memory);
+  set("NanoCpus", options.nanoCpus);
+  set("ExtraHosts", options.extraHosts);
+  set("Devices", options.devices);
+  set("Tmpfs", options.tmpfs);
+  set("CapAdd", options.capAdd);
+  set("CapDrop", options.capDrop);
+  set("SecurityOpt", options.securityOpt);
+  set("IpcMode", options.ipcMode);
+  set("ShmSize", options.shmSize);
+  set("Ulimits", options.ulimits);
+  set("Dns", options.dns);
+  set("DnsSearch", options.dnsSearch);
+  return body;
+}

@@ -1,0 +1,51 @@
+/** The spec hash: agents label containers with it, so only changed specs are recreated. */
+import { createHash } from "node:crypto";
+import { splitCommand } from "./command.ts";
+import { normalizeOptions } from "./options.ts";
+import { formatPort, parsePort } from "./ports.ts";
+import type { Spec } from "./schema.ts";
+
+/** A JSON value as the canonical form is built from. */
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/**
+ * The sha256 (hex) of the spec's normalized form: commands split into words, ports and options
+ * in their canonical spelling, environment values as strings, empty lists and maps as absent.
+ * Specs that mean the same hash the same; any change the engine would see changes the hash.
+ * Throws on ports, options or commands that do not parse (`parseManifest` rejects those).
+ */
+export function specHash(spec: Spec): string {
+  return createHash("sha256").update(canonicalJson(normalize(spec))).digest("hex");
+}
+
+function normalize(spec: Spec): Json {
+  const normal: { [key: string]: Json } = { name: spec.name, host: spec.host, image: spec.image };
+  // An empty entrypoint resets the image's, so it is not the same as none: keep it.
+  if (spec.entrypoint !== undefined) normal.entrypoint = splitCommand(spec.entrypoint);
+  if (spec.cmd !== undefined) normal.cmd = splitCommand(spec.cmd);
+  // Published ports form a set for the engine; duplicates still publish twice, so keep them.
+  if (spec.ports?.length) {
+    normal.ports = spec.ports.map((port) => formatPort(parsePort(port))).sort();
+  }
+  const environment = Object.entries(spec.environment ?? {});
+  if (environment.length) {
+    normal.environment = Object.fromEntries(
+      environment.map(([key, value]) => [key, String(value)]),
+    );
+  }
+  // Option order is kept: repeated flags such as volumes are applied in the order written.
+  if (spec.options?.length) normal.options = normalizeOptions(spec.options);
+  return normal;
+}
+
+/** JSON with object keys sorted at every level, so equal values give equal text. */
+function canonicalJson(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    return `{${
+      keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(",")
+    }}`;
+  }
+  return JSON.stringify(value);
+}
