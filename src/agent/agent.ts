@@ -36,6 +36,8 @@ export interface AgentOptions {
 
 interface Failure {
   message: string;
+  /** The generation that failed: a new intent is tried at once, not after the backoff. */
+  generation: number;
   backoff: Backoff;
   retryAt: number;
 }
@@ -135,10 +137,11 @@ export class Agent {
     for (const [key, d] of this.desired) {
       if (this.busy.has(key)) continue;
       const failure = this.failures.get(key);
-      if (failure && failure.retryAt > now) continue;
+      if (failure && failure.generation === d.generation && failure.retryAt > now) continue;
       const steps = planContainer(d, observed.get(key) ?? [], this.applied.get(key));
       if (steps.length === 0) {
         this.applied.set(key, d.generation);
+        this.failures.delete(key);
         if (d.desired === "removed") this.scheduleReport([key]);
         continue;
       }
@@ -160,8 +163,9 @@ export class Agent {
         this.failures.delete(key);
       } catch (error) {
         const failure = this.failures.get(key) ??
-          { message: "", backoff: new Backoff(1000, 60_000), retryAt: 0 };
+          { message: "", generation: 0, backoff: new Backoff(1000, 60_000), retryAt: 0 };
         failure.message = message(error);
+        failure.generation = d?.generation ?? 0;
         const delay = failure.backoff.next();
         failure.retryAt = Date.now() + delay;
         this.failures.set(key, failure);
@@ -226,7 +230,7 @@ export class Agent {
       const key = containerKey(manifest, name);
       const entry = { id: c.id, state: c.state, specHash: c.labels[LABEL_SPEC_HASH] ?? "" };
       // The container under the engine name is the current one; others are leftovers.
-      const current = c.names.includes(`/${engineName(manifest, name)}`);
+      const current = c.names.includes(engineName(manifest, name));
       const group = byKey.get(key) ?? [];
       if (current) group.unshift(entry);
       else group.push(entry);

@@ -39,6 +39,7 @@ export function observedReport(
   local: Local,
 ): StateReport | undefined {
   const base = { host, name: desired.config.name, manifest: desired.manifestName };
+  if (!view && desired.desired === "removed") return { ...base, state: "removed" };
   if (local.pulling) return { ...base, state: "pulling" };
   if (local.failure !== undefined) {
     return {
@@ -48,7 +49,7 @@ export function observedReport(
       ...(view ? { containerId: view.id } : {}),
     };
   }
-  if (!view) return desired.desired === "removed" ? { ...base, state: "removed" } : undefined;
+  if (!view) return undefined;
   const status = view.state.status;
   const state: State = ENGINE_STATES.has(status) ? status as State : "unknown";
   const report: StateReport = { ...base, state, containerId: view.id };

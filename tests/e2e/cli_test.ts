@@ -7,22 +7,26 @@ const NO_STACK = /^\s+at .*:\d+:\d+/m;
 Deno.test("the CLI answers bad input with one clear line and the right exit code", async (t) => {
   const cluster = await Cluster.start([]);
   try {
-    await t.step("a bad manifest names the file, line and column and exits 2", async () => {
-      const file = cluster.writeManifest(
-        "bad",
-        'name: shop\ncontainers:\n  - name: web\n    host: a\n    image: x\n    ports: ["80:99999"]\n',
-      );
-      const r = await cluster.cli(["manifest", "up", "-f", file]);
-      assert.equal(r.code, 2);
-      assert.match(
-        r.stderr,
-        new RegExp(`^error: ${file}:6:13: containers\\[0\\]\\.ports\\[0\\]: .*99999`),
-      );
-      assert.doesNotMatch(r.stderr, NO_STACK);
-      assert.deepEqual(await cluster.ps(), []);
-    });
+    await cluster.step(
+      t,
+      "a bad manifest names the file, line and column and exits 2",
+      async () => {
+        const file = cluster.writeManifest(
+          "bad",
+          'name: shop\ncontainers:\n  - name: web\n    host: a\n    image: x\n    ports: ["80:99999"]\n',
+        );
+        const r = await cluster.cli(["manifest", "up", "-f", file]);
+        assert.equal(r.code, 2);
+        assert.match(
+          r.stderr,
+          new RegExp(`^error: ${file}:6:13: containers\\[0\\]\\.ports\\[0\\]: .*99999`),
+        );
+        assert.doesNotMatch(r.stderr, NO_STACK);
+        assert.deepEqual(await cluster.ps(), []);
+      },
+    );
 
-    await t.step("an unknown key is named with its line", async () => {
+    await cluster.step(t, "an unknown key is named with its line", async () => {
       const file = cluster.writeManifest(
         "unknown",
         "name: shop\ncontainers:\n  - name: web\n    host: a\n    image: x\n    imagee: y\n",
@@ -32,32 +36,41 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       assert.match(r.stderr, /:6:\d+: .*imagee/);
     });
 
-    await t.step("a missing file, a missing flag and an unknown command exit 2", async () => {
-      const missing = await cluster.cli(["manifest", "up", "-f", "/nonexistent.yaml"]);
-      assert.equal(missing.code, 2);
-      assert.match(missing.stderr, /^error: cannot read \/nonexistent\.yaml/);
-      const noHost = await cluster.cli(["container", "stop", "-c", "web"]);
-      assert.equal(noHost.code, 2);
-      assert.match(noHost.stderr, /--host/);
-      const unknown = await cluster.cli(["manifset"]);
-      assert.equal(unknown.code, 2);
-      assert.match(unknown.stderr, /manifest/);
-    });
+    await cluster.step(
+      t,
+      "a missing file, a missing flag and an unknown command exit 2",
+      async () => {
+        const missing = await cluster.cli(["manifest", "up", "-f", "/nonexistent.yaml"]);
+        assert.equal(missing.code, 2);
+        assert.match(missing.stderr, /^error: cannot read \/nonexistent\.yaml/);
+        const noHost = await cluster.cli(["container", "stop", "-c", "web"]);
+        assert.equal(noHost.code, 2);
+        assert.match(noHost.stderr, /--host/);
+        const unknown = await cluster.cli(["manifset"]);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /manifest/);
+      },
+    );
 
-    await t.step("-h is the host on container commands and help stays on --help", async () => {
-      const help = await cluster.cli(["container", "stop", "--help"]);
-      assert.equal(help.code, 0);
-      assert.match(help.stdout, /-h, --host <host>/);
-    });
+    await cluster.step(
+      t,
+      "-h is the host on container commands and help stays on --help",
+      async () => {
+        const help = await cluster.cli(["container", "stop", "--help"]);
+        assert.equal(help.code, 0);
+        assert.match(help.stdout, /-h, --host <host>/);
+      },
+    );
 
-    await t.step("serve refuses to start without a password, in one line", async () => {
+    await cluster.step(t, "serve refuses to start without a password, in one line", async () => {
       const r = await cluster.cli(["serve", "--port", "0"], { env: { LAUNCHER_TOKEN_PASS: "" } });
       assert.equal(r.code, 2);
       assert.equal(r.stderr.trim().split("\n").length, 1);
       assert.match(r.stderr, /token password is required/);
     });
 
-    await t.step(
+    await cluster.step(
+      t,
       "a wrong password and a wrong token exit 1 with the server's message",
       async () => {
         const pass = await cluster.cli(["token", "generate", "--password-stdin"], {
@@ -73,7 +86,7 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       },
     );
 
-    await t.step("ps -o json prints the API's ContainerStatus list", async () => {
+    await cluster.step(t, "ps -o json prints the API's ContainerStatus list", async () => {
       const file = cluster.writeManifest(
         "one",
         "name: one\ncontainers:\n  - name: web\n    host: nowhere\n    image: x\n",
@@ -86,9 +99,6 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       assert.equal(list[0].state, "pending");
       assert.equal(list[0].desired, "running");
     });
-  } catch (error) {
-    console.error(cluster.logs());
-    throw error;
   } finally {
     await cluster.stop();
   }

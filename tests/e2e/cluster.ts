@@ -250,6 +250,19 @@ export class Cluster {
     return out.split("\n").filter(Boolean).sort();
   }
 
+  /** A test step that prints every process's output when it fails. */
+  async step(t: Deno.TestContext, name: string, fn: () => Promise<void>): Promise<void> {
+    const ok = await t.step(name, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        console.error(this.logs());
+        throw error;
+      }
+    });
+    if (!ok) throw new Error(`step failed: ${name}`);
+  }
+
   /** The output of every process so far, for a failing test's message. */
   logs(): string {
     const procs = [this.server, ...this.agents.values()].filter((p): p is Proc => !!p);

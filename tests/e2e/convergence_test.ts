@@ -24,7 +24,7 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
     // Let the agent's first long-poll settle in, so the test measures the held request.
     await new Promise((r) => setTimeout(r, 1000));
 
-    await t.step("up reaches the engine through the held long-poll", async () => {
+    await cluster.step(t, "up reaches the engine through the held long-poll", async () => {
       const up = await cluster.cli([
         "manifest",
         "up",
@@ -35,13 +35,17 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       await cluster.waitForStates("fast", { app: "running" }, FAST);
     });
 
-    await t.step("a container killed on the engine shows exited with its code", async () => {
-      await cluster.engines.docker("host-a", "kill", "fast_app");
-      const [app] = await cluster.waitForStates("fast", { app: "exited" }, FAST);
-      assert.equal(app.exitCode, 137);
-    });
+    await cluster.step(
+      t,
+      "a container killed on the engine shows exited with its code",
+      async () => {
+        await cluster.engines.docker("host-a", "kill", "fast_app");
+        const [app] = await cluster.waitForStates("fast", { app: "exited" }, FAST);
+        assert.equal(app.exitCode, 137);
+      },
+    );
 
-    await t.step("up --wait exits 0 once everything runs", async () => {
+    await cluster.step(t, "up --wait exits 0 once everything runs", async () => {
       const file = cluster.writeManifest("waited", manifest("waited"));
       const up = await cluster.cli(["manifest", "up", "--wait", "--timeout", "20s", "-f", file]);
       assert.equal(up.code, 0, up.stderr);
@@ -50,7 +54,8 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       assert.match(up.stderr, /app \(host-a\): running/);
     });
 
-    await t.step(
+    await cluster.step(
+      t,
       "up --wait exits 1 naming the container whose image cannot be pulled",
       async () => {
         const file = cluster.writeManifest("bad", manifest("bad", "nonexistent.invalid/nope:1"));
@@ -60,7 +65,7 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       },
     );
 
-    await t.step("down --wait exits 0 once the engine is empty", async () => {
+    await cluster.step(t, "down --wait exits 0 once the engine is empty", async () => {
       for (const name of ["fast", "waited", "bad"]) {
         const down = await cluster.cli(["manifest", "down", "--wait", "--name", name]);
         assert.equal(down.code, 0, down.stderr);
@@ -68,7 +73,7 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       assert.deepEqual(await cluster.engineNames("host-a"), []);
     });
 
-    await t.step("a server restarted mid-long-poll does not wedge the agent", async () => {
+    await cluster.step(t, "a server restarted mid-long-poll does not wedge the agent", async () => {
       await cluster.killServer();
       await cluster.startServer();
       const up = await cluster.cli([
@@ -81,7 +86,8 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       await cluster.waitForStates("after", { app: "running" }, 10_000);
     });
 
-    await t.step(
+    await cluster.step(
+      t,
       "the agent survives an engine restart and reports correctly afterwards",
       async () => {
         await cluster.engines.restart("host-a");
@@ -94,18 +100,19 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       },
     );
 
-    await t.step("the agent exits 0 on SIGTERM and leaves its containers running", async () => {
-      await cluster.engines.docker("host-a", "start", "after_app");
-      await waitFor(
-        "after_app running",
-        async () => (await cluster.inspect("host-a", "after_app"))?.State.Running,
-      );
-      assert.equal(await cluster.stopAgent("host-a", "SIGTERM"), 0);
-      assert.equal((await cluster.inspect("host-a", "after_app"))?.State.Running, true);
-    });
-  } catch (error) {
-    console.error(cluster.logs());
-    throw error;
+    await cluster.step(
+      t,
+      "the agent exits 0 on SIGTERM and leaves its containers running",
+      async () => {
+        await cluster.engines.docker("host-a", "start", "after_app");
+        await waitFor(
+          "after_app running",
+          async () => (await cluster.inspect("host-a", "after_app"))?.State.Running,
+        );
+        assert.equal(await cluster.stopAgent("host-a", "SIGTERM"), 0);
+        assert.equal((await cluster.inspect("host-a", "after_app"))?.State.Running, true);
+      },
+    );
   } finally {
     await cluster.stop();
   }

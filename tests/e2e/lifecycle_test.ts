@@ -40,7 +40,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
     const v1 = cluster.writeManifest("shop-v1", shop("prod", true));
     const v2 = cluster.writeManifest("shop-v2", shop("staging", false));
 
-    await t.step("up puts each container on the engine of its host", async () => {
+    await cluster.step(t, "up puts each container on the engine of its host", async () => {
       const up = await cluster.cli(["manifest", "up", "-f", v1]);
       assert.equal(up.code, 0, up.stderr);
       assert.match(up.stdout, /shop: created web, api, worker/);
@@ -65,7 +65,8 @@ Deno.test("a manifest's life on two engines", async (t) => {
       );
     });
 
-    await t.step(
+    await cluster.step(
+      t,
       "up with one spec changed recreates that one only and removes the dropped",
       async () => {
         const before = await cluster.ps("shop");
@@ -86,7 +87,8 @@ Deno.test("a manifest's life on two engines", async (t) => {
       },
     );
 
-    await t.step(
+    await cluster.step(
+      t,
       "an agent killed and restarted adopts its containers without restarting",
       async () => {
         const before = await cluster.inspect("host-a", "shop_web");
@@ -101,21 +103,25 @@ Deno.test("a manifest's life on two engines", async (t) => {
       },
     );
 
-    await t.step("a server killed and restarted keeps manifests, states and tokens", async () => {
-      const before = await cluster.ps("shop");
-      await cluster.killServer();
-      const down = await cluster.cli(["manifest", "ps", "--name", "shop"]);
-      assert.equal(down.code, 1);
-      assert.match(down.stderr, /^error: cannot reach the server/);
-      // Containers keep running while the server is away.
-      assert.equal((await cluster.inspect("host-a", "shop_web"))?.State.Running, true);
-      await cluster.startServer();
-      const after = await cluster.ps("shop");
-      const strip = (l: typeof before) => l.map(({ updatedAt: _, ...c }) => c);
-      assert.deepEqual(strip(after), strip(before));
-    });
+    await cluster.step(
+      t,
+      "a server killed and restarted keeps manifests, states and tokens",
+      async () => {
+        const before = await cluster.ps("shop");
+        await cluster.killServer();
+        const down = await cluster.cli(["manifest", "ps", "--name", "shop"]);
+        assert.equal(down.code, 1);
+        assert.match(down.stderr, /^error: cannot reach the server/);
+        // Containers keep running while the server is away.
+        assert.equal((await cluster.inspect("host-a", "shop_web"))?.State.Running, true);
+        await cluster.startServer();
+        const after = await cluster.ps("shop");
+        const strip = (l: typeof before) => l.map(({ updatedAt: _, ...c }) => c);
+        assert.deepEqual(strip(after), strip(before));
+      },
+    );
 
-    await t.step("stop, kill, restart and rm reach the engine and ps", async () => {
+    await cluster.step(t, "stop, kill, restart and rm reach the engine and ps", async () => {
       const act = async (action: string, host: string, name: string) => {
         const r = await cluster.cli(["container", action, "-h", host, "-c", name]);
         assert.equal(r.code, 0, r.stderr);
@@ -150,7 +156,8 @@ Deno.test("a manifest's life on two engines", async (t) => {
       assert.match(unknown.stderr, /nope/);
     });
 
-    await t.step(
+    await cluster.step(
+      t,
       "a container whose image does not exist shows failed with the engine's message",
       async () => {
         const file = cluster.writeManifest(
@@ -169,7 +176,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
       },
     );
 
-    await t.step("down removes everything on both engines", async () => {
+    await cluster.step(t, "down removes everything on both engines", async () => {
       for (const name of ["shop", "broken"]) {
         const r = await cluster.cli(["manifest", "down", "--name", name]);
         assert.equal(r.code, 0, r.stderr);
@@ -183,9 +190,6 @@ Deno.test("a manifest's life on two engines", async (t) => {
       assert.equal(ps.code, 1);
       assert.match(ps.stderr, /shop/);
     });
-  } catch (error) {
-    console.error(cluster.logs());
-    throw error;
   } finally {
     await cluster.stop();
   }
