@@ -13,6 +13,9 @@ const STOPPED = new Set(["exited", "created", "dead"]);
 
 /** Whether a container has reached its desired state, is on its way, or has failed. */
 export function progressOf(c: ContainerStatus): Progress {
+  // A failure seen before a removal was asked is stale: the agent removes what is there anyway,
+  // and a removal that keeps failing runs into the timeout with its error shown.
+  if (c.desired === "removed") return c.state === "removed" ? "done" : "pending";
   if (c.state === "failed") return "failed";
   switch (c.desired) {
     case "running":
@@ -22,8 +25,6 @@ export function progressOf(c: ContainerStatus): Progress {
     case "stopped":
     case "killed":
       return STOPPED.has(c.state) ? "done" : "pending";
-    case "removed":
-      return c.state === "removed" ? "done" : "pending";
   }
 }
 

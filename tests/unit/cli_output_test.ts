@@ -35,6 +35,7 @@ Deno.test("--wait counts a container done only when it reached what is desired",
   assert.equal(progressOf(status({ state: "failed", error: "x" })), "failed");
   assert.equal(progressOf(status({ desired: "stopped", state: "exited" })), "done");
   assert.equal(progressOf(status({ desired: "removed", state: "running" })), "pending");
+  assert.equal(progressOf(status({ desired: "removed", state: "failed", error: "x" })), "pending");
 });
 
 Deno.test("durations accept units and plain seconds", () => {
