@@ -9,8 +9,7 @@ import { UsageError } from "./errors.ts";
 import { manifestCommand } from "./manifest.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
-
-const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 /** Exit codes: 0 ok, 1 server or engine error, 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
