@@ -1,6 +1,5 @@
 /** `launcher serve`: the control plane. */
 import { Command, Option } from "@commander-js/extra-typings";
-import { startServer } from "../server/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 
@@ -51,6 +50,8 @@ export function serveCommand(log: (line: string) => void): Command {
     .action(async (opts) => {
       const password = await tokenPassword(opts);
       const { signal, dispose } = shutdownSignal();
+      // The server (store, router, YAML parser) loads only for the roles that run it.
+      const { startServer } = await import("../server/serve.ts");
       const server = await startServer({
         hostname: opts.ip,
         port: portNumber(opts.port),
