@@ -52,6 +52,7 @@ export class Agent {
   private readonly failures = new Map<string, Failure>();
   private readonly pulling = new Set<string>();
   private readonly lastSent = new Map<string, string>();
+  private readonly seen = new Map<string, string>();
   private readonly limiter: Limiter;
   private passRequested = false;
   private passRunning = false;
@@ -66,10 +67,7 @@ export class Agent {
 
   /** Runs both loops until `signal` aborts; containers are left as they are. */
   async run(signal: AbortSignal): Promise<void> {
-    const ticker = setInterval(() => {
-      this.requestPass();
-      this.scheduleReport([...this.desired.keys()]);
-    }, this.opts.intervalMs);
+    const ticker = setInterval(() => this.requestPass(), this.opts.intervalMs);
     try {
       await Promise.all([this.pullLoop(signal), this.watchLoop(signal)]);
     } finally {
@@ -103,10 +101,17 @@ export class Agent {
     this.index = index;
     this.haveList = true;
     this.desired = new Map(containers.map((c) => [containerKey(c.manifestName, c.config.name), c]));
+    // What the server no longer lists is forgotten, so a long-lived agent does not grow.
+    for (const memo of [this.applied, this.lastSent, this.seen, this.failures]) {
+      for (const key of memo.keys()) if (!this.desired.has(key)) memo.delete(key);
+    }
     for (const [key, c] of this.desired) {
       // The server forgets what it was told when a spec changes or a container is re-added:
       // say it again.
-      if (c.state === "pending") this.lastSent.delete(key);
+      if (c.state === "pending") {
+        this.lastSent.delete(key);
+        this.scheduleReport([key]);
+      }
     }
     this.requestPass();
   }
@@ -135,6 +140,14 @@ export class Agent {
     const observed = await this.observeAll();
     const now = Date.now();
     for (const [key, d] of this.desired) {
+      // The full check costs one list call: only a container whose id or state word moved since
+      // the last pass is inspected and reported (events report the rest at once).
+      const current = observed.get(key)?.[0];
+      const seen = current ? `${current.id} ${current.state}` : "";
+      if (this.seen.get(key) !== seen) {
+        this.seen.set(key, seen);
+        this.scheduleReport([key]);
+      }
       if (this.busy.has(key)) continue;
       const failure = this.failures.get(key);
       if (failure && failure.generation === d.generation && failure.retryAt > now) continue;
