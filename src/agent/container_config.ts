@@ -1,8 +1,13 @@
 /** Spec to the body of the engine's `POST /containers/create`, in the engine's field names. */
 import { splitCommand } from "../manifest/command.ts";
+import { parseStopTimeout } from "../manifest/durations.ts";
+import { type EngineHealthcheck, engineHealthcheck } from "../manifest/healthcheck.ts";
 import {
   type DeviceMapping,
+  parseCpus,
   parseOptions,
+  parseRestartPolicy,
+  parseSize,
   type RestartPolicy,
   type Ulimit,
 } from "../manifest/options.ts";
@@ -48,18 +53,24 @@ export interface CreateContainerBody {
   ExposedPorts?: Record<string, Record<string, never>>;
   Labels: Record<string, string>;
   Hostname?: string;
+  Healthcheck?: EngineHealthcheck;
+  /** Seconds between the stop signal and SIGKILL. */
+  StopTimeout?: number;
   HostConfig: CreateHostConfig;
 }
 
 /**
  * Builds the create body for a validated spec. `labels` (launcher's own) are merged over the
- * spec's `--label` options, so a spec can never hide a container from launcher.
+ * spec's `labels` and `--label` options, so a spec can never hide a container from launcher.
+ * A field and an option for the same setting are rejected at the door, so merging them here
+ * never has to pick a winner.
  */
 export function containerConfig(spec: Spec, labels: Record<string, string>): CreateContainerBody {
   const options = parseOptions(spec.options ?? []);
+  const specLabels = Object.entries(spec.labels ?? {}).map(([key, value]) => [key, String(value)]);
   const body: CreateContainerBody = {
     Image: spec.image,
-    Labels: { ...options.labels, ...labels },
+    Labels: { ...options.labels, ...Object.fromEntries(specLabels), ...labels },
     HostConfig: {},
   };
   if (spec.entrypoint !== undefined) {
@@ -72,6 +83,8 @@ export function containerConfig(spec: Spec, labels: Record<string, string>): Cre
   const environment = Object.entries(spec.environment ?? {});
   if (environment.length > 0) body.Env = environment.map(([key, value]) => `${key}=${value}`);
   if (options.hostname !== undefined) body.Hostname = options.hostname;
+  if (spec.healthcheck) body.Healthcheck = engineHealthcheck(spec.healthcheck);
+  if (spec.stop_timeout !== undefined) body.StopTimeout = parseStopTimeout(spec.stop_timeout);
 
   const host = body.HostConfig;
   if (spec.ports?.length) {
@@ -89,11 +102,15 @@ export function containerConfig(spec: Spec, labels: Record<string, string>): Cre
     if (value !== undefined) host[key] = value;
   };
   set("NetworkMode", options.networkMode);
-  set("RestartPolicy", options.restartPolicy);
-  set("Binds", options.binds);
+  const { memory, cpus } = spec.resources ?? {};
+  set(
+    "RestartPolicy",
+    spec.restart === undefined ? options.restartPolicy : parseRestartPolicy(spec.restart),
+  );
+  set("Binds", spec.volumes?.length ? [...spec.volumes] : options.binds);
   set("Privileged", options.privileged);
-  set("Memory", options.memory);
-  set("NanoCpus", options.nanoCpus);
+  set("Memory", memory === undefined ? options.memory : parseSize(String(memory)));
+  set("NanoCpus", cpus === undefined ? options.nanoCpus : parseCpus(String(cpus)));
   set("ExtraHosts", options.extraHosts);
   set("Devices", options.devices);
   set("Tmpfs", options.tmpfs);

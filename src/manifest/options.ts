@@ -5,6 +5,7 @@
 import { LauncherError } from "../errors.ts";
 import { isIpAddress } from "./ip_address.ts";
 import { closest } from "./suggest.ts";
+import { malformed, ValueError } from "./value_error.ts";
 
 /** `HostConfig.RestartPolicy` of the engine. */
 export interface RestartPolicy {
@@ -61,9 +62,6 @@ export class OptionError extends LauncherError {
   }
 }
 
-/** A problem with a value, completed with the option's name by the caller. */
-class ValueProblem extends Error {}
-
 /** One supported flag: its canonical name, other spellings, and how its value is stored. */
 interface Flag {
   name: string;
@@ -93,12 +91,7 @@ const FLAGS: Flag[] = [
     into.networkMode = value;
   }),
   single("--restart", [], (value, into) => {
-    const match = /^(no|always|unless-stopped|on-failure)(?::(\d{1,9}))?$/.exec(value);
-    if (!match || (match[2] !== undefined && match[1] !== "on-failure")) {
-      throw malformed(value, "expected no, always, unless-stopped or on-failure[:N]");
-    }
-    into.restartPolicy = { Name: match[1] as RestartPolicy["Name"] };
-    if (match[2] !== undefined) into.restartPolicy.MaximumRetryCount = Number(match[2]);
+    into.restartPolicy = parseRestartPolicy(value);
   }),
   repeatable("--volume", ["-v"], (value, into) => {
     (into.binds ??= []).push(parseVolume(value));
@@ -116,12 +109,7 @@ const FLAGS: Flag[] = [
     into.memory = parseSize(value);
   }),
   single("--cpus", [], (value, into) => {
-    const cpus = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
-    const nanoCpus = Math.round(cpus * 1e9);
-    if (!(nanoCpus >= 1) || !Number.isSafeInteger(nanoCpus)) {
-      throw malformed(value, "expected a number of CPUs greater than 0, such as 0.5 or 2");
-    }
-    into.nanoCpus = nanoCpus;
+    into.nanoCpus = parseCpus(value);
   }),
   repeatable("--add-host", [], (value, into) => {
     const colon = value.indexOf(":");
@@ -142,7 +130,7 @@ const FLAGS: Flag[] = [
       throw malformed(value, "expected /PATH[:OPTIONS], such as /run:size=64m");
     }
     into.tmpfs ??= {};
-    if (path in into.tmpfs) throw new ValueProblem(`mounts ${JSON.stringify(path)} twice`);
+    if (path in into.tmpfs) throw new ValueError(`mounts ${JSON.stringify(path)} twice`);
     into.tmpfs[path] = colon < 0 ? "" : value.slice(colon + 1);
   }),
   single("--hostname", [], (value, into) => {
@@ -181,7 +169,7 @@ const FLAGS: Flag[] = [
     const ulimit = parseUlimit(value);
     into.ulimits ??= [];
     if (into.ulimits.some((other) => other.Name === ulimit.Name)) {
-      throw new ValueProblem(`sets ulimit ${JSON.stringify(ulimit.Name)} twice`);
+      throw new ValueError(`sets ulimit ${JSON.stringify(ulimit.Name)} twice`);
     }
     into.ulimits.push(ulimit);
   }),
@@ -202,7 +190,7 @@ const FLAGS: Flag[] = [
       throw malformed(value, 'label keys starting with "launcher." are reserved');
     }
     into.labels ??= {};
-    if (key in into.labels) throw new ValueProblem(`sets label ${JSON.stringify(key)} twice`);
+    if (key in into.labels) throw new ValueError(`sets label ${JSON.stringify(key)} twice`);
     into.labels[key] = equals < 0 ? "" : value.slice(equals + 1);
   }),
 ];
@@ -282,7 +270,7 @@ export function parseOptions(options: string[]): RunOptions {
     try {
       flag.apply(value, result);
     } catch (error) {
-      if (!(error instanceof ValueProblem)) throw error;
+      if (!(error instanceof ValueError)) throw error;
       throw new OptionError(`option ${JSON.stringify(written)} ${error.message}`, valueIndex);
     }
   }
@@ -296,6 +284,28 @@ export function parseOptions(options: string[]): RunOptions {
 export function normalizeOptions(options: string[]): string[] {
   parseOptions(options);
   return scan(options).map(({ flag, value }) => `${flag.name}=${value}`);
+}
+
+/** One flag as written in an options list. */
+export interface OptionUse {
+  /** The flag's canonical name, such as `--volume` for `-v`. */
+  name: string;
+  value: string;
+  /** The list element holding the flag. */
+  index: number;
+}
+
+/**
+ * Lists the flags of an options list with their canonical names and where they are, so that a
+ * spec field can name the option that sets the same thing. Throws like {@link parseOptions}.
+ */
+export function optionUses(options: string[]): OptionUse[] {
+  parseOptions(options);
+  return scan(options).map(({ flag, value, flagIndex }) => ({
+    name: flag.name,
+    value,
+    index: flagIndex,
+  }));
 }
 
 /** Splits the list into flag occurrences, checking names and the presence of values. */
@@ -369,11 +379,29 @@ function repeatable(name: string, aliases: string[], apply: Flag["apply"]): Flag
   return { name, aliases, repeatable: true, boolean: false, apply };
 }
 
-function malformed(value: string, expected: string): ValueProblem {
-  return new ValueProblem(`has malformed value ${JSON.stringify(value)}: ${expected}`);
+/** Parses a restart policy as `--restart` and the spec's `restart` take it. */
+export function parseRestartPolicy(value: string): RestartPolicy {
+  const match = /^(no|always|unless-stopped|on-failure)(?::(\d{1,9}))?$/.exec(value);
+  if (!match || (match[2] !== undefined && match[1] !== "on-failure")) {
+    throw malformed(value, "expected no, always, unless-stopped or on-failure[:N]");
+  }
+  const policy: RestartPolicy = { Name: match[1] as RestartPolicy["Name"] };
+  if (match[2] !== undefined) policy.MaximumRetryCount = Number(match[2]);
+  return policy;
 }
 
-function parseSize(value: string): number {
+/** Parses a number of CPUs (`0.5`, `2`) into billionths of a CPU, as the engine takes it. */
+export function parseCpus(value: string): number {
+  const cpus = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
+  const nanoCpus = Math.round(cpus * 1e9);
+  if (!(nanoCpus >= 1) || !Number.isSafeInteger(nanoCpus)) {
+    throw malformed(value, "expected a number of CPUs greater than 0, such as 0.5 or 2");
+  }
+  return nanoCpus;
+}
+
+/** Parses a size (`256m`, `1g`, a number of bytes) into bytes. */
+export function parseSize(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(?:([kmg])b?|b)?$/i.exec(value);
   const bytes = match
     ? Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()])
@@ -384,7 +412,8 @@ function parseSize(value: string): number {
   return bytes;
 }
 
-function parseVolume(value: string): string {
+/** Checks a volume as `-v` and the spec's `volumes` take it: `SOURCE:/PATH[:MODES]`. */
+export function parseVolume(value: string): string {
   const [source, target, modes, ...rest] = value.split(":");
   if (target === undefined || rest.length > 0) {
     throw malformed(value, "expected SOURCE:/PATH[:MODES], such as /srv/data:/data:ro");

@@ -18,9 +18,11 @@ import {
 import type { ErrorDetail } from "../api/schemas.ts";
 import { LauncherError } from "../errors.ts";
 import { CommandError, splitCommand } from "./command.ts";
+import { specConflicts } from "./conflicts.ts";
 import { OptionError, parseOptions } from "./options.ts";
 import { type Manifest, ManifestSchema } from "./schema.ts";
 import { closest } from "./suggest.ts";
+import { describe } from "./describe.ts";
 
 /** A manifest that cannot be read or does not validate; `details` holds every problem found. */
 export class ManifestError extends LauncherError {
@@ -336,15 +338,32 @@ function specDetails(source: Source): ErrorDetail[] {
         });
       }
     }
-    const { environment } = spec as { environment?: unknown };
-    if (environment !== null && typeof environment === "object") {
-      // valibot's record drops these keys silently; a variable must never vanish on the way.
+    for (const [field, what] of [["environment", "variable"], ["labels", "label"]] as const) {
+      const map = (spec as Record<string, unknown>)[field];
+      if (map === null || typeof map !== "object") continue;
+      // valibot's record drops these keys silently; a variable or label must never vanish.
       for (const key of ["__proto__", "prototype", "constructor"]) {
-        if (!Object.hasOwn(environment, key)) continue;
-        const path = ["containers", index, "environment", key];
-        const message = `variable name ${JSON.stringify(key)} is not supported`;
+        if (!Object.hasOwn(map, key)) continue;
+        const path = ["containers", index, field, key];
+        const message = `${what} name ${JSON.stringify(key)} is not supported`;
         details.push({ path: formatPath(path), message, ...source.locate(path, true) });
       }
+    }
+    for (const conflict of specConflicts(spec as Record<string, unknown>)) {
+      const path = ["containers", index, ...conflict.field];
+      const optionPath = ["containers", index, "options", conflict.optionIndex];
+      const optionLine = source.locate(optionPath, false)?.line;
+      const where = `${formatPath(optionPath)}${
+        optionLine === undefined ? "" : `, line ${optionLine}`
+      }`;
+      const plural = conflict.subject === "volumes";
+      details.push({
+        path: formatPath(path),
+        message: `${conflict.subject} ${plural ? "are" : "is"} also set by option ${
+          JSON.stringify(conflict.option)
+        } (${where}): set ${plural ? "them" : "it"} in one place`,
+        ...source.locate(path, conflict.field[0] === "labels"),
+      });
     }
     for (const key of ["entrypoint", "cmd"] as const) {
       const command = (spec as Record<string, unknown>)[key];
@@ -401,19 +420,6 @@ function summarize(details: readonly ErrorDetail[]): string {
   const more = details.length - 1;
   const tail = more === 0 ? "" : ` (and ${more} more problem${more === 1 ? "" : "s"})`;
   return `${at ? `${at}: ` : ""}${first.message}${tail}`;
-}
-
-/** A value as a person would name it in a message. */
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return "empty";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value;
-    return `the string ${JSON.stringify(shown)}`;
-  }
-  if (typeof value === "number") return `the number ${value}`;
-  return String(value);
 }
 
 function lowerFirst(text: string): string {

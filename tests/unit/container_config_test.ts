@@ -116,3 +116,66 @@ Deno.test("containerConfig keeps an explicit --privileged=false", () => {
   const spec: Spec = { name: "web", host: "h", image: "i", options: ["--privileged=false"] };
   assert.deepEqual(containerConfig(spec, ours).HostConfig, { Privileged: false });
 });
+
+Deno.test("containerConfig maps every first-class field to the engine's", () => {
+  const spec: Spec = {
+    name: "web",
+    host: "h",
+    image: "i",
+    healthcheck: {
+      test: "exit 0",
+      interval: "1s",
+      timeout: "500ms",
+      retries: 2,
+      start_period: "2s",
+    },
+    restart: "unless-stopped",
+    volumes: ["/srv:/data:ro", "cache:/cache"],
+    labels: { tier: "front", replicas: 2, public: true },
+    resources: { memory: "64m", cpus: "1.5" },
+    pull: "never",
+    stop_timeout: "1m",
+  };
+  const expected: CreateContainerBody = {
+    Image: "i",
+    Labels: { tier: "front", replicas: "2", public: "true", ...ours },
+    Healthcheck: {
+      Test: ["CMD-SHELL", "exit 0"],
+      Interval: 1e9,
+      Timeout: 500e6,
+      Retries: 2,
+      StartPeriod: 2e9,
+    },
+    StopTimeout: 60,
+    HostConfig: {
+      RestartPolicy: { Name: "unless-stopped" },
+      Binds: ["/srv:/data:ro", "cache:/cache"],
+      Memory: 64 * 1024 * 1024,
+      NanoCpus: 1_500_000_000,
+    },
+  };
+  assert.deepEqual(containerConfig(spec, ours), expected);
+});
+
+Deno.test("containerConfig merges fields with the options that set other things", () => {
+  const spec: Spec = {
+    name: "web",
+    host: "h",
+    image: "i",
+    restart: "always",
+    labels: { tier: "front" },
+    resources: { memory: 67108864 },
+    options: ["--label=team=shop", "--cpus=2", "-v", "/a:/a"],
+  };
+  const body = containerConfig(spec, ours);
+  assert.deepEqual(body.Labels, { team: "shop", tier: "front", ...ours });
+  assert.deepEqual(body.HostConfig, {
+    RestartPolicy: { Name: "always" },
+    Binds: ["/a:/a"],
+    Memory: 67108864,
+    NanoCpus: 2e9,
+  });
+  // Launcher's own labels win over the spec's labels too.
+  const forged = containerConfig({ ...spec, labels: { "launcher.manifest": "other" } }, ours);
+  assert.equal(forged.Labels["launcher.manifest"], "shop");
+});

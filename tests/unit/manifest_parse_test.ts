@@ -240,9 +240,10 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
       column: 1,
     }],
   );
-  const allowed = "name, host, image, entrypoint, cmd, ports, environment, options";
+  const allowed = "name, host, image, entrypoint, cmd, ports, environment, options, " +
+    "healthcheck, restart, volumes, labels, resources, pull, stop_timeout";
   rejects(
-    oneContainer("name: web", "host: a", "image: i", "enviroment: {}", "restart: always"),
+    oneContainer("name: web", "host: a", "image: i", "enviroment: {}", "replicas: 2"),
     "yaml",
     'containers[0].enviroment (line 6, column 5): unknown key "enviroment" (did you mean "environment"?) (and 1 more problem)',
     [
@@ -253,8 +254,8 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
         column: 5,
       },
       {
-        path: "containers[0].restart",
-        message: `unknown key "restart" (expected ${allowed})`,
+        path: "containers[0].replicas",
+        message: `unknown key "replicas" (expected ${allowed})`,
         line: 7,
         column: 5,
       },
@@ -559,7 +560,8 @@ Deno.test("parseManifest gives line and column for problems in a JSON body too",
       {
         path: "containers[0].extra",
         message:
-          `unknown key "extra" (expected name, host, image, entrypoint, cmd, ports, environment, options)`,
+          `unknown key "extra" (expected name, host, image, entrypoint, cmd, ports, environment, ` +
+          `options, healthcheck, restart, volumes, labels, resources, pull, stop_timeout)`,
         line: 4,
         column: 67,
       },

@@ -1,0 +1,14 @@
+/** Values as messages name them: `the string "x"`, `the number 3`, `a list`, `empty`. */
+
+/** A value as a person would name it in a message. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value;
+    return `the string ${JSON.stringify(shown)}`;
+  }
+  if (typeof value === "number") return `the number ${value}`;
+  return String(value);
+}

@@ -1,0 +1,53 @@
+/** A spec's `healthcheck` in the engine's own terms (`Healthcheck` of a create body). */
+import { parseNanoseconds } from "./durations.ts";
+import type { Healthcheck } from "./schema.ts";
+import { ValueError } from "./value_error.ts";
+
+/** `Healthcheck` of the engine's create body; durations in nanoseconds. */
+export interface EngineHealthcheck {
+  /** `["NONE"]`, `["CMD", program, ...args]` or `["CMD-SHELL", command]`. */
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+const KINDS = new Set(["NONE", "CMD", "CMD-SHELL"]);
+
+/**
+ * The engine's form of a test: a string is a shell command (`CMD-SHELL`), a list is a program
+ * and its arguments (`CMD`) unless it starts with `NONE`, `CMD` or `CMD-SHELL` already.
+ */
+export function healthTest(test: string | string[]): string[] {
+  if (typeof test === "string") {
+    if (test.trim() === "") throw new ValueError("is empty: expected a shell command");
+    return ["CMD-SHELL", test];
+  }
+  const [first, ...rest] = test;
+  if (first === undefined) throw new ValueError("is an empty list: expected a command");
+  if (!KINDS.has(first)) {
+    if (first === "") throw new ValueError("names an empty program");
+    return ["CMD", ...test];
+  }
+  if (first === "NONE" && rest.length > 0) {
+    throw new ValueError("starts with NONE, which takes nothing after it");
+  }
+  if (first === "CMD" && (rest.length === 0 || rest[0] === "")) {
+    throw new ValueError("starts with CMD but names no program after it");
+  }
+  if (first === "CMD-SHELL" && (rest.length !== 1 || rest[0].trim() === "")) {
+    throw new ValueError("starts with CMD-SHELL, which takes exactly one shell command after it");
+  }
+  return [...test];
+}
+
+/** The engine's `Healthcheck` for a validated spec's health check. */
+export function engineHealthcheck(check: Healthcheck): EngineHealthcheck {
+  const engine: EngineHealthcheck = { Test: healthTest(check.test) };
+  if (check.interval !== undefined) engine.Interval = parseNanoseconds(check.interval);
+  if (check.timeout !== undefined) engine.Timeout = parseNanoseconds(check.timeout);
+  if (check.retries !== undefined) engine.Retries = check.retries;
+  if (check.start_period !== undefined) engine.StartPeriod = parseNanoseconds(check.start_period);
+  return engine;
+}
