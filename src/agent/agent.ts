@@ -7,6 +7,8 @@ import type { ContainerStatus, StateReport } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import type { DockerEngine } from "../docker/engine.ts";
 import { containerConfig } from "./container_config.ts";
+import { ensureImage } from "./pull.ts";
+import { parseStopTimeout } from "../manifest/durations.ts";
 import { Backoff, sleep } from "./backoff.ts";
 import {
   containerKey,
@@ -17,6 +19,8 @@ import {
   LABEL_SPEC_HASH,
 } from "./labels.ts";
 import { Limiter } from "./limiter.ts";
+import { AgentLogs } from "./logs.ts";
+import { Registration } from "./registration.ts";
 import { type EngineView, type Local, observedReport } from "./observe.ts";
 import { type Observed, orphans, planContainer, type Step } from "./plan.ts";
 
@@ -31,6 +35,8 @@ export interface AgentOptions {
   parallel: number;
   /** How long one long-poll may be held by the server. */
   waitMs?: number;
+  /** Labels of this host (`--label key=value`), sent when it registers. */
+  labels?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -60,16 +66,30 @@ export class Agent {
   private reportTimer?: ReturnType<typeof setTimeout>;
   private readonly log: (line: string) => void;
 
+  private readonly registration: Registration;
+  private readonly logs: AgentLogs;
+
   constructor(private readonly opts: AgentOptions) {
     this.limiter = new Limiter(opts.parallel);
     this.log = opts.log ?? (() => {});
+    const { client, engine, host, intervalMs } = opts;
+    const log = this.log;
+    this.registration = new Registration({
+      client,
+      engine,
+      host,
+      labels: opts.labels ?? {},
+      intervalMs,
+      log,
+    });
+    this.logs = new AgentLogs({ client, engine, host, waitMs: opts.waitMs, log });
   }
 
-  /** Runs both loops until `signal` aborts; containers are left as they are. */
+  /** Runs the agent's loops until `signal` aborts; containers are left as they are. */
   async run(signal: AbortSignal): Promise<void> {
     const ticker = setInterval(() => this.requestPass(), this.opts.intervalMs);
     try {
-      await Promise.all([this.pullLoop(signal), this.watchLoop(signal)]);
+      await Promise.all([this.pullLoop(signal), this.watchLoop(signal), this.logs.run(signal)]);
     } finally {
       clearInterval(ticker);
       clearTimeout(this.reportTimer);
@@ -82,8 +102,10 @@ export class Agent {
     let failing = false;
     while (!signal.aborted) {
       try {
+        await this.registration.ensure(signal);
         const wait = this.haveList ? (this.opts.waitMs ?? 30_000) : 0;
         const list = await this.opts.client.desired(this.opts.host, this.index, wait, signal);
+        if (!list.registered) this.registration.invalidate();
         if (failing) this.log(`server reachable again at ${this.opts.client.url}`);
         failing = false;
         backoff.reset();
@@ -92,6 +114,8 @@ export class Agent {
         if (signal.aborted) break;
         if (!failing) this.log(`cannot fetch the desired list: ${message(error)}; retrying`);
         failing = true;
+        // The server may come back without what it knew: tell it again.
+        this.registration.invalidate();
         await sleep(backoff.next(), signal);
       }
     }
@@ -200,11 +224,11 @@ export class Agent {
       case "start":
         return await engine.startContainer(step.id);
       case "stop":
-        return await engine.stopContainer(step.id);
+        return await engine.stopContainer(step.id, stopTimeout(d));
       case "kill":
         return await engine.killContainer(step.id);
       case "restart":
-        return await engine.restartContainer(step.id);
+        return await engine.restartContainer(step.id, stopTimeout(d));
       case "create": {
         if (!d) return;
         const id = await this.create(key, d);
@@ -213,7 +237,7 @@ export class Agent {
     }
   }
 
-  /** Creates a container, pulling its image first when the engine does not have it. */
+  /** Creates a container, pulling its image first as the spec's pull policy says. */
   private async create(key: string, d: ContainerStatus): Promise<string> {
     const engine = this.opts.engine;
     const body = containerConfig(d.config, {
@@ -223,12 +247,11 @@ export class Agent {
       [LABEL_HOST]: this.opts.host,
     });
     const name = engineName(d.manifestName, d.config.name);
-    if (!(await engine.imageExists(d.config.image))) {
+    await ensureImage(engine, d.config.image, d.config.pull, this.opts.host, () => {
       this.pulling.add(key);
       this.scheduleReport([key]);
-      await engine.pullImage(d.config.image);
-      this.pulling.delete(key);
-    }
+    });
+    this.pulling.delete(key);
     return await engine.createContainer(name, body);
   }
 
@@ -328,6 +351,12 @@ export class Agent {
     if (details.labels[LABEL_SPEC_HASH] !== d.specHash) return null;
     return details;
   }
+}
+
+/** The spec's stop timeout in seconds, or undefined for the engine's default. */
+function stopTimeout(d: ContainerStatus | undefined): number | undefined {
+  const value = d?.config.stop_timeout;
+  return value === undefined ? undefined : parseStopTimeout(value);
 }
 
 function message(error: unknown): string {

@@ -1,6 +1,8 @@
 /** `launcher agent`: make this host's engine match what the server wants. */
 import { Command, Option } from "@commander-js/extra-typings";
+import * as v from "valibot";
 import { Agent } from "../agent/agent.ts";
+import { HostLabelKeySchema, HostLabelValueSchema } from "../api/schemas.ts";
 import { LauncherClient } from "../client/client.ts";
 import { parseDuration } from "../duration.ts";
 import { UsageError } from "./errors.ts";
@@ -18,6 +20,21 @@ export function positiveInt(name: string, text: string): number {
   return n;
 }
 
+/** Adds one `--label key=value` to the labels given so far; the key and value are checked. */
+export function collectLabel(
+  text: string,
+  labels: Record<string, string> = {},
+): Record<string, string> {
+  const equals = text.indexOf("=");
+  if (equals < 1) throw new UsageError(`--label must be key=value, got "${text}"`);
+  const key = text.slice(0, equals);
+  const value = text.slice(equals + 1);
+  const problem = v.safeParse(HostLabelKeySchema, key).issues?.[0] ??
+    v.safeParse(HostLabelValueSchema, value).issues?.[0];
+  if (problem) throw new UsageError(`--label ${text}: ${problem.message}`);
+  return { ...labels, [key]: value };
+}
+
 /** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
 export async function startAgent(opts: {
   url: string;
@@ -26,6 +43,7 @@ export async function startAgent(opts: {
   dockerHost: string;
   intervalMs: number;
   parallel: number;
+  labels?: Record<string, string>;
   log: (line: string) => void;
 }, signal: AbortSignal): Promise<void> {
   const { DockerEngine } = await import("../docker/engine.ts");
@@ -36,6 +54,7 @@ export async function startAgent(opts: {
     host: opts.host,
     intervalMs: opts.intervalMs,
     parallel: opts.parallel,
+    labels: opts.labels,
     log: opts.log,
   });
   await agent.run(signal);
@@ -51,6 +70,11 @@ export function agentCommand(log: (line: string) => void): Command {
     .option("--interval <duration>", "full re-check period and fallback poll", "5s")
     .option("--docker-host <url>", "Docker engine address", defaultDockerHost())
     .option("--parallel <n>", "containers worked on at once", "8")
+    .option(
+      "--label <key=value>",
+      "a label of this host, shown by `launcher hosts` (repeatable)",
+      collectLabel,
+    )
     .action(async (opts) => {
       if (!opts.master) throw new UsageError("--master URL (or LAUNCHER_URL) is required");
       const intervalMs = parseDuration(opts.interval);
@@ -64,6 +88,7 @@ export function agentCommand(log: (line: string) => void): Command {
         dockerHost: opts.dockerHost,
         intervalMs,
         parallel,
+        labels: opts.label,
         log,
       }, signal);
       await Promise.race([running, aborted(signal)]);

@@ -14,3 +14,13 @@ export class FailedError extends LauncherError {
     super("failed", message);
   }
 }
+
+/**
+ * Not a failure: the command has said everything and ends with an exit code of its own, such as
+ * `manifest diff`'s 3 when applying the manifest would change something.
+ */
+export class ExitStatus extends LauncherError {
+  constructor(readonly exitCode: number) {
+    super("exit_status", `exit status ${exitCode}`);
+  }
+}

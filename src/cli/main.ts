@@ -5,13 +5,19 @@ import { DurationError } from "../duration.ts";
 import { agentCommand } from "./agent.ts";
 import { containerCommand } from "./container.ts";
 import { devCommand } from "./dev.ts";
-import { UsageError } from "./errors.ts";
+import { ExitStatus, UsageError } from "./errors.ts";
+import { eventsCommand } from "./events.ts";
+import { hostsCommand } from "./hosts.ts";
+import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 import { VERSION } from "../version.ts";
 
-/** Exit codes: 0 ok, 1 server or engine error, 2 usage error. */
+/**
+ * Exit codes: 0 ok, 1 server or engine error, 2 usage error; a command may end with its own
+ * through `ExitStatus` (`manifest diff`: 3 when there are changes).
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 function print(text: string): void {
@@ -35,6 +41,9 @@ export function program(): Command {
   root.addCommand(manifestCommand(print));
   root.addCommand(containerCommand(print));
   root.addCommand(tokenCommand(print));
+  root.addCommand(eventsCommand(print));
+  root.addCommand(hostsCommand(print));
+  root.addCommand(logsCommand());
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();
@@ -55,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 function report(error: unknown): number {
+  if (error instanceof ExitStatus) return error.exitCode;
   if (error instanceof CommanderError) {
     // Commander has already printed its message (or the help).
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -1,10 +1,11 @@
-/** `launcher manifest up|down|ps`: send manifests to the server and show their containers. */
+/** `launcher manifest up|down|ps|diff|ls`: send manifests to the server and show them. */
 import { Command } from "@commander-js/extra-typings";
 import type { ErrorDetail } from "../api/schemas.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
 import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
-import { UsageError } from "./errors.ts";
+import { ExitStatus, UsageError } from "./errors.ts";
+import { manifestsTable, planText } from "./manifest_output.ts";
 import { psTable } from "./output.ts";
 import { waitForManifest } from "./wait.ts";
 
@@ -38,6 +39,9 @@ async function manifestName(opts: { file?: string; name?: string }): Promise<str
   if (opts.file) return (await readManifest(opts.file)).manifest.name;
   throw new UsageError("pass -f FILE or --name NAME");
 }
+
+/** The exit code of `manifest diff` when applying the manifest would change something. */
+const CHANGES_EXIT_CODE = 3;
 
 /** The `manifest` command group. */
 export function manifestCommand(print: (text: string) => void): Command {
@@ -91,6 +95,28 @@ export function manifestCommand(print: (text: string) => void): Command {
       const name = opts.file || opts.name ? await manifestName(opts) : undefined;
       const list = await clientFor(opts).ps(name);
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : psTable(list));
+    });
+
+  manifest.command("diff")
+    .description(
+      "show what up would create, recreate, leave and remove, changing nothing " +
+        "(exit code 0: no changes, 3: changes)",
+    )
+    .requiredOption("-f, --file <file>", "manifest file (YAML)")
+    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .action(async (opts) => {
+      const { text } = await readManifest(opts.file);
+      const plan = await clientFor(opts).diff(text);
+      print(opts.output === "json" ? JSON.stringify(plan, null, 2) : planText(plan));
+      if (plan.changed) throw new ExitStatus(CHANGES_EXIT_CODE);
+    });
+
+  manifest.command("ls")
+    .description("list every manifest with its container counts by state")
+    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .action(async (opts) => {
+      const list = await clientFor(opts).manifests();
+      print(opts.output === "json" ? JSON.stringify(list, null, 2) : manifestsTable(list));
     });
 
   return manifest;

@@ -1,5 +1,6 @@
 /** `launcher serve`: the control plane. */
 import { Command, Option } from "@commander-js/extra-typings";
+import { parseDuration } from "../duration.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 
@@ -34,6 +35,22 @@ export function portNumber(text: string): number {
   return port;
 }
 
+/** Parses `--events-retention`: a duration above zero. */
+function eventsRetention(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError(`--events-retention must be above zero, not "${text}"`);
+  return ms;
+}
+
+/** Parses `--events-max-rows`: a whole number above zero. */
+function eventsMaxRows(text: string): number {
+  const rows = Number(text);
+  if (!Number.isSafeInteger(rows) || rows < 1) {
+    throw new UsageError(`--events-max-rows must be a whole number above zero, not "${text}"`);
+  }
+  return rows;
+}
+
 /** The `serve` command. */
 export function serveCommand(log: (line: string) => void): Command {
   return new Command("serve")
@@ -47,8 +64,12 @@ export function serveCommand(log: (line: string) => void): Command {
       ),
     )
     .option("--token-pass-file <file>", "read the token password from a file")
+    .option("--events-retention <duration>", "how long the event history is kept", "7d")
+    .option("--events-max-rows <count>", "how many events are kept at most", "100000")
     .action(async (opts) => {
       const password = await tokenPassword(opts);
+      const retentionMs = eventsRetention(opts.eventsRetention);
+      const maxRows = eventsMaxRows(opts.eventsMaxRows);
       const { signal, dispose } = shutdownSignal();
       // The server (store, router, YAML parser) loads only for the roles that run it.
       const { startServer } = await import("../server/serve.ts");
@@ -58,6 +79,8 @@ export function serveCommand(log: (line: string) => void): Command {
         dataDir: opts.dataDir,
         password,
         log,
+        eventsRetentionMs: retentionMs,
+        eventsMaxRows: maxRows,
       });
       log(`launcher server listening on ${server.url} (store in ${opts.dataDir})`);
       await aborted(signal);

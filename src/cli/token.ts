@@ -1,20 +1,108 @@
-/** `launcher token generate`: trade the token password for an API token. */
-import { Command } from "@commander-js/extra-typings";
-import { clientFor, urlOption } from "./context.ts";
+/** `launcher token generate|ls|revoke`: create, list and revoke API tokens. */
+import { Command, Option } from "@commander-js/extra-typings";
+import { type Role, ROLES, type TokenInfo, type TokenScope } from "../api/schemas.ts";
+import { parseDuration } from "../duration.ts";
+import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { age, table } from "./output.ts";
 import { passwordFromStdin, promptPassword } from "./password.ts";
+
+/** The scope `generate` asks for, checked before anything is sent. */
+function scopeOf(opts: { role: Role; host?: string; ttl?: string }): TokenScope {
+  const { role } = opts;
+  if (role === "agent" && !opts.host) throw new UsageError("--role agent needs --host HOST");
+  if (role !== "agent" && opts.host) throw new UsageError("--host goes only with --role agent");
+  if (opts.ttl !== undefined && parseDuration(opts.ttl) < 1) {
+    throw new UsageError("--ttl must be longer than 0");
+  }
+  return {
+    role,
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
+  };
+}
+
+/** A token's state as `token ls` shows it. */
+function status(t: TokenInfo, now: number): string {
+  if (t.revoked) return "revoked";
+  if (t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now) return "expired";
+  return "active";
+}
+
+/**
+ * Time left, in the largest unit, rounded to the nearest: a 30d token listed a second after it
+ * was made shows `30d`, where truncating would show `29d`.
+ */
+function timeLeft(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
+/** The `token ls` table: times relative to now, never a secret (the API has none to give). */
+export function tokenTable(list: TokenInfo[], now = Date.now()): string {
+  const rows = list.map((t) => [
+    t.id,
+    t.role,
+    t.host ?? "-",
+    status(t, now),
+    `${age(t.createdAt, now)} ago`,
+    t.expiresAt === undefined
+      ? "never"
+      : Date.parse(t.expiresAt) > now
+      ? `in ${timeLeft(Date.parse(t.expiresAt) - now)}`
+      : `${age(t.expiresAt, now)} ago`,
+    t.lastUsedAt === undefined ? "never" : `${age(t.lastUsedAt, now)} ago`,
+  ]);
+  return table(["ID", "ROLE", "HOST", "STATUS", "CREATED", "EXPIRES", "LAST USED"], rows);
+}
 
 /** The `token` command group. */
 export function tokenCommand(print: (text: string) => void): Command {
   const token = new Command("token").description("manage API tokens");
+
   token.command("generate")
-    .description("create a token with the token password; prints the token alone")
-    .addOption(urlOption())
-    .option("--password-stdin", "read the password from standard input")
+    .description(
+      "create a token and print it alone. With --password-stdin, or when no token is set, it " +
+        "trades the token password (typed at a prompt, or read from standard input); otherwise " +
+        "the admin token of --token or LAUNCHER_TOKEN creates it",
+    )
+    .addOption(new Option("--role <role>", "what the token may do").choices(ROLES).default("admin"))
+    .option("--host <host>", "the one host an agent token acts for (with --role agent)")
+    .option("--ttl <duration>", "lifetime, such as 30d or 12h (default: no expiry)")
+    .option("--password-stdin", "read the token password from standard input")
+    .addOption(urlOption()).addOption(tokenOption())
     .action(async (opts) => {
-      const password = opts.passwordStdin
-        ? await passwordFromStdin()
-        : await promptPassword("Token password: ");
-      print(await clientFor(opts).createToken(password));
+      const scope = scopeOf(opts);
+      if (opts.passwordStdin || !opts.token) {
+        const password = opts.passwordStdin
+          ? await passwordFromStdin()
+          : await promptPassword("Token password: ");
+        print(await clientFor({ url: opts.url }).createToken(password, scope));
+      } else {
+        print((await clientFor(opts).issueToken(scope)).token);
+      }
     });
+
+  token.command("ls")
+    .description("list tokens: id, role, host, status and times (never their secrets)")
+    .addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption())
+    .action(async (opts) => {
+      const list = await clientFor(opts).listTokens();
+      print(opts.output === "json" ? JSON.stringify(list, null, 2) : tokenTable(list));
+    });
+
+  token.command("revoke")
+    .description("revoke a token at once, by its id (see token ls)")
+    .argument("<id>", "token id")
+    .addOption(urlOption()).addOption(tokenOption())
+    .action(async (id, opts) => {
+      await clientFor(opts).revokeToken(id);
+      print(`token ${id} revoked`);
+    });
+
   return token;
 }

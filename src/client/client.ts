@@ -5,23 +5,78 @@ import {
   type ContainerStatus,
   ContainerStatusSchema,
   ErrorBodySchema,
+  type EventPage,
+  EventPageSchema,
   type HostDesired,
   HostDesiredSchema,
+  type HostDrainResult,
+  HostDrainResultSchema,
+  type HostRegistration,
+  type HostStatus,
+  HostStatusSchema,
+  LogFrameSchema,
+  type LogLine,
+  type LogRequest,
+  LogRequestListSchema,
+  type ManifestPlan,
+  ManifestPlanSchema,
+  type ManifestSummary,
+  ManifestSummarySchema,
   type StateReport,
+  type TokenCreated,
+  TokenCreatedSchema,
+  type TokenInfo,
+  TokenInfoSchema,
   TokenResponseSchema,
+  type TokenScope,
   type UpResult,
   UpResultSchema,
 } from "../api/schemas.ts";
 import { ApiError, UnreachableError } from "./errors.ts";
 
 const ContainerListSchema = v.array(ContainerStatusSchema);
+const ManifestListSchema = v.array(ManifestSummarySchema);
+const TokenListSchema = v.array(TokenInfoSchema);
 const ReportManyResultSchema = v.object({
   applied: v.number(),
   unknown: v.array(v.unknown()),
 });
 
-/** How a request body is sent. */
-type Body = { json: unknown } | { yaml: string } | undefined;
+/** Which events to read (`GET /events`). */
+export interface EventsQuery {
+  manifest?: string;
+  host?: string;
+  /** A duration back from now (`10m`) or an ISO 8601 time. */
+  since?: string;
+  /** Only events after this id, oldest first; without it, the newest ones. */
+  after?: number;
+  /** With `after`: hold the request until a matching event comes, for this long at most. */
+  waitMs?: number;
+  limit?: number;
+}
+
+/** Which logs to read (`GET /logs`). */
+export interface LogsQuery {
+  manifest: string;
+  container: string;
+  /** The last N lines only. */
+  tail?: number;
+  /** Keep the stream open for new lines. */
+  follow?: boolean;
+  /** A duration back from now (`10m`) or an ISO 8601 time. */
+  since?: string;
+  /** Add the engine's time to each line. */
+  timestamps?: boolean;
+}
+
+const HostListSchema = v.array(HostStatusSchema);
+
+/** How a request body is sent (`stream`: NDJSON, sent as it is produced). */
+type Body =
+  | { json: unknown }
+  | { yaml: string }
+  | { stream: ReadableStream<Uint8Array> }
+  | undefined;
 
 /** A client for one server, optionally authenticated with a Bearer token. */
 export class LauncherClient {
@@ -36,10 +91,27 @@ export class LauncherClient {
     await drain(await this.request("GET", "/healthz"));
   }
 
-  /** Exchanges the token password for a new token. */
-  async createToken(password: string): Promise<string> {
-    const res = await this.request("POST", "/token", { json: { password } });
+  /** Exchanges the token password for a new token (admin unless `scope` says otherwise). */
+  async createToken(password: string, scope: TokenScope = {}): Promise<string> {
+    const res = await this.request("POST", "/token", { json: { password, ...scope } });
     return v.parse(TokenResponseSchema, await res.json()).token;
+  }
+
+  /** Creates a token with this client's (admin) token; the secret is in the answer only. */
+  async issueToken(scope: TokenScope): Promise<TokenCreated> {
+    const res = await this.request("POST", "/tokens", { json: scope });
+    return v.parse(TokenCreatedSchema, await res.json());
+  }
+
+  /** Lists every token, without secrets. */
+  async listTokens(): Promise<TokenInfo[]> {
+    const res = await this.request("GET", "/tokens");
+    return v.parse(TokenListSchema, await res.json());
+  }
+
+  /** Revokes a token by its id. */
+  async revokeToken(id: string): Promise<void> {
+    await drain(await this.request("POST", "/tokens/revoke", { json: { id } }));
   }
 
   /** Sends a manifest as YAML text; the server validates it. */
@@ -57,6 +129,31 @@ export class LauncherClient {
   async ps(manifest?: string): Promise<ContainerStatus[]> {
     const res = await this.request("POST", "/manifest/ps", { json: manifest ? { manifest } : {} });
     return v.parse(ContainerListSchema, await res.json());
+  }
+
+  /** What `up` would do with a manifest (YAML text), changing nothing. */
+  async diff(yaml: string): Promise<ManifestPlan> {
+    const res = await this.request("POST", "/manifest/diff", { yaml });
+    return v.parse(ManifestPlanSchema, await res.json());
+  }
+
+  /** Every manifest with its container count and counts by state. */
+  async manifests(): Promise<ManifestSummary[]> {
+    const res = await this.request("GET", "/manifests");
+    return v.parse(ManifestListSchema, await res.json());
+  }
+
+  /** Reads the event history; `after` with `waitMs` long-polls for the next matching events. */
+  async events(query: EventsQuery = {}): Promise<EventPage> {
+    const params = new URLSearchParams();
+    if (query.manifest !== undefined) params.set("manifest", query.manifest);
+    if (query.host !== undefined) params.set("host", query.host);
+    if (query.since !== undefined) params.set("since", query.since);
+    if (query.after !== undefined) params.set("after", String(query.after));
+    if (query.waitMs !== undefined) params.set("wait", `${query.waitMs}ms`);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    const res = await this.request("GET", `/events?${params}`);
+    return v.parse(EventPageSchema, await res.json());
   }
 
   /** Requests stop, kill, restart or rm of one container. */
@@ -86,6 +183,90 @@ export class LauncherClient {
     return { applied: result.applied, unknown: result.unknown.length };
   }
 
+  /** Registers this agent's host (or refreshes its registration); answers the host's status. */
+  async registerHost(registration: HostRegistration, signal?: AbortSignal): Promise<HostStatus> {
+    const res = await this.request("POST", "/hosts/register", { json: registration }, signal);
+    return v.parse(HostStatusSchema, await res.json());
+  }
+
+  /** Every host the server knows, by name. */
+  async hosts(): Promise<HostStatus[]> {
+    const res = await this.request("GET", "/hosts");
+    return v.parse(HostListSchema, await res.json());
+  }
+
+  /** Drains a host: it takes no new containers and its containers are removed. */
+  async drainHost(host: string): Promise<HostDrainResult> {
+    const res = await this.request("POST", "/hosts/drain", { json: { host } });
+    return v.parse(HostDrainResultSchema, await res.json());
+  }
+
+  /**
+   * Forgets a host that has no containers left; with `force`, a drained and offline host with
+   * what is left on it.
+   */
+  async removeHost(host: string, force = false): Promise<void> {
+    const body = force ? { host, force } : { host };
+    await drain(await this.request("POST", "/hosts/remove", { json: body }));
+  }
+
+  /**
+   * A container's output, line by line as the engine gave it, until the stream ends (or, with
+   * `follow`, until `signal` aborts). An error line from the server is thrown as an `ApiError`.
+   */
+  async *logs(query: LogsQuery, signal?: AbortSignal): AsyncGenerator<LogLine, void, undefined> {
+    const params = new URLSearchParams({ manifest: query.manifest, container: query.container });
+    if (query.tail !== undefined) params.set("tail", String(query.tail));
+    if (query.follow) params.set("follow", "true");
+    if (query.since !== undefined) params.set("since", query.since);
+    if (query.timestamps) params.set("timestamps", "true");
+    const res = await this.request("GET", `/logs?${params}`, undefined, signal);
+    for await (const line of this.unbroken(ndjsonLines(res), signal)) {
+      let frame: v.InferOutput<typeof LogFrameSchema>;
+      try {
+        frame = v.parse(LogFrameSchema, JSON.parse(line));
+      } catch {
+        throw new ApiError(502, "bad_log_line", `the server sent an unreadable log line: ${line}`);
+      }
+      if ("error" in frame) throw new ApiError(502, frame.error.code, frame.error.message);
+      yield frame;
+    }
+  }
+
+  /** Passes `lines` on; a connection that breaks under them is the server going away. */
+  private async *unbroken(
+    lines: AsyncGenerator<string, void, undefined>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<string, void, undefined> {
+    try {
+      yield* lines;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new UnreachableError(this.url, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** An agent's poll for log requests for its host, held by the server for up to `waitMs`. */
+  async logRequests(host: string, waitMs: number, signal?: AbortSignal): Promise<LogRequest[]> {
+    const query = new URLSearchParams({ host, wait: `${waitMs}ms` });
+    const res = await this.request("GET", `/agent/logs/requests?${query}`, undefined, signal);
+    return v.parse(LogRequestListSchema, await res.json()).requests;
+  }
+
+  /**
+   * Sends the output for log request `id` as it is produced; resolves when the server answers,
+   * which it does once it needs no more (the client left, or `body` ended).
+   */
+  async uploadLogs(
+    host: string,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const path = `/agent/logs/${encodeURIComponent(id)}?${new URLSearchParams({ host })}`;
+    await drain(await this.request("POST", path, { stream: body }, signal));
+  }
+
   private async request(
     method: string,
     path: string,
@@ -94,17 +275,23 @@ export class LauncherClient {
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let payload: string | undefined;
+    let payload: string | ReadableStream<Uint8Array> | undefined;
     if (body && "json" in body) {
       headers["content-type"] = "application/json";
       payload = JSON.stringify(body.json);
+    } else if (body && "stream" in body) {
+      headers["content-type"] = "application/x-ndjson";
+      payload = body.stream;
     } else if (body) {
       headers["content-type"] = "application/x-yaml";
       payload = body.yaml;
     }
+    // A streamed body is sent while the answer is awaited ("half" duplex, as fetch requires).
+    const init: RequestInit & { duplex?: "half" } = { method, headers, body: payload, signal };
+    if (payload instanceof ReadableStream) init.duplex = "half";
     let res: Response;
     try {
-      res = await fetch(`${this.url}/api/v1${path}`, { method, headers, body: payload, signal });
+      res = await fetch(`${this.url}/api/v1${path}`, init);
     } catch (error) {
       if (signal?.aborted) throw error;
       throw new UnreachableError(this.url, error instanceof Error ? error.message : String(error));
@@ -124,6 +311,22 @@ export class LauncherClient {
     }
     throw new ApiError(res.status, "http_error", `server answered ${res.status}: ${text.trim()}`);
   }
+}
+
+/** The lines of an NDJSON answer, without their newlines; blank lines are skipped. */
+async function* ndjsonLines(res: Response): AsyncGenerator<string, void, undefined> {
+  if (res.body === null) return;
+  let buffer = "";
+  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (line.trim() !== "") yield line;
+    }
+  }
+  if (buffer.trim() !== "") yield buffer;
 }
 
 /** Releases a body the caller does not read, so the connection is not held. */

@@ -6,6 +6,15 @@ import Modem from "docker-modem";
 import type { IncomingMessage } from "node:http";
 import * as v from "valibot";
 import { DockerError } from "./errors.ts";
+import {
+  FrameDecoder,
+  LineDecoder,
+  type LogChunk,
+  type LogStreamName,
+  splitTimestamp,
+} from "./log_stream.ts";
+
+export type { LogChunk, LogStreamName } from "./log_stream.ts";
 
 /** The engine's version, as `GET /version` reports it. */
 export interface EngineVersion {
@@ -81,6 +90,19 @@ export interface ContainerEvent {
 }
 
 /** Options of `DockerEngine.events`. */
+/** Options of `DockerEngine.logs`. */
+export interface LogsOptions {
+  /** Keep the stream open for new output until the container stops. */
+  follow: boolean;
+  /** Start each message with the engine's time (split off into `LogChunk.time`). */
+  timestamps: boolean;
+  /** The last N lines only (default all). */
+  tail?: number;
+  /** Messages from this time on: Unix seconds, with up to nine decimals (`1700000000.5`). */
+  since?: string;
+}
+
+/** Options of `DockerEngine.events`. */
 export interface EventsOptions {
   /** Replay events since this time (unix milliseconds) before following new ones. */
   since?: number;
@@ -129,6 +151,8 @@ const DetailsSchema = v.object({
 });
 
 const CreatedSchema = v.object({ Id: v.string() });
+
+const TtySchema = v.object({ Config: v.object({ Tty: v.optional(v.boolean(), false) }) });
 
 const ProgressSchema = v.object({
   error: v.optional(v.string()),
@@ -412,6 +436,64 @@ export class DockerEngine {
       "engine_unreachable",
       `The Docker engine at ${this.dockerHost} closed its event stream`,
     );
+  }
+
+  /**
+   * A container's output: one chunk per log message (per line from a TTY, where stdout and stderr
+   * are one stream). With `follow` it lasts until the container stops or `signal` aborts; the
+   * engine's stream is closed as soon as the iteration ends, however it ends.
+   */
+  async *logs(
+    id: string,
+    options: LogsOptions,
+    signal: AbortSignal,
+  ): AsyncGenerator<LogChunk, void, undefined> {
+    const inspected = await this.#dial({
+      path: `/containers/${encodeURIComponent(id)}/json`,
+      method: "GET",
+      statusCodes: { 200: true, 404: "no such container" },
+    });
+    const tty = decode(TtySchema, inspected).Config.Tty;
+    const query: Record<string, unknown> = {
+      stdout: true,
+      stderr: true,
+      follow: options.follow,
+      timestamps: options.timestamps,
+      tail: options.tail ?? "all",
+    };
+    if (options.since !== undefined) query.since = options.since;
+    let res: IncomingMessage;
+    try {
+      res = await this.#dialStream({
+        path: `/containers/${encodeURIComponent(id)}/logs?`,
+        method: "GET",
+        options: { _query: query },
+        statusCodes: { 200: true, 404: "no such container" },
+      }, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    const chunk = (stream: LogStreamName, message: Uint8Array): LogChunk =>
+      options.timestamps ? { stream, ...splitTimestamp(message) } : { stream, data: message };
+    const frames = new FrameDecoder();
+    const lines = new LineDecoder();
+    try {
+      for await (const bytes of res as AsyncIterable<Uint8Array>) {
+        if (tty) {
+          for (const line of lines.push(bytes)) yield chunk("stdout", line);
+        } else {
+          for (const frame of frames.push(bytes)) yield chunk(frame.stream, frame.payload);
+        }
+      }
+      const rest = lines.flush();
+      if (rest !== undefined) yield chunk("stdout", rest);
+    } catch (error) {
+      if (signal.aborted) return;
+      throw toDockerError(error, this.dockerHost);
+    } finally {
+      res.destroy();
+    }
   }
 
   /** One request whose whole answer is read; resolves with the parsed JSON (or raw bytes). */

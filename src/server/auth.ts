@@ -1,26 +1,69 @@
 /**
  * Token auth: the password is exchanged for random tokens, which are stored only as SHA-256
- * hashes; the password is compared in constant time.
+ * hashes; the password is compared in constant time. Each token has a role (admin, agent of one
+ * host, read), may expire and may be revoked.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Buffer } from "node:buffer";
-import type { Store } from "./store.ts";
+import type { Role, TokenCreated, TokenInfo } from "../api/schemas.ts";
+import { NotFoundError, UnauthorizedError } from "./errors.ts";
+import type { Store, TokenRow } from "./store.ts";
+
+/** Who a request speaks for: the token it came with, its role and, for an agent, its host. */
+export interface Principal {
+  tokenId: string;
+  role: Role;
+  host?: string;
+}
+
+/** What a new token may do and for how long. */
+export interface TokenGrant {
+  role: Role;
+  /** Required for, and only for, role agent. */
+  host?: string;
+  /** Lifetime; a token without one does not expire. */
+  ttlMs?: number;
+}
+
+/** Options of the token auth. */
+export interface TokenAuthOptions {
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+/** How stale `last_used_at` may get before a use writes it again: one write per token a minute. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** SHA-256 of a UTF-8 string, as raw bytes. */
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
 
-/** Issues and checks tokens against one store and one password. */
+/** A stored token as the API lists it. */
+function tokenInfo(row: TokenRow): TokenInfo {
+  return {
+    id: row.id,
+    role: row.role as Role,
+    ...(row.host === null ? {} : { host: row.host }),
+    createdAt: row.created_at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+    ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
+    revoked: row.revoked !== 0,
+  };
+}
+
+/** Issues, checks, lists and revokes tokens against one store and one password. */
 export class TokenAuth {
   readonly #store: Store;
   readonly #passwordDigest: Buffer;
   readonly #hasPassword: boolean;
+  readonly #now: () => number;
 
-  constructor(store: Store, password: string) {
+  constructor(store: Store, password: string, opts: TokenAuthOptions = {}) {
     this.#store = store;
     this.#passwordDigest = sha256(password);
     this.#hasPassword = password.length > 0;
+    this.#now = opts.now ?? Date.now;
   }
 
   /** Whether `candidate` is the password; an empty configured password matches nothing. */
@@ -30,18 +73,62 @@ export class TokenAuth {
   }
 
   /** Creates a token (32 random bytes, base64url), stores its hash and returns it once. */
-  createToken(): string {
+  createToken(grant: TokenGrant = { role: "admin" }): TokenCreated {
     const token = randomBytes(32).toString("base64url");
-    this.#store.insertToken(
-      randomUUID(),
-      sha256(token).toString("hex"),
-      new Date().toISOString(),
-    );
-    return token;
+    const now = this.#now();
+    const row: TokenRow = {
+      id: randomBytes(6).toString("hex"),
+      hash: sha256(token).toString("hex"),
+      role: grant.role,
+      host: grant.host ?? null,
+      created_at: new Date(now).toISOString(),
+      expires_at: grant.ttlMs === undefined ? null : new Date(now + grant.ttlMs).toISOString(),
+      last_used_at: null,
+      revoked: 0,
+    };
+    this.#store.insertToken(row);
+    const { id, role, host, expiresAt } = tokenInfo(row);
+    return {
+      id,
+      token,
+      role,
+      ...(host === undefined ? {} : { host }),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    };
   }
 
-  /** Whether a token was issued by this server (looked up by its hash). */
-  verifyToken(token: string): boolean {
-    return this.#store.hasTokenHash(sha256(token).toString("hex"));
+  /**
+   * The principal of a token issued by this server, noting its use; throws
+   * `UnauthorizedError` for an unknown, revoked or expired token.
+   */
+  authenticate(token: string): Principal {
+    const row = this.#store.tokenByHash(sha256(token).toString("hex"));
+    if (row === undefined) throw new UnauthorizedError("invalid token");
+    if (row.revoked !== 0) throw new UnauthorizedError("token revoked");
+    const now = this.#now();
+    if (row.expires_at !== null && Date.parse(row.expires_at) <= now) {
+      throw new UnauthorizedError("token expired");
+    }
+    // Agents poll and report all the time: a write per request would be all the store does.
+    if (
+      row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS
+    ) {
+      this.#store.touchToken(row.id, new Date(now).toISOString());
+    }
+    return {
+      tokenId: row.id,
+      role: row.role as Role,
+      ...(row.host === null ? {} : { host: row.host }),
+    };
+  }
+
+  /** Every token, oldest first, without secrets. */
+  listTokens(): TokenInfo[] {
+    return this.#store.allTokens().map(tokenInfo);
+  }
+
+  /** Revokes a token at once (revoking twice is fine); an unknown id is `NotFoundError`. */
+  revokeToken(id: string): void {
+    if (!this.#store.revokeToken(id)) throw new NotFoundError(`no token with id ${id}`);
   }
 }

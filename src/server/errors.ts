@@ -64,3 +64,48 @@ export class EmptyPasswordError extends LauncherError {
     super("empty_password", "the token password must not be empty");
   }
 }
+
+/** A valid token whose role or host does not allow the request. */
+export class ForbiddenError extends LauncherError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super("forbidden", message, details);
+  }
+}
+
+/** Too many failed password attempts from one client address; it may retry after a while. */
+export class RateLimitedError extends LauncherError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      "rate_limited",
+      `too many failed password attempts: retry in ${retryAfterSeconds} seconds`,
+    );
+  }
+}
+
+/** The agent of a host cannot be asked for anything now: the host is offline or not connected. */
+export class HostOfflineError extends LauncherError {
+  constructor(message: string) {
+    super("host_offline", message);
+  }
+}
+
+/** The agent of a host did not take a request it was handed in time. */
+export class AgentTimeoutError extends LauncherError {
+  constructor(message: string) {
+    super("agent_timeout", message);
+  }
+}
+
+/** The agent of a host answered a request with an error of its own (its engine failed). */
+export class AgentError extends LauncherError {
+  constructor(message: string) {
+    super("agent_error", message);
+  }
+}
+
+/** The server is shutting down and takes nothing new. */
+export class ShuttingDownError extends LauncherError {
+  constructor() {
+    super("shutting_down", "the server is shutting down");
+  }
+}

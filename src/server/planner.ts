@@ -9,13 +9,24 @@ import type {
   Desired,
   HostDesired,
   Manifest,
+  ManifestPlan,
   Spec,
   State,
   StateReport,
   UpResult,
 } from "../api/schemas.ts";
-import { specHash } from "../manifest/hash.ts";
+import { manifestPlan, planSteps } from "./diff.ts";
 import { ConflictError, NotFoundError, OverloadedError } from "./errors.ts";
+import {
+  DEFAULT_ACTOR,
+  downEvents,
+  EventLog,
+  type EventLogOptions,
+  stateEvent,
+  upEvents,
+} from "./events.ts";
+import { HostRegistry } from "./hosts.ts";
+import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import type { ContainerRow, Store } from "./store.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
@@ -28,6 +39,12 @@ export interface ReportManyResult {
 export interface PlannerOptions {
   /** How many `waitForHost` calls may be held at once (default 10000). */
   maxWaiters?: number;
+  /** Retention of the event history. */
+  events?: EventLogOptions;
+  /** The clock that host liveness is judged by, in Unix milliseconds (default `Date.now`). */
+  now?: () => number;
+  /** Limits and timings of the log relay. */
+  logs?: LogRelayOptions;
 }
 
 /** The default cap of held long-poll waiters: each holds a socket and memory. */
@@ -59,6 +76,12 @@ function toStatus(row: ContainerRow): ContainerStatus {
 /** The one interface to desired and observed state, over a store. */
 export class Planner {
   readonly store: Store;
+  /** The history of changes, written in the same transactions as they are. */
+  readonly events: EventLog;
+  /** What agents registered about their hosts, and whether each is online or draining. */
+  readonly hosts: HostRegistry;
+  /** Hands log requests to agents and pipes their output back. */
+  readonly logs: LogRelay;
   readonly #maxWaiters: number;
   readonly #waiters = new Map<string, Set<() => void>>();
   #held = 0;
@@ -67,6 +90,12 @@ export class Planner {
   constructor(store: Store, options: PlannerOptions = {}) {
     this.store = store;
     this.#maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    this.events = new EventLog(store, options.events);
+    this.hosts = new HostRegistry(store, {
+      polling: (host) => (this.#waiters.get(host)?.size ?? 0) > 0,
+      now: options.now,
+    });
+    this.logs = new LogRelay(options.logs);
   }
 
   /** How many `waitForHost` calls are being held right now. */
@@ -74,8 +103,11 @@ export class Planner {
     return this.#held;
   }
 
-  /** Applies a validated manifest: creates, updates and removes its containers. */
-  up(manifest: Manifest): UpResult {
+  /**
+   * Applies a validated manifest: creates, updates and removes its containers, as `diff` shows
+   * (both take their steps from `planSteps`). `actor` is who applied it, for the event history.
+   */
+  up(manifest: Manifest, actor = DEFAULT_ACTOR): UpResult {
     const result: UpResult = {
       manifest: manifest.name,
       created: [],
@@ -85,82 +117,94 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
+      this.#refuseDraining(manifest.containers.map((spec) => spec.host));
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, now);
-      const stored = new Map(
-        this.store.containersOfManifest(manifest.name).map((row) => [row.name, row]),
-      );
-      for (const spec of manifest.containers) {
-        const hash = specHash(spec);
-        const row = stored.get(spec.name);
-        stored.delete(spec.name);
-        if (row === undefined) {
-          this.store.insertContainer({
-            manifest: manifest.name,
-            name: spec.name,
-            host: spec.host,
-            spec: JSON.stringify(spec),
-            spec_hash: hash,
-            desired: "running",
-            state: "pending",
-            container_id: null,
-            exit_code: null,
-            error: null,
-            health: null,
-            generation: 1,
-            restart_generation: 0,
-            created_at: now,
-            updated_at: now,
-          });
-          result.created.push(spec.name);
-          touched.add(spec.host);
-        } else if (row.spec_hash !== hash || row.host !== spec.host) {
-          this.store.updateContainer({
-            ...row,
-            host: spec.host,
-            spec: JSON.stringify(spec),
-            spec_hash: hash,
-            desired: "running",
-            state: "pending",
-            container_id: null,
-            exit_code: null,
-            error: null,
-            health: null,
-            generation: row.generation + 1,
-            updated_at: now,
-          });
-          result.updated.push(spec.name);
-          touched.add(row.host).add(spec.host);
-        } else if (row.desired !== "running") {
-          this.#setDesired(row, "running", now);
-          result.updated.push(spec.name);
-          touched.add(row.host);
-        } else {
-          result.unchanged.push(spec.name);
+      const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
+      for (const step of steps) {
+        switch (step.action) {
+          case "create":
+            this.store.insertContainer({
+              manifest: manifest.name,
+              name: step.spec.name,
+              host: step.spec.host,
+              spec: JSON.stringify(step.spec),
+              spec_hash: step.hash,
+              desired: "running",
+              state: "pending",
+              container_id: null,
+              exit_code: null,
+              error: null,
+              health: null,
+              generation: 1,
+              restart_generation: 0,
+              created_at: now,
+              updated_at: now,
+            });
+            result.created.push(step.spec.name);
+            touched.add(step.spec.host);
+            break;
+          case "recreate":
+            this.store.updateContainer({
+              ...step.row,
+              host: step.spec.host,
+              spec: JSON.stringify(step.spec),
+              spec_hash: step.hash,
+              desired: "running",
+              state: "pending",
+              container_id: null,
+              exit_code: null,
+              error: null,
+              health: null,
+              generation: step.row.generation + 1,
+              updated_at: now,
+            });
+            result.updated.push(step.spec.name);
+            touched.add(step.row.host).add(step.spec.host);
+            break;
+          case "update":
+            this.#setDesired(step.row, "running", now);
+            result.updated.push(step.spec.name);
+            touched.add(step.row.host);
+            break;
+          case "unchanged":
+            result.unchanged.push(step.spec.name);
+            break;
+          case "remove":
+            this.#setDesired(step.row, "removed", now);
+            result.removed.push(step.row.name);
+            touched.add(step.row.host);
+            break;
         }
       }
-      for (const row of stored.values()) {
-        if (row.desired === "removed") continue;
-        this.#setDesired(row, "removed", now);
-        result.removed.push(row.name);
-        touched.add(row.host);
-      }
+      this.events.record(upEvents(manifest.name, steps, actor));
       this.#bump(touched);
     });
     this.#wake(touched);
     return result;
   }
 
-  /** Marks every container of a manifest for removal. */
-  down(name: string): void {
+  /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
+  diff(manifest: Manifest): ManifestPlan {
+    this.#refuseDraining(manifest.containers.map((spec) => spec.host));
+    return manifestPlan(
+      manifest.name,
+      planSteps(manifest, this.store.containersOfManifest(manifest.name)),
+    );
+  }
+
+  /** Marks every container of a manifest for removal; `actor` is who asked. */
+  down(name: string, actor = DEFAULT_ACTOR): void {
     const touched = new Set<string>();
     this.store.transaction(() => {
       if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
       const now = new Date().toISOString();
-      for (const row of this.store.containersOfManifest(name)) {
+      const rows = this.store.containersOfManifest(name);
+      for (const row of rows) {
         this.#setDesired(row, "removed", now);
         touched.add(row.host);
       }
+      this.events.record(downEvents(name, rows, actor));
       // A manifest without containers has nothing left for an agent to report: forget it now.
       this.store.deleteManifestIfEmpty(name);
       this.#bump(touched);
@@ -170,15 +214,16 @@ export class Planner {
 
   /** Lists the containers of one manifest, or of all, by manifest then name. */
   ps(name?: string): ContainerStatus[] {
-    if (name === undefined) return this.store.allContainers().map(toStatus);
+    if (name === undefined) return this.#withLiveness(this.store.allContainers().map(toStatus));
     if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
-    return this.store.containersOfManifest(name).map(toStatus);
+    return this.#withLiveness(this.store.containersOfManifest(name).map(toStatus));
   }
 
-  /** Records a user's stop, kill, restart or rm of one container. */
-  action(a: ContainerAction): void {
+  /** Records a user's stop, kill, restart or rm of one container; `actor` is who asked. */
+  action(a: ContainerAction, actor = DEFAULT_ACTOR): void {
     this.store.transaction(() => {
       const row = this.#find(a.host, a.container, a.manifest);
+      if (a.action !== "rm") this.#refuseDraining([row.host]);
       const now = new Date().toISOString();
       switch (a.action) {
         case "stop":
@@ -200,24 +245,35 @@ export class Planner {
           this.#setDesired(row, "removed", now);
           break;
       }
+      this.events.record([{
+        kind: "action",
+        actor,
+        manifest: row.manifest,
+        host: row.host,
+        container: row.name,
+        action: a.action,
+      }]);
       this.#bump([a.host]);
     });
     this.#wake([a.host]);
   }
 
-  /** Records one observed state; throws `NotFoundError` or `ConflictError` for unknown names. */
-  report(r: StateReport): void {
-    this.store.transaction(() => this.#applyReport(r, new Date().toISOString()));
+  /**
+   * Records one observed state; throws `NotFoundError` or `ConflictError` for unknown names.
+   * `actor` is who reported it, for the event history.
+   */
+  report(r: StateReport, actor = DEFAULT_ACTOR): void {
+    this.store.transaction(() => this.#applyReport(r, new Date().toISOString(), actor));
   }
 
   /** Records many observed states in one transaction; unknown or ambiguous ones are returned. */
-  reportMany(rs: StateReport[]): ReportManyResult {
+  reportMany(rs: StateReport[], actor = DEFAULT_ACTOR): ReportManyResult {
     return this.store.transaction(() => {
       const now = new Date().toISOString();
       const result: ReportManyResult = { applied: 0, unknown: [] };
       for (const r of rs) {
         try {
-          this.#applyReport(r, now);
+          this.#applyReport(r, now, actor);
           result.applied++;
         } catch (error) {
           if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
@@ -235,10 +291,13 @@ export class Planner {
 
   /** Everything a host should run (including containers desired removed), with its index. */
   desired(host: string): HostDesired {
+    // Only the host's agent asks for this: it was seen now.
+    this.hosts.seen(host);
     // Both reads run in one synchronous step, so no write can come between them.
     return {
       index: this.store.hostIndex(host),
       containers: this.store.containersOfHost(host).map(toStatus),
+      ...(this.hosts.isRegistered(host) ? { registered: true as const } : {}),
     };
   }
 
@@ -254,6 +313,7 @@ export class Planner {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
+    this.hosts.seen(host);
     if (
       this.#draining || timeoutMs <= 0 || signal?.aborted || this.hostIndex(host) !== afterIndex
     ) {
@@ -287,7 +347,99 @@ export class Planner {
   /** Releases every held `waitForHost` call and answers new ones at once (server shutdown). */
   releaseWaiters(): void {
     this.#draining = true;
+    this.events.releaseWaiters();
+    this.logs.close();
     this.#wakeAll();
+  }
+
+  /**
+   * Drains a host: it takes no new containers, and every container on it is marked for removal.
+   * Returns those it marked (`manifest/container`); throws `NotFoundError` for an unknown host.
+   */
+  drainHost(host: string, actor = DEFAULT_ACTOR): string[] {
+    const removed: string[] = [];
+    this.store.transaction(() => {
+      const rows = this.store.containersOfHost(host);
+      if (rows.length === 0 && !this.hosts.isKnown(host)) {
+        throw new NotFoundError(`host ${host} not found`);
+      }
+      this.hosts.markDraining(host);
+      const now = new Date().toISOString();
+      for (const row of rows) {
+        if (row.desired === "removed") continue;
+        this.#setDesired(row, "removed", now);
+        removed.push(`${row.manifest}/${row.name}`);
+        this.events.record([{
+          kind: "action",
+          actor,
+          manifest: row.manifest,
+          host,
+          container: row.name,
+          action: "drain",
+        }]);
+      }
+      if (removed.length > 0) this.#bump([host]);
+    });
+    this.#wake([host]);
+    return removed;
+  }
+
+  /**
+   * Forgets a host (its index is kept). Throws `ConflictError` while containers are placed on it,
+   * and `NotFoundError` for an unknown host. With `force`, a drained host that is offline is
+   * forgotten with the containers left on it (all marked for removal): its agent is gone for good.
+   */
+  removeHost(host: string, force = false): void {
+    this.store.transaction(() => {
+      let rows = this.store.containersOfHost(host);
+      if (force && rows.length > 0) {
+        if (!this.hosts.isDraining(host) || this.hosts.isOnline(host)) {
+          throw new ConflictError(
+            `host ${host} must be drained and offline to be removed with its containers`,
+          );
+        }
+        for (const row of rows) {
+          this.store.deleteContainer(row.manifest, row.name);
+          this.store.deleteManifestIfEmpty(row.manifest);
+        }
+        rows = [];
+      }
+      if (rows.length > 0) {
+        const names = rows.slice(0, 5).map((row) => `${row.manifest}/${row.name}`);
+        const more = rows.length > names.length ? `, and ${rows.length - names.length} more` : "";
+        throw new ConflictError(
+          `host ${host} still has ${rows.length} container${rows.length === 1 ? "" : "s"} ` +
+            `(${names.join(", ")}${more}): drain it and wait until they are removed`,
+        );
+      }
+      if (!this.hosts.isKnown(host)) throw new NotFoundError(`host ${host} not found`);
+      this.hosts.forget(host);
+    });
+  }
+
+  /** Throws `ConflictError` naming the draining hosts among `hosts`. */
+  #refuseDraining(hosts: string[]): void {
+    const draining = [...new Set(hosts)].filter((host) => this.hosts.isDraining(host)).sort();
+    if (draining.length === 0) return;
+    throw new ConflictError(
+      `host${draining.length === 1 ? "" : "s"} ${draining.join(", ")} ` +
+        `${draining.length === 1 ? "is" : "are"} draining and take${
+          draining.length === 1 ? "s" : ""
+        } no new containers`,
+    );
+  }
+
+  /** Shows containers of hosts that went offline as `unknown`; the stored state is kept. */
+  #withLiveness(list: ContainerStatus[]): ContainerStatus[] {
+    const lost = new Map<string, boolean>();
+    return list.map((c) => {
+      let isLost = lost.get(c.host);
+      if (isLost === undefined) {
+        isLost = this.hosts.isLost(c.host);
+        lost.set(c.host, isLost);
+      }
+      return isLost ? { ...c, state: "unknown" } : c;
+    });
   }
 
   /** Releases held waiters and closes the store. */
@@ -316,8 +468,10 @@ export class Planner {
     return rows[0];
   }
 
-  #applyReport(r: StateReport, now: string): void {
+  #applyReport(r: StateReport, now: string, actor: string): void {
     const row = this.#find(r.host, r.name, r.manifest);
+    const event = stateEvent(row, r, actor);
+    if (event !== undefined) this.events.record([event]);
     if (r.state === "removed" && row.desired === "removed") {
       this.store.deleteContainer(row.manifest, row.name);
       this.store.deleteManifestIfEmpty(row.manifest);

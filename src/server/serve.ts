@@ -16,6 +16,10 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Aborting it closes the server, as `close()` does. */
   signal?: AbortSignal;
+  /** How long the event history is kept (default 7 days). */
+  eventsRetentionMs?: number;
+  /** How many events are kept at most (default 100,000). */
+  eventsMaxRows?: number;
 }
 
 /** A running server. */
@@ -42,7 +46,9 @@ function clientUrl(hostname: string, port: number): string {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   await Deno.mkdir(opts.dataDir, { recursive: true });
-  const planner = new Planner(new Store(opts.dataDir));
+  const planner = new Planner(new Store(opts.dataDir), {
+    events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
+  });
   const app = createApp({ planner, password: opts.password, log: opts.log });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -50,7 +56,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       hostname: opts.hostname,
       port: opts.port,
       onListen: () => {},
-    }, (request) => app.fetch(request));
+    }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
   } catch (error) {
     planner.close();
     throw error;

@@ -24,6 +24,37 @@ export interface ContainerRow {
   updated_at: string;
 }
 
+/**
+ * What the server knows of one host beyond its index: what its agent registered (null until it
+ * does), when it was last seen, and whether it is draining.
+ */
+export interface HostRow {
+  name: string;
+  engine_version: string | null;
+  os: string | null;
+  arch: string | null;
+  cpus: number | null;
+  memory: number | null;
+  agent_version: string | null;
+  /** A JSON object of label keys to values. */
+  labels: string;
+  interval_ms: number | null;
+  registered_at: string | null;
+  last_seen: string | null;
+  /** 1 while draining. */
+  draining: number;
+}
+
+/** Containers placed on one host: how many are running (as last reported), and how many in all. */
+export interface HostCountRow {
+  host: string;
+  running: number;
+  total: number;
+}
+
+const HOST_INFO_COLUMNS = "name, engine_version, os, arch, cpus, memory, agent_version, labels, " +
+  "interval_ms, registered_at, last_seen, draining";
+
 /** The key in `meta` holding the global index counter. */
 const INDEX_COUNTER = "index";
 
@@ -56,16 +87,137 @@ CREATE TABLE IF NOT EXISTS hosts (
   name TEXT PRIMARY KEY,
   idx INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS host_info (
+  name TEXT PRIMARY KEY,
+  engine_version TEXT,
+  os TEXT,
+  arch TEXT,
+  cpus INTEGER,
+  memory INTEGER,
+  agent_version TEXT,
+  labels TEXT NOT NULL DEFAULT '{}',
+  interval_ms INTEGER,
+  registered_at TEXT,
+  last_seen TEXT,
+  draining INTEGER NOT NULL DEFAULT 0
+) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  manifest TEXT,
+  host TEXT,
+  container TEXT,
+  action TEXT,
+  old_state TEXT,
+  new_state TEXT,
+  changes TEXT,
+  error TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_by_at ON events(at);
 CREATE TABLE IF NOT EXISTS tokens (
   id TEXT PRIMARY KEY,
   hash TEXT NOT NULL UNIQUE,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT 'admin',
+  host TEXT,
+  expires_at TEXT,
+  last_used_at TEXT,
+  revoked INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 `;
+
+/** One issued token: its SHA-256 `hash` (hex), never the token itself. */
+export interface TokenRow {
+  /** Short and public: names the token in lists and revocations. */
+  id: string;
+  hash: string;
+  role: string;
+  /** The host of an agent token. */
+  host: string | null;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  /** 1 once revoked. */
+  revoked: number;
+}
+
+const TOKEN_COLUMNS = "id, hash, created_at, role, host, expires_at, last_used_at, revoked";
+
+/** Columns added to `tokens` by scoped tokens, as a data dir made before them lacks them. */
+const TOKEN_SCOPE_COLUMNS: Record<string, string> = {
+  role: "TEXT NOT NULL DEFAULT 'admin'",
+  host: "TEXT",
+  expires_at: "TEXT",
+  last_used_at: "TEXT",
+  revoked: "INTEGER NOT NULL DEFAULT 0",
+};
+
+/**
+ * Brings a `tokens` table from before scoped tokens up to date: its tokens become admin tokens
+ * (what they could do before), and their UUID ids become short ones like new tokens have.
+ */
+function migrateTokens(db: DatabaseSync): void {
+  const columns = () =>
+    new Set(db.prepare("PRAGMA table_info(tokens)").all().map((row) => String(row.name)));
+  const before = columns();
+  if (Object.keys(TOKEN_SCOPE_COLUMNS).every((name) => before.has(name))) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const present = columns();
+    for (const [name, type] of Object.entries(TOKEN_SCOPE_COLUMNS)) {
+      if (!present.has(name)) db.exec(`ALTER TABLE tokens ADD COLUMN ${name} ${type}`);
+    }
+    if (!present.has("role")) db.exec("UPDATE tokens SET id = lower(hex(randomblob(6)))");
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** One stored manifest: its name and when it was first and last applied. */
+export interface ManifestRow {
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One recorded event (`id` is never reused); `changes` holds a JSON list of field changes. */
+export interface EventRow {
+  id: number;
+  at: string;
+  kind: string;
+  actor: string;
+  manifest: string | null;
+  host: string | null;
+  container: string | null;
+  action: string | null;
+  old_state: string | null;
+  new_state: string | null;
+  changes: string | null;
+  error: string | null;
+}
+
+/** Which events a query reads; null matches every manifest or host. */
+export interface EventQuery {
+  after: number;
+  /** Events at or after this ISO time. */
+  since: string;
+  manifest: string | null;
+  host: string | null;
+  limit: number;
+}
+
+const EVENT_COLUMNS =
+  "id, at, kind, actor, manifest, host, container, action, old_state, new_state, changes, error";
+const EVENT_FILTER = "WHERE id > $after AND at >= $since " +
+  "AND ($manifest IS NULL OR manifest = $manifest) AND ($host IS NULL OR host = $host)";
 
 const CONTAINER_COLUMNS =
   "manifest, name, host, spec, spec_hash, desired, state, container_id, exit_code, error, " +
@@ -121,13 +273,54 @@ function prepareStatements(db: DatabaseSync) {
       "INSERT INTO hosts (name, idx) VALUES ($name, $idx) " +
         "ON CONFLICT (name) DO UPDATE SET idx = excluded.idx",
     ),
+    hostInfo: p(`SELECT ${HOST_INFO_COLUMNS} FROM host_info WHERE name = $name`),
+    allHostInfo: p(`SELECT ${HOST_INFO_COLUMNS} FROM host_info ORDER BY name`),
+    upsertHostInfo: p(
+      `INSERT INTO host_info (${HOST_INFO_COLUMNS}) VALUES ($name, $engine_version, $os, $arch, ` +
+        "$cpus, $memory, $agent_version, $labels, $interval_ms, $registered_at, $last_seen, " +
+        "$draining) ON CONFLICT (name) DO UPDATE SET engine_version = excluded.engine_version, " +
+        "os = excluded.os, arch = excluded.arch, cpus = excluded.cpus, memory = excluded.memory, " +
+        "agent_version = excluded.agent_version, labels = excluded.labels, " +
+        "interval_ms = excluded.interval_ms, registered_at = excluded.registered_at, " +
+        "last_seen = excluded.last_seen, draining = excluded.draining",
+    ),
+    touchHostInfo: p("UPDATE host_info SET last_seen = $now WHERE name = $name"),
+    deleteHostInfo: p("DELETE FROM host_info WHERE name = $name"),
+    hostCounts: p(
+      "SELECT host, sum(state = 'running') AS running, count(*) AS total FROM containers " +
+        "GROUP BY host ORDER BY host",
+    ),
+    insertEvent: p(
+      `INSERT INTO events (${EVENT_COLUMNS.replace("id, ", "")}) VALUES ($at, $kind, $actor, ` +
+        "$manifest, $host, $container, $action, $old_state, $new_state, $changes, $error)",
+    ),
+    firstEvents: p(`SELECT ${EVENT_COLUMNS} FROM events ${EVENT_FILTER} ORDER BY id LIMIT $limit`),
+    lastEvents: p(
+      `SELECT ${EVENT_COLUMNS} FROM events ${EVENT_FILTER} ORDER BY id DESC LIMIT $limit`,
+    ),
+    lastEventId: p("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
+    countEvents: p("SELECT count(*) AS n FROM events"),
+    pruneEventsBefore: p(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < $cutoff LIMIT $limit)",
+    ),
+    pruneEventsBeyond: p(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id " +
+        "LIMIT max(0, min($limit, (SELECT count(*) FROM events) - $keep)))",
+    ),
+    allManifests: p("SELECT name, created_at, updated_at FROM manifests ORDER BY name"),
     getMeta: p("SELECT value FROM meta WHERE key = $key"),
     setMeta: p(
       "INSERT INTO meta (key, value) VALUES ($key, $value) " +
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
-    insertToken: p("INSERT INTO tokens (id, hash, created_at) VALUES ($id, $hash, $created_at)"),
-    tokenByHash: p("SELECT id FROM tokens WHERE hash = $hash"),
+    insertToken: p(
+      `INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES ($id, $hash, $created_at, $role, $host, ` +
+        "$expires_at, $last_used_at, $revoked)",
+    ),
+    tokenByHash: p(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $hash`),
+    allTokens: p(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, rowid`),
+    touchToken: p("UPDATE tokens SET last_used_at = $now WHERE id = $id"),
+    revokeToken: p("UPDATE tokens SET revoked = 1 WHERE id = $id"),
   };
 }
 
@@ -147,6 +340,7 @@ export class Store {
         "PRAGMA foreign_keys = ON;",
     );
     this.#db.exec(SCHEMA);
+    migrateTokens(this.#db);
     this.#stmt = prepareStatements(this.#db);
   }
 
@@ -242,14 +436,110 @@ export class Store {
     return next;
   }
 
-  /** Stores a token hash under a new id. */
-  insertToken(id: string, hash: string, createdAt: string): void {
-    this.#stmt.insertToken.run({ id, hash, created_at: createdAt });
+  /** Stores a new token (its hash, never the token). */
+  insertToken(row: TokenRow): void {
+    this.#stmt.insertToken.run({ ...row });
   }
 
-  /** Whether a token with this hash was issued. */
-  hasTokenHash(hash: string): boolean {
-    return this.#stmt.tokenByHash.get({ hash }) !== undefined;
+  /** The token with this hash, revoked or expired ones included. */
+  tokenByHash(hash: string): TokenRow | undefined {
+    const row = this.#stmt.tokenByHash.get({ hash });
+    return row === undefined ? undefined : { ...row } as unknown as TokenRow;
+  }
+
+  /** Every token, oldest first. */
+  allTokens(): TokenRow[] {
+    return this.#stmt.allTokens.all().map((row) => ({ ...row }) as unknown as TokenRow);
+  }
+
+  /** Records when a token was last used. */
+  touchToken(id: string, now: string): void {
+    this.#stmt.touchToken.run({ id, now });
+  }
+
+  /** Marks a token revoked; false when no token has this id. */
+  revokeToken(id: string): boolean {
+    return Number(this.#stmt.revokeToken.run({ id }).changes) > 0;
+  }
+
+  /** Every manifest row, by name. */
+  allManifests(): ManifestRow[] {
+    return this.#stmt.allManifests.all().map((row) => ({ ...row }) as unknown as ManifestRow);
+  }
+
+  /** Records an event and returns its id. */
+  insertEvent(row: Omit<EventRow, "id">): number {
+    const { lastInsertRowid } = this.#stmt.insertEvent.run({ ...row });
+    return Number(lastInsertRowid);
+  }
+
+  /** The first `limit` events after `after`, by id. */
+  firstEvents(query: EventQuery): EventRow[] {
+    return this.#stmt.firstEvents.all({ ...query }).map((row) =>
+      ({ ...row }) as unknown as EventRow
+    );
+  }
+
+  /** The last `limit` events after `after`, by id. */
+  lastEvents(query: EventQuery): EventRow[] {
+    return this.#stmt.lastEvents.all({ ...query }).map((row) => ({ ...row }) as unknown as EventRow)
+      .reverse();
+  }
+
+  /** The id of the last event ever recorded, pruned or not (0: none yet). */
+  lastEventId(): number {
+    const row = this.#stmt.lastEventId.get();
+    return row === undefined ? 0 : Number(row.seq);
+  }
+
+  /** How many events are stored. */
+  countEvents(): number {
+    return Number(this.#stmt.countEvents.get()?.n ?? 0);
+  }
+
+  /** Deletes up to `limit` events older than `cutoff` (ISO time); returns how many. */
+  pruneEventsBefore(cutoff: string, limit: number): number {
+    return Number(this.#stmt.pruneEventsBefore.run({ cutoff, limit }).changes);
+  }
+
+  /** Deletes up to `limit` of the oldest events beyond the newest `keep`; returns how many. */
+  pruneEventsBeyond(keep: number, limit: number): number {
+    return Number(this.#stmt.pruneEventsBeyond.run({ keep, limit }).changes);
+  }
+
+  /** What is known of one host beyond its index, if anything. */
+  hostInfo(name: string): HostRow | undefined {
+    const row = this.#stmt.hostInfo.get({ name });
+    return row === undefined ? undefined : { ...row } as unknown as HostRow;
+  }
+
+  /** Every host with a `host_info` row, by name. */
+  allHostInfo(): HostRow[] {
+    return this.#stmt.allHostInfo.all().map((row) => ({ ...row }) as unknown as HostRow);
+  }
+
+  /** Writes every column of a host's row, creating it when missing. */
+  upsertHostInfo(row: HostRow): void {
+    this.#stmt.upsertHostInfo.run({ ...row });
+  }
+
+  /** Records when a host's agent was last seen; nothing happens for a host without a row. */
+  touchHostInfo(name: string, now: string): void {
+    this.#stmt.touchHostInfo.run({ name, now });
+  }
+
+  /** Forgets a host's row (its index, in `hosts`, is kept so it never goes back). */
+  deleteHostInfo(name: string): void {
+    this.#stmt.deleteHostInfo.run({ name });
+  }
+
+  /** Per host with containers: how many are running and how many there are. */
+  hostCounts(): HostCountRow[] {
+    return this.#stmt.hostCounts.all().map((row) => ({
+      host: String(row.host),
+      running: Number(row.running),
+      total: Number(row.total),
+    }));
   }
 
   /** Closes the database file; the store is unusable afterwards. */

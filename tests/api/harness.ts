@@ -64,7 +64,11 @@ export interface HarnessOptions extends PlannerOptions {
 /** Opens a store and an app; asks for a token through `POST /token`. */
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "launcher-api-test-" });
-  const planner = new Planner(new Store(dataDir), { maxWaiters: options.maxWaiters });
+  const planner = new Planner(new Store(dataDir), {
+    maxWaiters: options.maxWaiters,
+    now: options.now,
+    logs: options.logs,
+  });
   const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
   let token = options.token;
   if (token === undefined) {

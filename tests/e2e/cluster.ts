@@ -7,7 +7,8 @@ import { LauncherClient } from "../../src/client/client.ts";
 import { type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const PASSWORD = "e2e-password";
+/** The token password of the fixture's server. */
+export const PASSWORD = "e2e-password";
 
 /** A long-running command that stops at once on SIGTERM (busybox sleep as PID 1 would not). */
 export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
@@ -53,6 +54,11 @@ class Proc {
     return status.code;
   }
 
+  /** The process id (the deno process itself: it is spawned directly). */
+  get pid(): number {
+    return this.child.pid;
+  }
+
   /** Waits for the process to end on its own. */
   async exited(): Promise<number> {
     return (await this.child.status).code;
@@ -94,7 +100,7 @@ export class Cluster {
   private server?: Proc;
   private readonly agents = new Map<string, Proc>();
   private readonly dataDir: string;
-  private readonly workDir: string;
+  readonly workDir: string;
 
   private constructor(readonly engines: Engines, readonly interval: string) {
     this.url = `http://127.0.0.1:${freePort()}`;
@@ -102,8 +108,14 @@ export class Cluster {
     this.dataDir = `${this.workDir}/data`;
   }
 
-  /** Starts engines for `hosts`, the server, a token, and one agent per host. */
-  static async start(hosts: string[], opts: { interval?: string } = {}): Promise<Cluster> {
+  /**
+   * Starts engines for `hosts`, the server, a token, and one agent per host (with the host's
+   * `agentArgs`, such as `--label zone=a`).
+   */
+  static async start(
+    hosts: string[],
+    opts: { interval?: string; agentArgs?: Record<string, string[]> } = {},
+  ): Promise<Cluster> {
     const engines = await startEngines(hosts);
     const cluster = new Cluster(engines, opts.interval ?? "1s");
     try {
@@ -119,7 +131,7 @@ export class Cluster {
       });
       if (token.code !== 0) throw new Error(`token generate failed: ${token.stderr}`);
       cluster.token = token.stdout.trim();
-      for (const host of hosts) cluster.startAgent(host);
+      for (const host of hosts) cluster.startAgent(host, opts.agentArgs?.[host]);
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -158,8 +170,8 @@ export class Cluster {
     this.server = undefined;
   }
 
-  /** Starts the agent of `host` against its own engine. */
-  startAgent(host: string, extra: string[] = []): void {
+  /** Starts the agent of `host` against its own engine (with the admin token unless given one). */
+  startAgent(host: string, extra: string[] = [], token = this.token): void {
     const engine = this.engines.hosts.find((h) => h.name === host);
     if (!engine) throw new Error(`no engine for ${host}`);
     this.agents.set(
@@ -171,7 +183,7 @@ export class Cluster {
         "--host",
         host,
         "--token",
-        this.token,
+        token,
         "--docker-host",
         engine.dockerHost,
         "--interval",
@@ -267,6 +279,13 @@ export class Cluster {
   logs(): string {
     const procs = [this.server, ...this.agents.values()].filter((p): p is Proc => !!p);
     return procs.map((p) => `--- ${p.label}\n${p.output.join("")}`).join("\n");
+  }
+
+  /** Process ids of the server and of each host's agent, for resource figures. */
+  pids(): { server?: number; agents: Record<string, number> } {
+    const agents: Record<string, number> = {};
+    for (const [host, agent] of this.agents) agents[host] = agent.pid;
+    return { server: this.server?.pid, agents };
   }
 
   /** Stops every process and engine and removes the work dir. */

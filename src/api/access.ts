@@ -1,0 +1,186 @@
+/**
+ * Who may call which route: the one table of route access and the middleware that enforces it.
+ * Every request passes here before its route; a route missing from the table needs admin.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { ErrorDetail } from "./schemas.ts";
+import type { Principal, TokenAuth } from "../server/auth.ts";
+import { ForbiddenError, UnauthorizedError } from "../server/errors.ts";
+
+/**
+ * What a route needs: no token, a read or admin token, or (`agent`) an agent token for the host
+ * the request names (admin tokens pass too).
+ */
+export type Need = "none" | "read" | "admin" | "agent";
+
+/**
+ * Where an agent route names its host: the `host` query parameter (every one given), or the
+ * `host` of a JSON body (of each element when the body is a list).
+ */
+export type HostSource = "query" | "body";
+
+/** One row of the access table. */
+export interface RouteRule {
+  /** An HTTP method, or `*` for all (HEAD is looked up as GET). */
+  method: string;
+  /** A path under `/api/v1`: exact, or ending in `/*` for everything below it. */
+  path: string;
+  need: Need;
+  /** Where an `agent` route names its host. */
+  host?: HostSource;
+}
+
+/** The path prefix of every API route. */
+export const API_PREFIX = "/api/v1";
+
+/** Every route and what it needs (the table of the parallel-work notes). */
+export const ROUTE_ACCESS: readonly RouteRule[] = [
+  { method: "GET", path: "/healthz", need: "none" },
+  { method: "POST", path: "/token", need: "none" },
+  { method: "POST", path: "/manifest/up", need: "admin" },
+  { method: "POST", path: "/manifest/down", need: "admin" },
+  { method: "POST", path: "/container/action", need: "admin" },
+  { method: "POST", path: "/manifest/ps", need: "read" },
+  { method: "POST", path: "/manifest/diff", need: "read" },
+  { method: "GET", path: "/manifests", need: "read" },
+  { method: "GET", path: "/hosts", need: "read" },
+  { method: "GET", path: "/events", need: "read" },
+  { method: "GET", path: "/logs", need: "read" },
+  { method: "GET", path: "/container", need: "agent", host: "query" },
+  { method: "POST", path: "/state", need: "agent", host: "body" },
+  { method: "POST", path: "/hosts/register", need: "agent", host: "body" },
+  { method: "*", path: "/agent/logs/*", need: "agent", host: "query" },
+  { method: "POST", path: "/hosts/drain", need: "admin" },
+  { method: "POST", path: "/hosts/remove", need: "admin" },
+  { method: "GET", path: "/tokens", need: "admin" },
+  { method: "POST", path: "/tokens", need: "admin" },
+  { method: "POST", path: "/tokens/revoke", need: "admin" },
+];
+
+/** What a route missing from the table needs: the safe default. */
+const UNLISTED: RouteRule = { method: "*", path: "*", need: "admin" };
+
+/** Whether a path matches a rule's pattern (a subtree pattern does not match its root). */
+function matchPath(pattern: string, path: string): boolean {
+  if (!pattern.endsWith("/*")) return pattern === path;
+  const root = pattern.slice(0, -1);
+  return path.startsWith(root) && path.length > root.length;
+}
+
+/** The rule of a request (a path under `/api/v1`), or the admin default for unlisted routes. */
+export function ruleFor(method: string, path: string): RouteRule {
+  const wanted = method === "HEAD" ? "GET" : method;
+  return ROUTE_ACCESS.find((rule) =>
+    (rule.method === "*" || rule.method === wanted) && matchPath(rule.path, path)
+  ) ?? UNLISTED;
+}
+
+/** The principal of an authenticated request; undefined on routes that need no token. */
+export function principalOf(c: Context): Principal | undefined {
+  return principals.get(c);
+}
+
+const principals = new WeakMap<Context, Principal>();
+
+/** The token of a `Bearer` Authorization header. */
+function bearerToken(c: Context): string {
+  const header = c.req.header("authorization");
+  if (header === undefined || header.trim() === "") {
+    throw new UnauthorizedError("missing Authorization header: send Bearer <token>");
+  }
+  const match = /^Bearer +(\S+)$/i.exec(header.trim());
+  if (match === null) {
+    throw new UnauthorizedError("malformed Authorization header: expected Bearer <token>");
+  }
+  return match[1];
+}
+
+/** The hosts a request names, each with where it was found; undefined where one names none. */
+async function requestHosts(
+  c: Context,
+  source: HostSource,
+): Promise<{ path: string; host: string | undefined }[]> {
+  if (source === "query") {
+    const hosts = c.req.queries("host") ?? [];
+    return hosts.length === 0
+      ? [{ path: "host", host: undefined }]
+      : hosts.map((host) => ({ path: "host", host }));
+  }
+  // Hono caches the text, so the route reads the same body again.
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    return [{ path: "host", host: undefined }];
+  }
+  const hostOf = (item: unknown) =>
+    typeof item === "object" && item !== null && "host" in item && typeof item.host === "string"
+      ? item.host
+      : undefined;
+  if (Array.isArray(body)) {
+    return body.length === 0
+      ? [{ path: "host", host: undefined }]
+      : body.map((item, i) => ({ path: `[${i}].host`, host: hostOf(item) }));
+  }
+  return [{ path: "host", host: hostOf(body) }];
+}
+
+/** The roles that may call a route, as a 403 names them. */
+const NEEDED: Record<Exclude<Need, "none">, string> = {
+  read: "read or admin",
+  admin: "admin",
+  agent: "agent (of the host it names) or admin",
+};
+
+/** Throws `ForbiddenError` unless `principal` may make the request `route` (`METHOD /path`). */
+async function authorize(
+  c: Context,
+  principal: Principal,
+  rule: RouteRule,
+  route: string,
+): Promise<void> {
+  const { role } = principal;
+  if (role === "admin") return;
+  if (rule.need === "read" && role === "read") return;
+  if (rule.need === "none") return;
+  if (rule.need !== "agent" || role !== "agent") {
+    throw new ForbiddenError(
+      `token has role ${role}, but ${route} needs role ${NEEDED[rule.need]}`,
+    );
+  }
+  const own = principal.host;
+  const named = await requestHosts(c, rule.host ?? "query");
+  const wrong: ErrorDetail[] = named
+    .filter((n) => n.host === undefined || n.host !== own)
+    .map((n) => ({
+      path: n.path,
+      message: n.host === undefined ? "names no host" : `is ${n.host}, not ${own}`,
+    }));
+  if (wrong.length === 0) return;
+  const others = [...new Set(named.map((n) => n.host).filter((h) => h !== own && h !== undefined))];
+  throw new ForbiddenError(
+    others.length > 0
+      ? `token has role agent for host ${own}, but ${route} is for host ${others.join(", ")}`
+      : `token has role agent for host ${own}, but ${route} names no host`,
+    wrong,
+  );
+}
+
+/**
+ * The middleware deciding access for every route: routes that need no token pass; others need a
+ * valid Bearer token (401 otherwise) whose role allows the route (403 otherwise).
+ */
+export function accessControl(auth: TokenAuth): MiddlewareHandler {
+  return async (c, next) => {
+    const path = c.req.path.startsWith(`${API_PREFIX}/`)
+      ? c.req.path.slice(API_PREFIX.length)
+      : c.req.path;
+    const rule = ruleFor(c.req.method, path);
+    if (rule.need !== "none") {
+      const principal = auth.authenticate(bearerToken(c));
+      await authorize(c, principal, rule, `${c.req.method} ${path}`);
+      principals.set(c, principal);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Host routes: agents register their host (`POST /hosts/register`), readers list hosts
+ * (`GET /hosts`), admins drain and remove them (`POST /hosts/drain`, `POST /hosts/remove`). Who
+ * may call each is decided in access.ts.
+ */
+import { Hono } from "hono";
+import { HostNameBodySchema, HostRegistrationSchema, HostRemoveBodySchema } from "./schemas.ts";
+import { jsonBody } from "./json_body.ts";
+import { principalOf } from "./access.ts";
+import { actorName } from "../server/events.ts";
+import type { Planner } from "../server/planner.ts";
+
+/** The host routes, to mount under `/api/v1` after the access middleware. */
+export function hostsRoutes(planner: Planner) {
+  return new Hono()
+    .get("/hosts", (c) => c.json(planner.hosts.list(), 200))
+    .post("/hosts/register", jsonBody(HostRegistrationSchema), (c) => {
+      const registration = c.req.valid("json");
+      planner.hosts.register(registration);
+      return c.json(planner.hosts.status(registration.host), 200);
+    })
+    .post("/hosts/drain", jsonBody(HostNameBodySchema), (c) => {
+      const { host } = c.req.valid("json");
+      const removed = planner.drainHost(host, actorName(principalOf(c)));
+      return c.json({ host, removed }, 200);
+    })
+    .post("/hosts/remove", jsonBody(HostRemoveBodySchema), (c) => {
+      const { host, force } = c.req.valid("json");
+      planner.removeHost(host, force);
+      return c.json({ host }, 200);
+    });
+}

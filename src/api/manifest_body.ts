@@ -1,0 +1,33 @@
+/** The manifest a request carries (`POST /manifest/up` and `/manifest/diff`), as YAML or JSON. */
+import type { Context } from "hono";
+import type { Manifest } from "./schemas.ts";
+import { parseManifest } from "../manifest/parse.ts";
+import { BadRequestError, UnsupportedMediaTypeError } from "../server/errors.ts";
+
+const YAML_TYPES = new Set(["application/x-yaml", "text/yaml", "application/yaml"]);
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
+
+/** The lower-cased media type of a request, without parameters ("" when absent). */
+function mediaType(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/**
+ * Reads and validates the manifest of a request body, in the format its Content-Type names.
+ * Throws `UnsupportedMediaTypeError`, `BadRequestError` (empty) or `ManifestError`.
+ */
+export async function readManifestBody(c: Context): Promise<Manifest> {
+  const type = mediaType(c);
+  const format = YAML_TYPES.has(type) ? "yaml" : JSON_TYPE.test(type) ? "json" : undefined;
+  if (format === undefined) {
+    throw new UnsupportedMediaTypeError(
+      `unsupported content type ${type || "(none)"}: send application/x-yaml, text/yaml, ` +
+        "application/yaml or application/json",
+    );
+  }
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    throw new BadRequestError(`request body is empty: send the manifest as ${format}`);
+  }
+  return parseManifest(text, format);
+}

@@ -1,0 +1,304 @@
+/**
+ * The event history: who applied or removed what, container actions and observed state changes,
+ * recorded in the transaction of the change they describe, kept for a bounded time and count,
+ * and followed by long-polls on the event id.
+ */
+import type {
+  EventKind,
+  EventPage,
+  EventRecord,
+  FieldChange,
+  StateReport,
+} from "../api/schemas.ts";
+import type { Principal } from "./auth.ts";
+import type { Step } from "./diff.ts";
+import { OverloadedError } from "./errors.ts";
+import type { ContainerRow, EventRow, Store } from "./store.ts";
+
+/** What one event says, before the log gives it an id and a time. */
+export interface NewEvent {
+  kind: EventKind;
+  actor: string;
+  manifest?: string;
+  host?: string;
+  container?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  changes?: FieldChange[];
+  error?: string;
+}
+
+/** Options of an event log. */
+export interface EventLogOptions {
+  /** How long events are kept (default 7 days). */
+  retentionMs?: number;
+  /** How many events are kept at most (default 100,000). */
+  maxRows?: number;
+  /** How many `wait` calls may be held at once (default 10,000). */
+  maxWaiters?: number;
+  /** The clock (milliseconds since the epoch); tests move it. */
+  now?: () => number;
+}
+
+/** Which events to read. */
+export interface EventFilter {
+  manifest?: string;
+  host?: string;
+  /** Only events at or after this time (milliseconds since the epoch). */
+  since?: number;
+  /** Only events with a greater id, oldest first; without it, the newest `limit` events. */
+  after?: number;
+  limit?: number;
+}
+
+/** Who an event names when the caller's token is not known. */
+export const DEFAULT_ACTOR = "admin";
+
+/** The default retention: 7 days or 100,000 events, whichever is reached first. */
+const DEFAULT_EVENTS_RETENTION_MS = 7 * 86_400_000;
+const DEFAULT_EVENTS_MAX_ROWS = 100_000;
+/** How many events one read returns by default, and at most. */
+const DEFAULT_EVENTS_LIMIT = 1000;
+export const MAX_EVENTS_LIMIT = 10_000;
+
+const DEFAULT_MAX_WAITERS = 10_000;
+/** The most rows one prune deletes, so that no change waits long on one. */
+const PRUNE_BATCH = 5000;
+/** How often old events are looked for, at most. */
+const AGE_PRUNE_EVERY_MS = 60_000;
+/** setTimeout fires at once beyond this delay (a signed 32-bit count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An observed state as `ps` shows it: `running`, `running (healthy)`, `exited (137)`. */
+function observed(state: string, exitCode: number | null, health: string | null): string {
+  if ((state === "exited" || state === "dead") && exitCode !== null) {
+    return `${state} (${exitCode})`;
+  }
+  if (state === "running" && health !== null) return `running (${health})`;
+  return state;
+}
+
+/** How an event names a caller: `token 3f2a1b9c04de (admin)`, or `admin` when none is known. */
+export function actorName(principal: Principal | undefined): string {
+  if (principal === undefined) return DEFAULT_ACTOR;
+  const scope = principal.host === undefined
+    ? principal.role
+    : `${principal.role} ${principal.host}`;
+  return `token ${principal.tokenId} (${scope})`;
+}
+
+/** The events of an applied manifest: one per container it creates, changes or removes. */
+export function upEvents(manifest: string, steps: Step[], actor: string): NewEvent[] {
+  return steps.flatMap((step): NewEvent[] => {
+    if (step.action === "unchanged") return [];
+    if (step.action === "remove") {
+      const { host, name } = step.row;
+      return [{ kind: "up", actor, manifest, host, container: name, action: "remove" }];
+    }
+    const event: NewEvent = {
+      kind: "up",
+      actor,
+      manifest,
+      host: step.spec.host,
+      container: step.spec.name,
+      action: step.action,
+    };
+    if (step.action !== "create") event.changes = step.changes;
+    return [event];
+  });
+}
+
+/** The events of a removed manifest: one per container, or one for a manifest without any. */
+export function downEvents(manifest: string, rows: ContainerRow[], actor: string): NewEvent[] {
+  if (rows.length === 0) return [{ kind: "down", actor, manifest, action: "remove" }];
+  return rows.map((row) => ({
+    kind: "down",
+    actor,
+    manifest,
+    host: row.host,
+    container: row.name,
+    action: "remove",
+  }));
+}
+
+/** The event of a report, when it changes what `ps` shows for the container (else undefined). */
+export function stateEvent(
+  row: ContainerRow,
+  report: StateReport,
+  actor: string,
+): NewEvent | undefined {
+  const from = observed(row.state, row.exit_code, row.health);
+  const to = observed(report.state, report.exitCode ?? null, report.health ?? null);
+  if (from === to) return undefined;
+  const event: NewEvent = {
+    kind: "state",
+    actor,
+    manifest: row.manifest,
+    host: row.host,
+    container: row.name,
+    from,
+    to,
+  };
+  if (report.error !== undefined) event.error = report.error;
+  return event;
+}
+
+/** A stored event as the API shows it, without absent fields. */
+function toRecord(row: EventRow): EventRecord {
+  const record: EventRecord = {
+    id: row.id,
+    time: row.at,
+    kind: row.kind as EventKind,
+    actor: row.actor,
+  };
+  if (row.manifest !== null) record.manifest = row.manifest;
+  if (row.host !== null) record.host = row.host;
+  if (row.container !== null) record.container = row.container;
+  if (row.action !== null) record.action = row.action;
+  if (row.old_state !== null) record.from = row.old_state;
+  if (row.new_state !== null) record.to = row.new_state;
+  if (row.changes !== null) record.changes = JSON.parse(row.changes) as FieldChange[];
+  if (row.error !== null) record.error = row.error;
+  return record;
+}
+
+/** The event history over a store. */
+export class EventLog {
+  readonly retentionMs: number;
+  readonly maxRows: number;
+  readonly #store: Store;
+  readonly #maxWaiters: number;
+  readonly #now: () => number;
+  readonly #waiters = new Set<(woken: boolean) => void>();
+  /** What the store holds, as counted at the last prune plus the inserts since. */
+  #rows: number;
+  #lastAgePrune = -Infinity;
+  #wakeQueued = false;
+  #draining = false;
+
+  constructor(store: Store, options: EventLogOptions = {}) {
+    this.#store = store;
+    this.retentionMs = options.retentionMs ?? DEFAULT_EVENTS_RETENTION_MS;
+    this.maxRows = options.maxRows ?? DEFAULT_EVENTS_MAX_ROWS;
+    this.#maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    this.#now = options.now ?? Date.now;
+    this.#rows = store.countEvents();
+    store.transaction(() => this.#prune());
+  }
+
+  /**
+   * Stores events; call it inside the transaction of the change they describe, so both are
+   * written or neither. Followers are woken once the transaction is over.
+   */
+  record(events: NewEvent[]): void {
+    if (events.length === 0) return;
+    const at = new Date(this.#now()).toISOString();
+    this.#store.transaction(() => {
+      for (const e of events) {
+        this.#store.insertEvent({
+          at,
+          kind: e.kind,
+          actor: e.actor,
+          manifest: e.manifest ?? null,
+          host: e.host ?? null,
+          container: e.container ?? null,
+          action: e.action ?? null,
+          old_state: e.from ?? null,
+          new_state: e.to ?? null,
+          changes: e.changes === undefined ? null : JSON.stringify(e.changes),
+          error: e.error ?? null,
+        });
+      }
+      this.#rows += events.length;
+      this.#prune();
+    });
+    this.#queueWake();
+  }
+
+  /** Events matching `filter`, by id, and the id to read on from (`after` of the next read). */
+  list(filter: EventFilter = {}): EventPage {
+    const limit = Math.min(filter.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT);
+    const oldest = this.#now() - this.retentionMs;
+    const query = {
+      after: filter.after ?? 0,
+      since: new Date(Math.max(filter.since ?? oldest, oldest)).toISOString(),
+      manifest: filter.manifest ?? null,
+      host: filter.host ?? null,
+      limit,
+    };
+    // Both reads run in one synchronous step, so no event can come between them.
+    const last = this.#store.lastEventId();
+    if (filter.after === undefined) {
+      return { events: this.#store.lastEvents(query).map(toRecord), last };
+    }
+    const rows = this.#store.firstEvents(query);
+    // A full page may have more behind it: read on from its last event, not from the newest.
+    const next = rows.length === limit ? rows[rows.length - 1].id : last;
+    return { events: rows.map(toRecord), last: next };
+  }
+
+  /**
+   * Resolves `true` once an event with an id above `afterId` is recorded (at once when one is),
+   * `false` when `timeoutMs` runs out, `signal` aborts or the server shuts down. Rejects with
+   * `OverloadedError` when too many calls are already held.
+   */
+  wait(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#store.lastEventId() > afterId) return Promise.resolve(true);
+    if (this.#draining || timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
+    if (this.#waiters.size >= this.#maxWaiters) {
+      return Promise.reject(new OverloadedError(this.#maxWaiters));
+    }
+    return new Promise((resolve) => {
+      const done = (woken: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (this.#waiters.delete(done)) resolve(woken);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(onAbort, Math.min(timeoutMs, MAX_TIMER_MS));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+
+  /** How many `wait` calls are being held right now. */
+  get heldWaiters(): number {
+    return this.#waiters.size;
+  }
+
+  /** Releases every held `wait` and answers new ones at once (server shutdown). */
+  releaseWaiters(): void {
+    this.#draining = true;
+    for (const done of [...this.#waiters]) done(false);
+  }
+
+  /** Wakes followers after the current transaction, once however many events it recorded. */
+  #queueWake(): void {
+    if (this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      for (const done of [...this.#waiters]) done(true);
+    });
+  }
+
+  /**
+   * Deletes, a batch at a time, events beyond the row limit (down to 1% under it, so that the
+   * next prune is 1% of inserts away) and, at most once a minute, events past the retention.
+   */
+  #prune(): void {
+    if (this.#rows > this.maxRows) {
+      const slack = Math.min(PRUNE_BATCH, Math.floor(this.maxRows / 100));
+      this.#store.pruneEventsBeyond(this.maxRows - slack, PRUNE_BATCH);
+      this.#rows = this.#store.countEvents();
+    }
+    const now = this.#now();
+    if (now - this.#lastAgePrune < AGE_PRUNE_EVERY_MS) return;
+    const cutoff = new Date(now - this.retentionMs).toISOString();
+    const deleted = this.#store.pruneEventsBefore(cutoff, PRUNE_BATCH);
+    this.#rows -= deleted;
+    // A full batch may have left more behind: look again at the next insert.
+    if (deleted < PRUNE_BATCH) this.#lastAgePrune = now;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The host registry: what each agent registered about its host (engine, OS, labels, interval),
+ * when it was last seen, and whether the host is draining. A host is online while its agent holds
+ * a long-poll, and for 3 of its intervals after the last one ended; liveness is computed when it
+ * is read, so nothing has to run in the background to turn a host offline.
+ */
+import type { HostRegistration, HostStatus } from "../api/schemas.ts";
+import type { HostRow, Store } from "./store.ts";
+
+/** How many intervals without a poll turn a host offline. */
+export const MISSED_INTERVALS = 3;
+/** The interval assumed for an agent that polls without registering (the agent's default). */
+const DEFAULT_INTERVAL_MS = 5000;
+/** A host's last-seen time is written to the store at most this often (it is kept in memory). */
+const PERSIST_EVERY_MS = 1000;
+/**
+ * After the server starts, registered hosts count as online for at least this long: their agents
+ * could not poll while it was down, and reconnect with a backoff of up to 5 s.
+ */
+const RESTART_GRACE_MS = 10_000;
+
+/** What the registry needs besides the store. */
+export interface HostRegistryOptions {
+  /** Whether an agent of the host is holding a long-poll right now. */
+  polling: (host: string) => boolean;
+  /** The clock, in Unix milliseconds (tests pass their own). */
+  now?: () => number;
+}
+
+/** Hosts as their agents registered them, and as the server sees them now. */
+export class HostRegistry {
+  readonly #store: Store;
+  readonly #polling: (host: string) => boolean;
+  readonly #now: () => number;
+  /** When each host was last seen, in memory (the store's copy lags by up to a second). */
+  readonly #seen = new Map<string, number>();
+  readonly #persisted = new Map<string, number>();
+  readonly #startedAt: number;
+
+  constructor(store: Store, options: HostRegistryOptions) {
+    this.#store = store;
+    this.#polling = options.polling;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+  }
+
+  /** The registry's clock, in Unix milliseconds. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Records (or refreshes) an agent's registration; a draining host stays draining. */
+  register(r: HostRegistration): void {
+    const now = this.#now();
+    const before = this.#store.hostInfo(r.host);
+    this.#store.upsertHostInfo({
+      name: r.host,
+      engine_version: r.engineVersion,
+      os: r.os,
+      arch: r.arch,
+      cpus: r.cpus,
+      memory: r.memory,
+      agent_version: r.agentVersion,
+      labels: JSON.stringify(r.labels),
+      interval_ms: r.intervalMs,
+      registered_at: before?.registered_at ?? new Date(now).toISOString(),
+      last_seen: new Date(now).toISOString(),
+      draining: before?.draining ?? 0,
+    });
+    this.#seen.set(r.host, now);
+    this.#persisted.set(r.host, now);
+  }
+
+  /** Notes that the host's agent polled just now. */
+  seen(host: string): void {
+    const now = this.#now();
+    this.#seen.set(host, now);
+    if (now - (this.#persisted.get(host) ?? 0) < PERSIST_EVERY_MS) return;
+    this.#persisted.set(host, now);
+    this.#store.touchHostInfo(host, new Date(now).toISOString());
+  }
+
+  /** Whether the host's agent has registered. */
+  isRegistered(host: string): boolean {
+    return this.#store.hostInfo(host)?.registered_at != null;
+  }
+
+  /** Whether the server knows the host at all: registered, draining, or seen since it started. */
+  isKnown(host: string): boolean {
+    return this.#seen.has(host) || this.#store.hostInfo(host) !== undefined;
+  }
+
+  /** Whether the host takes no new containers. */
+  isDraining(host: string): boolean {
+    return this.#store.hostInfo(host)?.draining === 1;
+  }
+
+  /** Whether the host's agent is holding a poll, or polled within its last 3 intervals. */
+  isOnline(host: string): boolean {
+    return this.#online(host, this.#store.hostInfo(host));
+  }
+
+  /**
+   * Whether the host's containers should show `unknown`: it was seen (or registered) once and is
+   * offline now. A host no agent ever came for keeps its containers `pending`.
+   */
+  isLost(host: string): boolean {
+    const row = this.#store.hostInfo(host);
+    const everSeen = this.#seen.has(host) || row?.last_seen != null;
+    return everSeen && !this.#online(host, row);
+  }
+
+  /** When the host was last seen (Unix ms; now while polling), or undefined when never. */
+  lastSeen(host: string): number | undefined {
+    return this.#lastSeen(host, this.#store.hostInfo(host));
+  }
+
+  /** Marks a host draining, creating its row when it has none; call inside a transaction. */
+  markDraining(host: string): void {
+    const row = this.#store.hostInfo(host) ?? emptyRow(host);
+    this.#store.upsertHostInfo({ ...row, draining: 1 });
+  }
+
+  /** Forgets everything about a host but its index; call inside a transaction. */
+  forget(host: string): void {
+    this.#store.deleteHostInfo(host);
+    this.#seen.delete(host);
+    this.#persisted.delete(host);
+  }
+
+  /**
+   * Every host the server knows: registered, draining, seen since it started, or named by a
+   * container. By name.
+   */
+  list(): HostStatus[] {
+    const rows = new Map(this.#store.allHostInfo().map((row) => [row.name, row]));
+    const counts = new Map(this.#store.hostCounts().map((c) => [c.host, c]));
+    const names = new Set([...rows.keys(), ...counts.keys(), ...this.#seen.keys()]);
+    return [...names].sort().map((name) => {
+      const count = counts.get(name);
+      return this.#status(name, rows.get(name), {
+        running: count?.running ?? 0,
+        total: count?.total ?? 0,
+      });
+    });
+  }
+
+  /** One host, as `list` shows it. */
+  status(host: string): HostStatus {
+    const count = this.#store.hostCounts().find((c) => c.host === host);
+    return this.#status(host, this.#store.hostInfo(host), {
+      running: count?.running ?? 0,
+      total: count?.total ?? 0,
+    });
+  }
+
+  #status(
+    name: string,
+    row: HostRow | undefined,
+    containers: { running: number; total: number },
+  ): HostStatus {
+    const online = this.#online(name, row);
+    const draining = row?.draining === 1;
+    const seen = this.#lastSeen(name, row);
+    const status: HostStatus = {
+      name,
+      status: !online ? "offline" : draining ? "draining" : "online",
+      online,
+      draining,
+      registered: row?.registered_at != null,
+      labels: row ? JSON.parse(row.labels) as Record<string, string> : {},
+      containers,
+    };
+    if (seen !== undefined) status.lastSeen = new Date(seen).toISOString();
+    if (row?.registered_at != null) status.registeredAt = row.registered_at;
+    if (row?.engine_version != null) status.engineVersion = row.engine_version;
+    if (row?.os != null) status.os = row.os;
+    if (row?.arch != null) status.arch = row.arch;
+    if (row?.cpus != null) status.cpus = row.cpus;
+    if (row?.memory != null) status.memory = row.memory;
+    if (row?.agent_version != null) status.agentVersion = row.agent_version;
+    if (row?.interval_ms != null) status.intervalMs = row.interval_ms;
+    return status;
+  }
+
+  #online(host: string, row: HostRow | undefined): boolean {
+    if (this.#polling(host)) return true;
+    const now = this.#now();
+    const window = MISSED_INTERVALS * (row?.interval_ms ?? DEFAULT_INTERVAL_MS);
+    const seen = this.#lastSeen(host, row);
+    if (seen !== undefined && now - seen < window) return true;
+    // A host seen since the server started has had its chance; others may still be reconnecting.
+    return row?.registered_at != null && !this.#seen.has(host) &&
+      now - this.#startedAt < Math.max(window, RESTART_GRACE_MS);
+  }
+
+  #lastSeen(host: string, row: HostRow | undefined): number | undefined {
+    if (this.#polling(host)) return this.#now();
+    const memory = this.#seen.get(host);
+    const stored = row?.last_seen == null ? undefined : Date.parse(row.last_seen);
+    if (memory === undefined) return stored;
+    return stored === undefined ? memory : Math.max(memory, stored);
+  }
+}
+
+/** The row of a host nothing was registered for yet. */
+function emptyRow(name: string): HostRow {
+  return {
+    name,
+    engine_version: null,
+    os: null,
+    arch: null,
+    cpus: null,
+    memory: null,
+    agent_version: null,
+    labels: "{}",
+    interval_ms: null,
+    registered_at: null,
+    last_seen: null,
+    draining: 0,
+  };
+}
