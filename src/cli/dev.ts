@@ -3,7 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { encodeBase64Url } from "../encoding.ts";
 import { LauncherClient } from "../client/client.ts";
 import { defaultDockerHost, startAgent } from "./agent.ts";
-import { portNumber } from "./serve.ts";
+import { launchServer, portNumber } from "./serve.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 
 /** The `dev` command. */
@@ -18,9 +18,7 @@ export function devCommand(log: (line: string) => void): Command {
     .action(async (opts) => {
       const password = encodeBase64Url(crypto.getRandomValues(new Uint8Array(18)));
       const { signal, dispose } = shutdownSignal();
-      // The server (store, router, YAML parser) loads only for the roles that run it.
-      const { startServer } = await import("../server/serve.ts");
-      const server = await startServer({
+      const server = await launchServer({
         hostname: opts.ip,
         port: portNumber(opts.port),
         dataDir: opts.dataDir,

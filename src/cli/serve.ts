@@ -1,8 +1,15 @@
 /** `launcher serve`: the control plane. */
 import { Command, Option } from "@commander-js/extra-typings";
 import { parseDuration } from "../duration.ts";
+import type { RunningServer, ServeOptions } from "../server/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
+
+/** Starts the server; it (store, router, YAML parser) loads only for the roles that run it. */
+export async function launchServer(options: ServeOptions): Promise<RunningServer> {
+  const { startServer } = await import("../server/serve.ts");
+  return await startServer(options);
+}
 
 /** The token password from exactly one of flag, environment or file. */
 export async function tokenPassword(
@@ -71,9 +78,7 @@ export function serveCommand(log: (line: string) => void): Command {
       const retentionMs = eventsRetention(opts.eventsRetention);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
       const { signal, dispose } = shutdownSignal();
-      // The server (store, router, YAML parser) loads only for the roles that run it.
-      const { startServer } = await import("../server/serve.ts");
-      const server = await startServer({
+      const server = await launchServer({
         hostname: opts.ip,
         port: portNumber(opts.port),
         dataDir: opts.dataDir,

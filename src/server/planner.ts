@@ -127,15 +127,7 @@ export class Planner {
             this.store.insertContainer({
               manifest: manifest.name,
               name: step.spec.name,
-              host: step.spec.host,
-              spec: JSON.stringify(step.spec),
-              spec_hash: step.hash,
-              desired: "running",
-              state: "pending",
-              container_id: null,
-              exit_code: null,
-              error: null,
-              health: null,
+              ...freshSpec(step.spec, step.hash),
               generation: 1,
               restart_generation: 0,
               created_at: now,
@@ -147,15 +139,7 @@ export class Planner {
           case "recreate":
             this.store.updateContainer({
               ...step.row,
-              host: step.spec.host,
-              spec: JSON.stringify(step.spec),
-              spec_hash: step.hash,
-              desired: "running",
-              state: "pending",
-              container_id: null,
-              exit_code: null,
-              error: null,
-              health: null,
+              ...freshSpec(step.spec, step.hash),
               generation: step.row.generation + 1,
               updated_at: now,
             });
@@ -514,4 +498,19 @@ export class Planner {
   #wakeAll(): void {
     this.#wake([...this.#waiters.keys()]);
   }
+}
+
+/** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
+function freshSpec(spec: Spec, hash: string) {
+  return {
+    host: spec.host,
+    spec: JSON.stringify(spec),
+    spec_hash: hash,
+    desired: "running" as const,
+    state: "pending" as const,
+    container_id: null,
+    exit_code: null,
+    error: null,
+    health: null,
+  };
 }
