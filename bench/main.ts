@@ -1,0 +1,231 @@
+/**
+ * `deno task bench`: launcher's figures next to the raw Docker engine's, on real engines (two
+ * hosts as two engines in network namespaces) and on one server for the fan-out. Figures are
+ * reported, not asserted. Everything started is stopped again, also on failure; a watchdog ends
+ * the run if it ever takes longer than WATCHDOG_MS. See docs/benchmarks.md.
+ */
+import { parseArgs } from "node:util";
+import { parseDuration } from "../src/duration.ts";
+import { Cleanup } from "./cleanup.ts";
+import { convergence, convergenceLine, type ConvergenceResult } from "./convergence.ts";
+import { fanOut, fanOutLine } from "./fan_out.ts";
+import { idleCost, idleLine } from "./idle_cost.ts";
+import { propagation, propagationLine } from "./propagation.ts";
+import { reportLatency, reportLatencyLine } from "./report_latency.ts";
+import { secs } from "./stats.ts";
+import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
+
+const FIGURES = ["convergence", "propagation", "report", "idle", "fan-out"] as const;
+type Figure = typeof FIGURES[number];
+
+const WATCHDOG_MS = 10 * 60_000;
+
+const USAGE = `usage: deno task bench [options]
+  --quick              shorter run: 1 convergence round, 5 runs, idle 10s
+  --idle <duration>    idle window (default 60s; 10s with --quick)
+  --runs <n>           runs of propagation and report latency (default 20)
+  --rounds <n>         convergence rounds, raw and launcher alternating (default 3)
+  --containers <n>     containers of the convergence and idle figures (default 50)
+  --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --interval <dur>     the agents' --interval (default 5s, the agent's own default)
+  --only <list>        comma-separated figures: ${FIGURES.join(",")}
+  -h, --help           this text`;
+
+interface Settings {
+  idleMs: number;
+  runs: number;
+  rounds: number;
+  containers: number;
+  fanOut: number;
+  interval: string;
+  only: Set<Figure>;
+}
+
+function settings(): Settings {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      idle: { type: "string" },
+      runs: { type: "string" },
+      rounds: { type: "string" },
+      containers: { type: "string" },
+      "fan-out": { type: "string" },
+      interval: { type: "string", default: "5s" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const count = (name: string, text: string | undefined, fallback: number) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number above 0`);
+    return n;
+  };
+  const only = new Set<Figure>();
+  for (const name of (values.only ?? FIGURES.join(",")).split(",").map((s) => s.trim())) {
+    if (!(FIGURES as readonly string[]).includes(name)) {
+      throw new Error(`--only: unknown figure "${name}"; pick from ${FIGURES.join(", ")}`);
+    }
+    only.add(name as Figure);
+  }
+  parseDuration(values.interval);
+  return {
+    idleMs: parseDuration(values.idle ?? (values.quick ? "10s" : "60s")),
+    runs: count("runs", values.runs, values.quick ? 5 : 20),
+    rounds: count("rounds", values.rounds, values.quick ? 1 : 3),
+    containers: count("containers", values.containers, 50),
+    fanOut: count("fan-out", values["fan-out"], 2000),
+    interval: values.interval,
+    only,
+  };
+}
+
+async function commandLine(command: string, args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(command, { args, stdin: "null", stderr: "null" }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch {
+    return "unavailable";
+  }
+}
+
+async function machine(): Promise<string> {
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
+    .match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown cpu";
+  const memKb = Number(
+    (await Deno.readTextFile("/proc/meminfo").catch(() => "")).match(/^MemTotal:\s+(\d+)/m)?.[1],
+  );
+  return [
+    `machine  nproc ${await commandLine("nproc", [])} (${cpu})`,
+    `mem ${(memKb / 1024 / 1024).toFixed(1)} GB`,
+    `kernel ${Deno.osRelease()}`,
+    `deno ${Deno.version.deno}`,
+    `${await commandLine("docker", ["--version"])} (CLI)`,
+    `${await commandLine("dockerd", ["--version"])} (engine)`,
+  ].join("  ");
+}
+
+async function main(): Promise<number> {
+  const s = settings();
+  const log = (line: string) => console.log(line);
+  const cleanup = new Cleanup();
+  const started = Date.now();
+  const watchdog = setTimeout(async () => {
+    log(`watchdog: the bench ran for ${secs(WATCHDOG_MS)}; stopping everything`);
+    await cleanup.runAll(log);
+    Deno.exit(2);
+  }, WATCHDOG_MS);
+  Deno.unrefTimer(watchdog);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    // Deno.exit runs the unload event, where the cleanup's emergency parts run.
+    Deno.addSignalListener(signal, () => Deno.exit(signal === "SIGINT" ? 130 : 143));
+  }
+
+  log(await machine());
+  log(
+    `settings  containers ${s.containers}  rounds ${s.rounds}  runs ${s.runs}  idle ${
+      secs(s.idleMs)
+    }  fan-out ${s.fanOut}  agent --interval ${s.interval}  figures ${[...s.only].join(",")}`,
+  );
+  const summary = new Map<Figure, string>();
+  let setupFailure: string | undefined;
+  let liveBed: TestBed | undefined;
+  const attempt = async (figure: Figure, run: () => Promise<string>) => {
+    if (!s.only.has(figure)) return;
+    const t0 = Date.now();
+    try {
+      summary.set(figure, await run());
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      summary.set(figure, `${figure.padEnd(12)} FAILED: ${reason}`);
+      // The processes' own words are the best clue to what went wrong.
+      if (liveBed) log(liveBed.cluster.logs().split("\n").slice(-40).join("\n"));
+    }
+    log(`${summary.get(figure)}  [${secs(Date.now() - t0)}]`);
+  };
+
+  try {
+    const needsBed = ["convergence", "propagation", "report", "idle"].some((f) =>
+      s.only.has(f as Figure)
+    );
+    if (needsBed) {
+      log(`starting two engines, a server and two agents (--interval ${s.interval})`);
+      const bed = await TestBed.start(cleanup, s.interval);
+      liveBed = bed;
+      const engine = await bed.hosts[0].engine.version();
+      log(`engines up: Docker ${engine.version} (API ${engine.apiVersion}) on ${HOSTS.join(", ")}`);
+
+      let converged: ConvergenceResult | undefined;
+      await attempt("convergence", async () => {
+        converged = await convergence(bed, {
+          containers: s.containers,
+          rounds: s.rounds,
+          intervalMs: parseDuration(s.interval),
+          log,
+        });
+        return convergenceLine(converged);
+      });
+      await attempt("idle", async () => {
+        if (converged === undefined) {
+          const manifest = "idle";
+          await bed.client.up(sleeperManifest(manifest, s.containers, HOSTS));
+          await bed.psUntil(
+            manifest,
+            (list) => list.length === s.containers && list.every((c) => c.state === "running"),
+            120_000,
+            100,
+          );
+        }
+        return idleLine(
+          await idleCost(bed, s.containers, {
+            windowMs: s.idleMs,
+            interval: s.interval,
+            intervalMs: parseDuration(s.interval),
+            log,
+          }),
+        );
+      });
+      await attempt(
+        "report",
+        async () => reportLatencyLine(await reportLatency(bed, { runs: s.runs, log })),
+      );
+      // Last on the bed: it restarts the agents behind socket taps.
+      await attempt(
+        "propagation",
+        async () => propagationLine(await propagation(bed, cleanup, { runs: s.runs, log })),
+      );
+      // The fan-out runs on a quiet machine: engines and containers are gone by then.
+      liveBed = undefined;
+      await bed.stop();
+    }
+    await attempt(
+      "fan-out",
+      async () => fanOutLine(await fanOut(cleanup, { agents: s.fanOut, log })),
+    );
+  } catch (error) {
+    setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
+    log(`bench setup FAILED: ${setupFailure}`);
+  } finally {
+    log("cleaning up");
+    await cleanup.runAll(log);
+    clearTimeout(watchdog);
+  }
+
+  log("");
+  log(`summary (${secs(Date.now() - started)} in all)`);
+  for (const figure of FIGURES) {
+    const line = summary.get(figure);
+    if (line !== undefined) log(line);
+  }
+  if (setupFailure !== undefined) log(`setup FAILED: ${setupFailure.split("\n")[0]}`);
+  const failed = setupFailure !== undefined ||
+    [...summary.values()].some((line) => line.includes("FAILED"));
+  return failed ? 1 : 0;
+}
+
+Deno.exit(await main());
