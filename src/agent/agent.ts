@@ -64,6 +64,11 @@ export class Agent {
   private passRunning = false;
   private reportKeys = new Set<string>();
   private reportTimer?: ReturnType<typeof setTimeout>;
+  private reporting = false;
+  private reportFailing = false;
+  private readonly reportBackoff = new Backoff(250, 5000);
+  /** What a `die` event said, used instead of an inspect that would still say running. */
+  private readonly dieHints = new Map<string, { specHash: string; view: EngineView }>();
   private readonly log: (line: string) => void;
 
   private readonly registration: Registration;
@@ -294,6 +299,17 @@ export class Agent {
           const name = event.labels[LABEL_CONTAINER];
           if (!manifest || !name) continue;
           const key = containerKey(manifest, name);
+          // The engine's inspect says exited only after its exit clean-up, tens of milliseconds
+          // after `die`; the event already carries the exit code, so report from it.
+          if (event.action === "die" && event.exitCode !== undefined) {
+            const hint = {
+              id: event.id,
+              state: { status: "exited", exitCode: event.exitCode, error: "" },
+            };
+            this.dieHints.set(key, { specHash: event.labels[LABEL_SPEC_HASH] ?? "", view: hint });
+          } else {
+            this.dieHints.delete(key);
+          }
           this.scheduleReport([key]);
           if (event.action === "destroy" || event.action === "die") this.requestPass();
         }
@@ -308,17 +324,41 @@ export class Agent {
     }
   }
 
-  /** Queues keys for a state report; reports close together go out in one request. */
+  /**
+   * Queues keys for a state report; reports close together go out in one request, and only one
+   * request is in flight, so an older observation can never land after a newer one.
+   */
   private scheduleReport(keys: string[]): void {
     for (const key of keys) this.reportKeys.add(key);
-    if (this.reportTimer !== undefined) return;
-    this.reportTimer = setTimeout(() => {
+    if (this.reportTimer !== undefined || this.reporting) return;
+    this.reportTimer = setTimeout(async () => {
       this.reportTimer = undefined;
       const batch = this.reportKeys;
       this.reportKeys = new Set();
-      this.report(batch).catch((error) => {
-        this.log(`cannot report states: ${message(error)}`);
-      });
+      this.reporting = true;
+      let retryIn = 0;
+      try {
+        await this.report(batch);
+        this.reportBackoff.reset();
+        if (this.reportFailing) this.log("reporting states again");
+        this.reportFailing = false;
+      } catch (error) {
+        // Kept for the next try: the server must hear what happened while it was away.
+        for (const key of batch) this.reportKeys.add(key);
+        retryIn = this.reportBackoff.next();
+        if (!this.reportFailing) this.log(`cannot report states: ${message(error)}; retrying`);
+        this.reportFailing = true;
+      } finally {
+        this.reporting = false;
+      }
+      if (retryIn > 0) {
+        this.reportTimer = setTimeout(() => {
+          this.reportTimer = undefined;
+          this.scheduleReport([]);
+        }, retryIn);
+      } else if (this.reportKeys.size > 0) {
+        this.scheduleReport([]);
+      }
     }, 5);
   }
 
@@ -327,7 +367,9 @@ export class Agent {
     await Promise.all([...keys].map(async (key) => {
       const d = this.desired.get(key);
       if (!d) return;
-      const view = await this.inspect(d);
+      const hint = this.dieHints.get(key);
+      this.dieHints.delete(key);
+      const view = hint?.specHash === d.specHash ? hint.view : await this.inspect(d);
       const local: Local = {
         pulling: this.pulling.has(key),
         failure: this.failures.get(key)?.message,

@@ -88,6 +88,21 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
 
     await cluster.step(
       t,
+      "what happens while the server is down reaches ps once it is back",
+      async () => {
+        await cluster.killServer();
+        await cluster.engines.docker("host-a", "kill", "after_app");
+        await new Promise((r) => setTimeout(r, 500));
+        await cluster.startServer();
+        const [app] = await cluster.waitForStates("after", { app: "exited" }, 10_000);
+        assert.equal(app.exitCode, 137);
+        await cluster.engines.docker("host-a", "start", "after_app");
+        await cluster.waitForStates("after", { app: "running" }, FAST);
+      },
+    );
+
+    await cluster.step(
+      t,
       "the agent survives an engine restart and reports correctly afterwards",
       async () => {
         await cluster.engines.restart("host-a");
