@@ -40,14 +40,20 @@ Deno.test("startServer serves the API over HTTP on a free port and creates the d
   }
 });
 
-Deno.test("a client that hangs up releases its held long-poll", async () => {
+/** A server on a free port over a fresh data dir, and a client holding a token for it. */
+async function serveWithClient() {
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
   const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  const client = new LauncherClient(
+    server.url,
+    await new LauncherClient(server.url).createToken("pw"),
+  );
+  return { dataDir, server, client };
+}
+
+Deno.test("a client that hangs up releases its held long-poll", async () => {
+  const { dataDir, server, client } = await serveWithClient();
   try {
-    const client = new LauncherClient(
-      server.url,
-      await new LauncherClient(server.url).createToken("pw"),
-    );
     const controller = new AbortController();
     const held = client.desired("host-a", 0, 60_000, controller.signal);
     await waitUntil("the poll to be held", () => server.planner.heldWaiters === 1);
@@ -66,13 +72,8 @@ Deno.test("a client that hangs up releases its held long-poll", async () => {
 });
 
 Deno.test("close answers held long-polls at once and closes the store", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
-  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  const { dataDir, server, client } = await serveWithClient();
   try {
-    const client = new LauncherClient(
-      server.url,
-      await new LauncherClient(server.url).createToken("pw"),
-    );
     const held = client.desired("host-a", 0, 60_000);
     await waitUntil("the poll to be held", () => server.planner.heldWaiters === 1);
     const started = performance.now();
