@@ -5,6 +5,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 /** A duration that could not be read. */
 export class DurationError extends LauncherError {
+  override readonly status = 400;
+
   constructor(text: string) {
     super("invalid_duration", `"${text}" is not a duration such as 500ms, 30s, 2m or 1h`);
   }

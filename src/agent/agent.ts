@@ -9,7 +9,8 @@ import type { DockerEngine } from "../docker/engine.ts";
 import { containerConfig } from "./container_config.ts";
 import { ensureImage } from "./pull.ts";
 import { parseStopTimeout } from "../manifest/durations.ts";
-import { Backoff, sleep } from "./backoff.ts";
+import { Backoff } from "./backoff.ts";
+import { sleep } from "../sleep.ts";
 import {
   containerKey,
   engineName,

@@ -10,7 +10,8 @@ import type { LauncherClient } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
 import type { ContainerDetails, DockerEngine, LogStreamName } from "../docker/engine.ts";
 import { LauncherError } from "../errors.ts";
-import { Backoff, sleep } from "./backoff.ts";
+import { Backoff } from "./backoff.ts";
+import { sleep } from "../sleep.ts";
 import { engineName } from "./labels.ts";
 
 /** What the log side of an agent needs. */

@@ -1,9 +1,8 @@
 /** `launcher agent`: make this host's engine match what the server wants. */
 import { Command, Option } from "@commander-js/extra-typings";
 import * as v from "valibot";
-import { Agent } from "../agent/agent.ts";
+import { startAgent } from "../agent/start.ts";
 import { HostLabelKeySchema, HostLabelValueSchema } from "../api/schemas.ts";
-import { LauncherClient } from "../client/client.ts";
 import { parseDuration } from "../duration.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
@@ -33,31 +32,6 @@ export function collectLabel(
     v.safeParse(HostLabelValueSchema, value).issues?.[0];
   if (problem) throw new UsageError(`--label ${text}: ${problem.message}`);
   return { ...labels, [key]: value };
-}
-
-/** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
-export async function startAgent(opts: {
-  url: string;
-  token?: string;
-  host: string;
-  dockerHost: string;
-  intervalMs: number;
-  parallel: number;
-  labels?: Record<string, string>;
-  log: (line: string) => void;
-}, signal: AbortSignal): Promise<void> {
-  const { DockerEngine } = await import("../docker/engine.ts");
-  const engine = new DockerEngine(opts.dockerHost);
-  const agent = new Agent({
-    client: new LauncherClient(opts.url, opts.token),
-    engine,
-    host: opts.host,
-    intervalMs: opts.intervalMs,
-    parallel: opts.parallel,
-    labels: opts.labels,
-    log: opts.log,
-  });
-  await agent.run(signal);
 }
 
 /** The `agent` command. */

@@ -2,7 +2,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { encodeBase64Url } from "../encoding.ts";
 import { LauncherClient } from "../client/client.ts";
-import { defaultDockerHost, startAgent } from "./agent.ts";
+import { startAgent } from "../agent/start.ts";
+import { defaultDockerHost } from "./agent.ts";
 import { launchServer, portNumber } from "./serve.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 

@@ -1,13 +1,13 @@
 /** `launcher serve`: the control plane. */
 import { Command, Option } from "@commander-js/extra-typings";
 import { parseDuration } from "../duration.ts";
-import type { RunningServer, ServeOptions } from "../server/serve.ts";
+import type { RunningServer, ServeOptions } from "../server/http/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 
 /** Starts the server; it (store, router, YAML parser) loads only for the roles that run it. */
 export async function launchServer(options: ServeOptions): Promise<RunningServer> {
-  const { startServer } = await import("../server/serve.ts");
+  const { startServer } = await import("../server/http/serve.ts");
   return await startServer(options);
 }
 

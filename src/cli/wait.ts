@@ -2,7 +2,7 @@
 import type { ContainerStatus } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
-import { sleep } from "../agent/backoff.ts";
+import { sleep } from "../sleep.ts";
 import { FailedError } from "./errors.ts";
 import { stateText } from "./output.ts";
 

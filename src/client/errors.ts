@@ -5,7 +5,7 @@ import type { ErrorDetail } from "../api/schemas.ts";
 /** The server answered with an error status; `code` and message are the server's. */
 export class ApiError extends LauncherError {
   constructor(
-    readonly status: number,
+    override readonly status: number,
     code: string,
     message: string,
     details?: ErrorDetail[],

@@ -6,12 +6,12 @@ export type DockerErrorCode = "engine_unreachable" | "not_found" | "conflict" | 
 
 /**
  * A failed call to the Docker engine. The message is the engine's own text (users see it in
- * `ps` as a failed container's error); `status` is the HTTP status when the engine answered.
+ * `ps` as a failed container's error); `engineStatus` is the HTTP status when the engine answered.
  */
 export class DockerError extends LauncherError {
   declare readonly code: DockerErrorCode;
 
-  constructor(code: DockerErrorCode, message: string, readonly status?: number) {
+  constructor(code: DockerErrorCode, message: string, readonly engineStatus?: number) {
     super(code, message);
   }
 }

@@ -15,8 +15,7 @@ import {
   visit,
   type YAMLError,
 } from "yaml";
-import type { ErrorDetail } from "../api/schemas.ts";
-import { LauncherError } from "../errors.ts";
+import { type ErrorDetail, LauncherError } from "../errors.ts";
 import { CommandError, splitCommand } from "./command.ts";
 import { specConflicts } from "./conflicts.ts";
 import { OptionError, parseOptions } from "./options.ts";
@@ -26,6 +25,8 @@ import { describe } from "./describe.ts";
 
 /** A manifest that cannot be read or does not validate; `details` holds every problem found. */
 export class ManifestError extends LauncherError {
+  override readonly status = 400;
+
   constructor(details: ErrorDetail[]) {
     super("invalid_manifest", summarize(details), details);
   }

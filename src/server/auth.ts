@@ -6,8 +6,9 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Buffer } from "node:buffer";
 import type { Role, TokenCreated, TokenInfo } from "../api/schemas.ts";
-import { NotFoundError, UnauthorizedError } from "./errors.ts";
-import type { Store, TokenRow } from "./store.ts";
+import { NotFoundError, UnauthorizedError } from "../api/errors.ts";
+import { LauncherError } from "../errors.ts";
+import type { Store, TokenRow } from "./store/store.ts";
 
 /** Who a request speaks for: the token it came with, its role and, for an agent, its host. */
 export interface Principal {
@@ -50,6 +51,13 @@ function tokenInfo(row: TokenRow): TokenInfo {
     ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
     revoked: row.revoked !== 0,
   };
+}
+
+/** The server was started without a token password, so nobody could ever get a token. */
+export class EmptyPasswordError extends LauncherError {
+  constructor() {
+    super("empty_password", "the token password must not be empty");
+  }
 }
 
 /** Issues, checks, lists and revokes tokens against one store and one password. */

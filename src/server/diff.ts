@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ContainerPlan, FieldChange, Manifest, ManifestPlan, Spec } from "../api/schemas.ts";
 import { type Json, normalizeSpec, specHash } from "../manifest/hash.ts";
-import type { ContainerRow } from "./store.ts";
+import type { ContainerRow } from "./store/store.ts";
 
 /** What `up` does to one container, with what it needs to do it. */
 export type Step =

@@ -12,8 +12,8 @@ import type {
 } from "../api/schemas.ts";
 import type { Principal } from "./auth.ts";
 import type { Step } from "./diff.ts";
-import { OverloadedError } from "./errors.ts";
-import type { ContainerRow, EventRow, Store } from "./store.ts";
+import { OverloadedError } from "../api/errors.ts";
+import type { ContainerRow, EventRow, Store } from "./store/store.ts";
 
 /** What one event says, before the log gives it an id and a time. */
 export interface NewEvent {

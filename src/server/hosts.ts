@@ -5,7 +5,7 @@
  * is read, so nothing has to run in the background to turn a host offline.
  */
 import type { HostRegistration, HostStatus } from "../api/schemas.ts";
-import type { HostRow, Store } from "./store.ts";
+import type { HostRow, Store } from "./store/store.ts";
 
 /** How many intervals without a poll turn a host offline. */
 export const MISSED_INTERVALS = 3;

@@ -14,9 +14,9 @@ import {
   NotFoundError,
   OverloadedError,
   ShuttingDownError,
-} from "./errors.ts";
+} from "../api/errors.ts";
 import type { HostRegistry } from "./hosts.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/store.ts";
 
 /** Limits and timings of a relay. */
 export interface LogRelayOptions {

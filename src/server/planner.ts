@@ -16,7 +16,7 @@ import type {
   UpResult,
 } from "../api/schemas.ts";
 import { manifestPlan, planSteps } from "./diff.ts";
-import { ConflictError, NotFoundError, OverloadedError } from "./errors.ts";
+import { ConflictError, NotFoundError, OverloadedError } from "../api/errors.ts";
 import {
   DEFAULT_ACTOR,
   downEvents,
@@ -27,7 +27,7 @@ import {
 } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
-import type { ContainerRow, Store } from "./store.ts";
+import type { ContainerRow, Store } from "./store/store.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
 export interface ReportManyResult {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_BODY_BYTES } from "../../src/api/router.ts";
+import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
 import { assertError, BLOG_YAML, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 
 /** What a bad request must leave untouched: every container and every host's index. */
@@ -475,8 +475,8 @@ Deno.test("body errors name the field the same way", async () => {
 Deno.test("an unexpected failure answers 500 internal and is logged", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-api-test-" });
   const { Planner } = await import("../../src/server/planner.ts");
-  const { Store } = await import("../../src/server/store.ts");
-  const { createApp } = await import("../../src/api/router.ts");
+  const { Store } = await import("../../src/server/store/store.ts");
+  const { createApp } = await import("../../src/server/http/app.ts");
   const planner = new Planner(new Store(dataDir));
   const lines: string[] = [];
   const app = createApp({ planner, password: "pw", log: (line) => lines.push(line) });

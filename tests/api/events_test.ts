@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { type EventPage, EventPageSchema, type EventRecord } from "../../src/api/schemas.ts";
 import { parseManifest } from "../../src/manifest/parse.ts";
 import { Planner } from "../../src/server/planner.ts";
-import { Store } from "../../src/server/store.ts";
+import { Store } from "../../src/server/store/store.ts";
 import { assertError, type Harness, openHarness, PASSWORD, SHOP_YAML } from "./harness.ts";
 
 const DAY = 86_400_000;

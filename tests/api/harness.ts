@@ -1,7 +1,7 @@
 /** An in-process server for API tests: a temp data dir, a planner, the app and a token. */
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { type App, createApp } from "../../src/api/router.ts";
+import { type App, createApp } from "../../src/server/http/app.ts";
 import {
   type ContainerStatus,
   ContainerStatusSchema,
@@ -11,7 +11,7 @@ import {
   UpResultSchema,
 } from "../../src/api/schemas.ts";
 import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
-import { Store } from "../../src/server/store.ts";
+import { Store } from "../../src/server/store/store.ts";
 
 /** The token password every harness uses. */
 export const PASSWORD = "s3cret-pass";

@@ -11,7 +11,7 @@ import {
   type LogRequest,
   LogRequestListSchema,
 } from "../../src/api/schemas.ts";
-import { MAX_BODY_BYTES } from "../../src/api/router.ts";
+import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
 import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 
 const REGISTRATION: HostRegistration = {

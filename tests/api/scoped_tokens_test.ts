@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import * as v from "valibot";
-import { API_PREFIX, ROUTE_ACCESS, ruleFor } from "../../src/api/access.ts";
+import { API_PREFIX, ROUTE_ACCESS, ruleFor } from "../../src/server/http/access.ts";
 import {
   type TokenCreated,
   TokenCreatedSchema,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LauncherClient } from "../../src/client/client.ts";
-import { startServer } from "../../src/server/serve.ts";
-import { EmptyPasswordError } from "../../src/server/errors.ts";
+import { startServer } from "../../src/server/http/serve.ts";
+import { EmptyPasswordError } from "../../src/server/auth.ts";
 import { SHOP_YAML } from "./harness.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

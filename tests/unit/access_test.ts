@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ROUTE_ACCESS, ruleFor } from "../../src/api/access.ts";
+import { ROUTE_ACCESS, ruleFor } from "../../src/server/http/access.ts";
 
 Deno.test("routes match by method and path, HEAD as GET, and subtrees", () => {
   assert.equal(ruleFor("POST", "/manifest/up").need, "admin");

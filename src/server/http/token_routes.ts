@@ -4,14 +4,15 @@
  * call each is decided in access.ts.
  */
 import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
 import type { Context } from "hono";
-import { TokenCreateSchema, TokenRequestSchema, TokenRevokeSchema } from "./schemas.ts";
-import type { TokenScope } from "./schemas.ts";
+import { TokenCreateSchema, TokenRequestSchema, TokenRevokeSchema } from "../../api/schemas.ts";
+import type { TokenScope } from "../../api/schemas.ts";
 import { jsonBody } from "./json_body.ts";
-import { parseDuration } from "../duration.ts";
-import type { TokenAuth, TokenGrant } from "../server/auth.ts";
-import { RateLimitedError, UnauthorizedError } from "../server/errors.ts";
-import type { FailureLimiter } from "../server/rate_limit.ts";
+import { parseDuration } from "../../duration.ts";
+import type { TokenAuth, TokenGrant } from "../auth.ts";
+import { RateLimitedError, UnauthorizedError } from "../../api/errors.ts";
+import type { FailureLimiter } from "../rate_limit.ts";
 
 /** What the token routes need. */
 export interface TokenRouteDeps {
@@ -46,7 +47,7 @@ function grantOf(scope: TokenScope): TokenGrant {
 
 /** The token routes, to mount under `/api/v1` after the access middleware. */
 export function tokenRoutes({ auth, limiter }: TokenRouteDeps) {
-  return new Hono()
+  return new Hono<AppEnv>()
     .post("/token", jsonBody(TokenRequestSchema), (c) => {
       const client = clientAddress(c);
       const waitMs = limiter.retryAfterMs(client);

@@ -4,15 +4,19 @@
  * may call each is decided in access.ts.
  */
 import { Hono } from "hono";
-import { HostNameBodySchema, HostRegistrationSchema, HostRemoveBodySchema } from "./schemas.ts";
+import {
+  HostNameBodySchema,
+  HostRegistrationSchema,
+  HostRemoveBodySchema,
+} from "../../api/schemas.ts";
 import { jsonBody } from "./json_body.ts";
-import { principalOf } from "./access.ts";
-import { actorName } from "../server/events.ts";
-import type { Planner } from "../server/planner.ts";
+import type { AppEnv } from "./env.ts";
+import { actorName } from "../events.ts";
+import type { Planner } from "../planner.ts";
 
 /** The host routes, to mount under `/api/v1` after the access middleware. */
 export function hostsRoutes(planner: Planner) {
-  return new Hono()
+  return new Hono<AppEnv>()
     .get("/hosts", (c) => c.json(planner.hosts.list(), 200))
     .post("/hosts/register", jsonBody(HostRegistrationSchema), (c) => {
       const registration = c.req.valid("json");
@@ -21,7 +25,7 @@ export function hostsRoutes(planner: Planner) {
     })
     .post("/hosts/drain", jsonBody(HostNameBodySchema), (c) => {
       const { host } = c.req.valid("json");
-      const removed = planner.drainHost(host, actorName(principalOf(c)));
+      const removed = planner.drainHost(host, actorName(c.var.principal));
       return c.json({ host, removed }, 200);
     })
     .post("/hosts/remove", jsonBody(HostRemoveBodySchema), (c) => {

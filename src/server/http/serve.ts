@@ -1,8 +1,8 @@
 /** Starts the control plane: the store under a data dir, the planner and the API on Deno.serve. */
-import { createApp } from "../api/router.ts";
-import { EmptyPasswordError } from "./errors.ts";
-import { Planner } from "./planner.ts";
-import { Store } from "./store.ts";
+import { createApp } from "./app.ts";
+import { EmptyPasswordError } from "../auth.ts";
+import { Planner } from "../planner.ts";
+import { Store } from "../store/store.ts";
 
 /** How to start a server. */
 export interface ServeOptions {

@@ -1,8 +1,8 @@
 /** The manifest a request carries (`POST /manifest/up` and `/manifest/diff`), as YAML or JSON. */
 import type { Context } from "hono";
-import type { Manifest } from "./schemas.ts";
-import { parseManifest } from "../manifest/parse.ts";
-import { BadRequestError, UnsupportedMediaTypeError } from "../server/errors.ts";
+import type { Manifest } from "../../api/schemas.ts";
+import { parseManifest } from "../../manifest/parse.ts";
+import { BadRequestError, UnsupportedMediaTypeError } from "../../api/errors.ts";
 
 const YAML_TYPES = new Set(["application/x-yaml", "text/yaml", "application/yaml"]);
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;

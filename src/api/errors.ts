@@ -1,9 +1,33 @@
-/** Errors the server raises on purpose; the router maps each `code` to an HTTP status. */
-import { LauncherError } from "../errors.ts";
-import type { ErrorDetail } from "../api/schemas.ts";
+/**
+ * The errors of the contract: the error body every answer uses, and the errors the server answers
+ * with on purpose, each with its stable `code` and its HTTP status.
+ */
+import * as v from "valibot";
+import { type ErrorDetail, LauncherError } from "../errors.ts";
+
+/** One problem of a request: where it is and what is wrong. */
+export const ErrorDetailSchema = v.object({
+  path: v.optional(v.string()),
+  message: v.string(),
+  line: v.optional(v.number()),
+  column: v.optional(v.number()),
+});
+
+/** Every error answer: `{"error": {"code", "message", "details"?}}`. */
+export const ErrorBodySchema = v.object({
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    details: v.optional(v.array(ErrorDetailSchema)),
+  }),
+});
+export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
+export type { ErrorDetail };
 
 /** A manifest, host or container the server does not know. */
 export class NotFoundError extends LauncherError {
+  override readonly status = 404;
+
   constructor(message: string) {
     super("not_found", message);
   }
@@ -11,6 +35,8 @@ export class NotFoundError extends LauncherError {
 
 /** A request that is valid but clashes with what is stored (an ambiguous container name). */
 export class ConflictError extends LauncherError {
+  override readonly status = 409;
+
   constructor(message: string) {
     super("conflict", message);
   }
@@ -18,6 +44,8 @@ export class ConflictError extends LauncherError {
 
 /** A missing, malformed or unknown credential. */
 export class UnauthorizedError extends LauncherError {
+  override readonly status = 401;
+
   constructor(message: string) {
     super("unauthorized", message);
   }
@@ -25,6 +53,8 @@ export class UnauthorizedError extends LauncherError {
 
 /** A request body that is not valid JSON, is missing, or fails its schema. */
 export class BadRequestError extends LauncherError {
+  override readonly status = 400;
+
   constructor(message: string, details?: ErrorDetail[]) {
     super("invalid_body", message, details);
   }
@@ -32,6 +62,8 @@ export class BadRequestError extends LauncherError {
 
 /** A query parameter that is missing or malformed. */
 export class InvalidQueryError extends LauncherError {
+  override readonly status = 400;
+
   constructor(message: string, details?: ErrorDetail[]) {
     super("invalid_query", message, details);
   }
@@ -39,6 +71,8 @@ export class InvalidQueryError extends LauncherError {
 
 /** A request body in a media type the route does not accept. */
 export class UnsupportedMediaTypeError extends LauncherError {
+  override readonly status = 415;
+
   constructor(message: string) {
     super("unsupported_media_type", message);
   }
@@ -46,6 +80,8 @@ export class UnsupportedMediaTypeError extends LauncherError {
 
 /** A request body larger than the server accepts. */
 export class PayloadTooLargeError extends LauncherError {
+  override readonly status = 413;
+
   constructor(maxBytes: number) {
     super("payload_too_large", `request body is larger than ${maxBytes} bytes`);
   }
@@ -53,20 +89,17 @@ export class PayloadTooLargeError extends LauncherError {
 
 /** Too many long-poll requests are held at once; the client should retry later. */
 export class OverloadedError extends LauncherError {
+  override readonly status = 503;
+
   constructor(limit: number) {
     super("overloaded", `too many held requests (limit ${limit})`);
   }
 }
 
-/** The server was started without a token password, so nobody could ever get a token. */
-export class EmptyPasswordError extends LauncherError {
-  constructor() {
-    super("empty_password", "the token password must not be empty");
-  }
-}
-
 /** A valid token whose role or host does not allow the request. */
 export class ForbiddenError extends LauncherError {
+  override readonly status = 403;
+
   constructor(message: string, details?: ErrorDetail[]) {
     super("forbidden", message, details);
   }
@@ -74,6 +107,8 @@ export class ForbiddenError extends LauncherError {
 
 /** Too many failed password attempts from one client address; it may retry after a while. */
 export class RateLimitedError extends LauncherError {
+  override readonly status = 429;
+
   constructor(readonly retryAfterSeconds: number) {
     super(
       "rate_limited",
@@ -84,6 +119,8 @@ export class RateLimitedError extends LauncherError {
 
 /** The agent of a host cannot be asked for anything now: the host is offline or not connected. */
 export class HostOfflineError extends LauncherError {
+  override readonly status = 503;
+
   constructor(message: string) {
     super("host_offline", message);
   }
@@ -91,6 +128,8 @@ export class HostOfflineError extends LauncherError {
 
 /** The agent of a host did not take a request it was handed in time. */
 export class AgentTimeoutError extends LauncherError {
+  override readonly status = 504;
+
   constructor(message: string) {
     super("agent_timeout", message);
   }
@@ -98,6 +137,8 @@ export class AgentTimeoutError extends LauncherError {
 
 /** The agent of a host answered a request with an error of its own (its engine failed). */
 export class AgentError extends LauncherError {
+  override readonly status = 502;
+
   constructor(message: string) {
     super("agent_error", message);
   }
@@ -105,6 +146,8 @@ export class AgentError extends LauncherError {
 
 /** The server is shutting down and takes nothing new. */
 export class ShuttingDownError extends LauncherError {
+  override readonly status = 503;
+
   constructor() {
     super("shutting_down", "the server is shutting down");
   }

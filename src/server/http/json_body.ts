@@ -1,8 +1,8 @@
 /** The JSON body middleware every route with a JSON body uses: parse, then validate. */
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import type { ErrorDetail } from "./schemas.ts";
-import { BadRequestError } from "../server/errors.ts";
+import type { ErrorDetail } from "../../api/schemas.ts";
+import { BadRequestError } from "../../api/errors.ts";
 
 /** An issue's path written as the manifest parser writes its paths: `containers[0].name`. */
 function issuePath(issue: v.BaseIssue<unknown>): string | undefined {

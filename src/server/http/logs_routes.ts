@@ -5,13 +5,14 @@
  * request body). Who may call each is decided in access.ts.
  */
 import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "./schemas.ts";
-import { DurationError, parseDuration } from "../duration.ts";
-import { InvalidQueryError } from "../server/errors.ts";
-import { type LogQuery, openContainerLogs } from "../server/logs.ts";
-import type { Planner } from "../server/planner.ts";
+import { HostSchema, NameSchema } from "../../api/schemas.ts";
+import { DurationError, parseDuration } from "../../duration.ts";
+import { InvalidQueryError } from "../../api/errors.ts";
+import { type LogQuery, openContainerLogs } from "../logs.ts";
+import type { Planner } from "../planner.ts";
 
 /** What the log routes need. */
 export interface LogRouteDeps {
@@ -117,7 +118,7 @@ function waitOf(c: Context, maxWaitMs: number): number {
 /** The log routes, to mount under `/api/v1` after the access middleware. */
 export function logsRoutes({ planner, maxWaitMs }: LogRouteDeps) {
   const deps = { store: planner.store, hosts: planner.hosts, relay: planner.logs };
-  return new Hono()
+  return new Hono<AppEnv>()
     .get("/logs", async (c) => {
       const query = logQuery(c);
       const signal = c.req.raw.signal;

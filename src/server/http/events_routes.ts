@@ -3,12 +3,13 @@
  * long-poll on the event id (`after` and `wait`). Needs a read token.
  */
 import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
 import type { Context } from "hono";
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "./schemas.ts";
-import { DurationError, parseDuration } from "../duration.ts";
-import { InvalidQueryError } from "../server/errors.ts";
-import { type EventFilter, type EventLog, MAX_EVENTS_LIMIT } from "../server/events.ts";
+import { HostSchema, NameSchema } from "../../api/schemas.ts";
+import { DurationError, parseDuration } from "../../duration.ts";
+import { InvalidQueryError } from "../../api/errors.ts";
+import { type EventFilter, type EventLog, MAX_EVENTS_LIMIT } from "../events.ts";
 
 /** What the events route needs. */
 export interface EventRouteDeps {
@@ -86,7 +87,7 @@ function filterOf(c: Context): EventFilter {
 
 /** The events route, to mount under `/api/v1` after the access middleware. */
 export function eventsRoutes({ events, maxWaitMs }: EventRouteDeps) {
-  return new Hono()
+  return new Hono<AppEnv>()
     .get("/events", async (c) => {
       const filter = filterOf(c);
       const wait = duration(c, "wait");

@@ -3,9 +3,10 @@
  * Every request passes here before its route; a route missing from the table needs admin.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { ErrorDetail } from "./schemas.ts";
-import type { Principal, TokenAuth } from "../server/auth.ts";
-import { ForbiddenError, UnauthorizedError } from "../server/errors.ts";
+import type { ErrorDetail } from "../../api/schemas.ts";
+import type { Principal, TokenAuth } from "../auth.ts";
+import { ForbiddenError, UnauthorizedError } from "../../api/errors.ts";
+import type { AppEnv } from "./env.ts";
 
 /**
  * What a route needs: no token, a read or admin token, or (`agent`) an agent token for the host
@@ -74,13 +75,6 @@ export function ruleFor(method: string, path: string): RouteRule {
     (rule.method === "*" || rule.method === wanted) && matchPath(rule.path, path)
   ) ?? UNLISTED;
 }
-
-/** The principal of an authenticated request; undefined on routes that need no token. */
-export function principalOf(c: Context): Principal | undefined {
-  return principals.get(c);
-}
-
-const principals = new WeakMap<Context, Principal>();
 
 /** The token of a `Bearer` Authorization header. */
 function bearerToken(c: Context): string {
@@ -170,7 +164,7 @@ async function authorize(
  * The middleware deciding access for every route: routes that need no token pass; others need a
  * valid Bearer token (401 otherwise) whose role allows the route (403 otherwise).
  */
-export function accessControl(auth: TokenAuth): MiddlewareHandler {
+export function accessControl(auth: TokenAuth): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const path = c.req.path.startsWith(`${API_PREFIX}/`)
       ? c.req.path.slice(API_PREFIX.length)
@@ -179,7 +173,7 @@ export function accessControl(auth: TokenAuth): MiddlewareHandler {
     if (rule.need !== "none") {
       const principal = auth.authenticate(bearerToken(c));
       await authorize(c, principal, rule, `${c.req.method} ${path}`);
-      principals.set(c, principal);
+      c.set("principal", principal);
     }
     await next();
   };

@@ -1,0 +1,33 @@
+/** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
+import { LauncherClient } from "../client/client.ts";
+import { Agent } from "./agent.ts";
+
+/** How an agent process is set up (the flags of `launcher agent`). */
+export interface StartAgentOptions {
+  url: string;
+  token?: string;
+  host: string;
+  dockerHost: string;
+  intervalMs: number;
+  parallel: number;
+  labels?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/**
+ * Runs an agent until `signal` aborts. docker-modem loads ssh2 at import (about 170 ms), so the
+ * adapter is imported here and not by the CLI's client commands.
+ */
+export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): Promise<void> {
+  const { DockerEngine } = await import("../docker/engine.ts");
+  const agent = new Agent({
+    client: new LauncherClient(opts.url, opts.token),
+    engine: new DockerEngine(opts.dockerHost),
+    host: opts.host,
+    intervalMs: opts.intervalMs,
+    parallel: opts.parallel,
+    labels: opts.labels,
+    log: opts.log,
+  });
+  await agent.run(signal);
+}

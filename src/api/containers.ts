@@ -1,0 +1,153 @@
+/** The contract of containers: desired and observed state, actions, reports, plans and lists. */
+import * as v from "valibot";
+import { HostSchema, NameSchema, SpecSchema } from "../manifest/schema.ts";
+
+/** What the user wants for a container. */
+export const DESIRED = ["running", "stopped", "killed", "removed"] as const;
+export const DesiredSchema = v.picklist(DESIRED);
+export type Desired = v.InferOutput<typeof DesiredSchema>;
+
+/** What an agent last observed (`pending`: not yet seen by its agent). */
+export const STATES = [
+  "pending",
+  "pulling",
+  "created",
+  "running",
+  "restarting",
+  "paused",
+  "exited",
+  "dead",
+  "removing",
+  "removed",
+  "failed",
+  "unknown",
+] as const;
+export const StateSchema = v.picklist(STATES);
+export type State = v.InferOutput<typeof StateSchema>;
+
+/** Actions a client may request on one container. */
+export const ACTIONS = ["stop", "kill", "restart", "rm"] as const;
+export const ActionSchema = v.picklist(ACTIONS);
+export type Action = v.InferOutput<typeof ActionSchema>;
+
+/** `POST /manifest/down`. */
+export const ManifestDownSchema = v.strictObject({ manifest: NameSchema });
+
+/** `POST /manifest/ps`: an empty body or no `manifest` lists every manifest. */
+export const ManifestPsSchema = v.strictObject({ manifest: v.optional(NameSchema) });
+
+/** `POST /container/action`. */
+export const ContainerActionSchema = v.strictObject({
+  action: ActionSchema,
+  host: HostSchema,
+  container: NameSchema,
+  manifest: v.optional(NameSchema),
+});
+export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
+
+/** One observed state, as an agent reports it. */
+export const StateReportSchema = v.strictObject({
+  host: HostSchema,
+  name: NameSchema,
+  manifest: v.optional(NameSchema),
+  state: StateSchema,
+  containerId: v.optional(v.string()),
+  exitCode: v.optional(v.pipe(v.number(), v.integer())),
+  error: v.optional(v.string()),
+  health: v.optional(v.string()),
+});
+export type StateReport = v.InferOutput<typeof StateReportSchema>;
+
+/** `POST /state`: one report (the original body) or a batch of them. */
+export const StateBodySchema = v.union([
+  StateReportSchema,
+  v.pipe(v.array(StateReportSchema), v.minLength(1, "must hold at least one report")),
+]);
+
+/** A container as the server knows it: its spec, where it runs, what is desired and seen. */
+export const ContainerStatusSchema = v.object({
+  manifestName: NameSchema,
+  config: SpecSchema,
+  host: HostSchema,
+  desired: DesiredSchema,
+  state: StateSchema,
+  containerId: v.optional(v.string()),
+  exitCode: v.optional(v.number()),
+  error: v.optional(v.string()),
+  health: v.optional(v.string()),
+  /** Hash of the normalized spec; agents label containers with it. */
+  specHash: v.string(),
+  /** Grows with every user intent on this container (up, stop, kill, restart, rm). */
+  generation: v.number(),
+  /** The generation at which the last restart was requested (0: never). */
+  restartGeneration: v.number(),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export type ContainerStatus = v.InferOutput<typeof ContainerStatusSchema>;
+
+/** `GET /container?host=H&index=N`: the host's desired list and the index it is at. */
+export const HostDesiredSchema = v.object({
+  index: v.number(),
+  containers: v.array(ContainerStatusSchema),
+  /** Present (true) once the host has registered; its agent registers again when it is absent. */
+  registered: v.optional(v.literal(true)),
+});
+export type HostDesired = v.InferOutput<typeof HostDesiredSchema>;
+
+/** `POST /manifest/up`: what changed, by container name. */
+export const UpResultSchema = v.object({
+  manifest: NameSchema,
+  created: v.array(v.string()),
+  updated: v.array(v.string()),
+  unchanged: v.array(v.string()),
+  removed: v.array(v.string()),
+});
+export type UpResult = v.InferOutput<typeof UpResultSchema>;
+
+/**
+ * What `manifest up` would do to one container (`update`: same spec, desired set back to
+ * `running`); `up` reports `recreate` and `update` both as `updated`.
+ */
+export const PLAN_ACTIONS = ["create", "recreate", "update", "unchanged", "remove"] as const;
+export const PlanActionSchema = v.picklist(PLAN_ACTIONS);
+export type PlanAction = v.InferOutput<typeof PlanActionSchema>;
+
+/** One field that differs, by its path in the normalized spec (`environment.MODE`). */
+export const FieldChangeSchema = v.object({
+  field: v.string(),
+  /** Absent when the field was not set before. */
+  from: v.optional(v.unknown()),
+  /** Absent when the field is no longer set. */
+  to: v.optional(v.unknown()),
+});
+export type FieldChange = v.InferOutput<typeof FieldChangeSchema>;
+
+/** One container's line of a plan. */
+export const ContainerPlanSchema = v.object({
+  name: NameSchema,
+  host: HostSchema,
+  action: PlanActionSchema,
+  changes: v.array(FieldChangeSchema),
+});
+export type ContainerPlan = v.InferOutput<typeof ContainerPlanSchema>;
+
+/** `POST /manifest/diff`: what `up` would do, container by container, changing nothing. */
+export const ManifestPlanSchema = v.object({
+  manifest: NameSchema,
+  /** Whether `up` would change anything. */
+  changed: v.boolean(),
+  containers: v.array(ContainerPlanSchema),
+});
+export type ManifestPlan = v.InferOutput<typeof ManifestPlanSchema>;
+
+/** `GET /manifests`: one manifest with its container count and its counts by state. */
+export const ManifestSummarySchema = v.object({
+  name: NameSchema,
+  containers: v.number(),
+  /** Containers by state, as `ps` shows them; states with none are left out. */
+  states: v.record(v.string(), v.number()),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export type ManifestSummary = v.InferOutput<typeof ManifestSummarySchema>;

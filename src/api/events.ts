@@ -1,0 +1,35 @@
+/** The contract of the event history (`GET /events`). */
+import * as v from "valibot";
+import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { FieldChangeSchema } from "./containers.ts";
+
+/** What an event records: an applied manifest, a removal, a container action, a new state. */
+export const EVENT_KINDS = ["up", "down", "action", "state"] as const;
+export const EventKindSchema = v.picklist(EVENT_KINDS);
+export type EventKind = v.InferOutput<typeof EventKindSchema>;
+
+/** One entry of the event history. */
+export const EventSchema = v.object({
+  /** Grows with every event and is never reused; `GET /events?after=` reads on from it. */
+  id: v.number(),
+  time: v.string(),
+  kind: EventKindSchema,
+  /** Who caused it: the calling token's id and role, or `admin` when none is known. */
+  actor: v.string(),
+  manifest: v.optional(NameSchema),
+  host: v.optional(HostSchema),
+  container: v.optional(NameSchema),
+  /** `create`, `recreate`, `update` or `remove` (up, down); `stop`, `kill`, `restart`, `rm`. */
+  action: v.optional(v.string()),
+  /** A state change: the state before and after, as `ps` shows them (`exited (137)`). */
+  from: v.optional(v.string()),
+  to: v.optional(v.string()),
+  /** The fields a recreate changed. */
+  changes: v.optional(v.array(FieldChangeSchema)),
+  error: v.optional(v.string()),
+});
+export type EventRecord = v.InferOutput<typeof EventSchema>;
+
+/** `GET /events`: events by id, and the id to pass as `after` to read on from them. */
+export const EventPageSchema = v.object({ events: v.array(EventSchema), last: v.number() });
+export type EventPage = v.InferOutput<typeof EventPageSchema>;

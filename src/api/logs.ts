@@ -1,0 +1,48 @@
+/** The contract of logs: requests handed to agents, and the NDJSON lines of `GET /logs`. */
+import * as v from "valibot";
+import { NameSchema } from "../manifest/schema.ts";
+
+/** Which stream a log line came from. */
+export const LogStreamNameSchema = v.picklist(["stdout", "stderr"]);
+
+/** One log request as the server hands it to the agent of the container's host. */
+export const LogRequestSchema = v.object({
+  id: v.string(),
+  manifest: NameSchema,
+  container: NameSchema,
+  follow: v.boolean(),
+  timestamps: v.boolean(),
+  /** The last N lines only; absent: all. */
+  tail: v.optional(v.number()),
+  /** Lines from this time on (Unix seconds); absent: from the start. */
+  since: v.optional(v.number()),
+});
+export type LogRequest = v.InferOutput<typeof LogRequestSchema>;
+
+/** `GET /agent/logs/requests`: the log requests waiting for an agent's host. */
+export const LogRequestListSchema = v.object({ requests: v.array(LogRequestSchema) });
+
+/** One line of `GET /logs` (NDJSON): a piece of output, with its engine time when asked. */
+export const LogLineSchema = v.object({
+  stream: LogStreamNameSchema,
+  data: v.string(),
+  time: v.optional(v.string()),
+});
+export type LogLine = v.InferOutput<typeof LogLineSchema>;
+
+/** A line of `GET /logs` that ends the stream with an error (the agent or engine failed). */
+export const LogErrorLineSchema = v.object({
+  error: v.object({ code: v.string(), message: v.string() }),
+});
+
+/** Any line of `GET /logs`. */
+export const LogFrameSchema = v.union([LogLineSchema, LogErrorLineSchema]);
+
+/**
+ * The first line of an agent's log upload (`POST /agent/logs/{id}`): ready, after which the lines
+ * of `GET /logs` follow, or an error that answers the client's request.
+ */
+export const LogUploadStartSchema = v.union([
+  v.object({ ready: v.literal(true) }),
+  LogErrorLineSchema,
+]);

@@ -1,0 +1,79 @@
+/** The contract of tokens: roles, scopes, and the token routes' bodies. */
+import * as v from "valibot";
+import { HostSchema } from "../manifest/schema.ts";
+import { parseDuration } from "../duration.ts";
+
+/** What a token may do: everything, one host's agent work, or read without changing anything. */
+export const ROLES = ["admin", "agent", "read"] as const;
+export const RoleSchema = v.picklist(ROLES);
+export type Role = v.InferOutput<typeof RoleSchema>;
+
+/** The longest lifetime a token may be given (ten years). */
+export const MAX_TOKEN_TTL_MS = 3650 * 86_400_000;
+
+/** Whether a `ttl` is a duration from 1 ms to ten years. */
+function isTokenTtl(text: string): boolean {
+  try {
+    const ms = parseDuration(text);
+    return ms >= 1 && ms <= MAX_TOKEN_TTL_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** The scope of a new token: its role (default admin), the host of an agent token, a lifetime. */
+const TOKEN_SCOPE_ENTRIES = {
+  role: v.optional(RoleSchema),
+  host: v.optional(HostSchema),
+  ttl: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(isTokenTtl, "must be a duration such as 30d, 12h or 90m, at most 3650d"),
+    ),
+  ),
+};
+
+/** An agent token needs its host, and only an agent token has one. */
+function agentHostCheck(scope: { role?: Role; host?: string }): boolean {
+  return (scope.role === "agent") === (scope.host !== undefined);
+}
+const AGENT_HOST_MESSAGE = "is required for role agent and allowed for no other role";
+
+/** `POST /token`: the password, and optionally the scope of the token (admin by default). */
+export const TokenRequestSchema = v.pipe(
+  v.strictObject({ password: v.string(), ...TOKEN_SCOPE_ENTRIES }),
+  v.forward(v.check((scope) => agentHostCheck(scope), AGENT_HOST_MESSAGE), ["host"]),
+);
+export const TokenResponseSchema = v.object({ token: v.string() });
+
+/** `POST /tokens`: a new token made with an admin token. */
+export const TokenCreateSchema = v.pipe(
+  v.strictObject(TOKEN_SCOPE_ENTRIES),
+  v.forward(v.check((scope) => agentHostCheck(scope), AGENT_HOST_MESSAGE), ["host"]),
+);
+export type TokenScope = v.InferOutput<typeof TokenCreateSchema>;
+
+/** A new token, shown this once: `id` is public and names it in lists and revocations. */
+export const TokenCreatedSchema = v.object({
+  id: v.string(),
+  token: v.string(),
+  role: RoleSchema,
+  host: v.optional(HostSchema),
+  expiresAt: v.optional(v.string()),
+});
+export type TokenCreated = v.InferOutput<typeof TokenCreatedSchema>;
+
+/** `GET /tokens`: one token without its secret. */
+export const TokenInfoSchema = v.object({
+  id: v.string(),
+  role: RoleSchema,
+  host: v.optional(HostSchema),
+  createdAt: v.string(),
+  expiresAt: v.optional(v.string()),
+  lastUsedAt: v.optional(v.string()),
+  revoked: v.boolean(),
+});
+export type TokenInfo = v.InferOutput<typeof TokenInfoSchema>;
+
+/** `POST /tokens/revoke`. */
+export const TokenRevokeSchema = v.strictObject({ id: v.pipe(v.string(), v.nonEmpty()) });

@@ -1,0 +1,96 @@
+/**
+ * The one Hono router of the HTTP API (DESIGN.md section 4), under `/api/v1`. Routes are
+ * chained so that `hc<App>` sees every one of them; every error answer has the shape
+ * `{"error": {"code", "message", "details"?}}`.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  type ErrorBody,
+  type ErrorDetail,
+  PayloadTooLargeError,
+  RateLimitedError,
+} from "../../api/errors.ts";
+import { LauncherError } from "../../errors.ts";
+import { TokenAuth } from "../auth.ts";
+import type { Planner } from "../planner.ts";
+import { FailureLimiter } from "../rate_limit.ts";
+import { accessControl } from "./access.ts";
+import { containerRoutes } from "./container_routes.ts";
+import type { AppEnv } from "./env.ts";
+import { eventsRoutes } from "./events_routes.ts";
+import { hostsRoutes } from "./hosts_routes.ts";
+import { isLogUpload, logsRoutes } from "./logs_routes.ts";
+import { manifestRoutes } from "./manifest_routes.ts";
+import { tokenRoutes } from "./token_routes.ts";
+
+/** What the router needs: the planner (and its store, for tokens) and the token password. */
+export interface AppDeps {
+  planner: Planner;
+  password: string;
+  /** Upper bound of a long-poll's `wait` (default 5 minutes). */
+  maxWaitMs?: number;
+  /** Receives unexpected errors (answered as 500 `internal`). */
+  log?: (line: string) => void;
+}
+
+/** The largest request body accepted (1 MiB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** The largest long-poll wait by default. */
+const DEFAULT_MAX_WAIT_MS = 5 * 60_000;
+
+function errorBody(code: string, message: string, details?: ErrorDetail[]): ErrorBody {
+  return { error: details && details.length > 0 ? { code, message, details } : { code, message } };
+}
+
+/** Builds the API app over a planner; the answer of `app.fetch` or `app.request`. */
+export function createApp(deps: AppDeps) {
+  const { planner, password, log } = deps;
+  const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const auth = new TokenAuth(planner.store, password);
+  const limiter = new FailureLimiter();
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    },
+  });
+
+  return new Hono<AppEnv>()
+    .onError((error, c) => {
+      // An error meant as an answer carries its status; any other is a bug, answered as 500.
+      if (error instanceof LauncherError && error.status !== 500) {
+        if (error.code === "unauthorized") c.header("WWW-Authenticate", "Bearer");
+        if (error instanceof RateLimitedError) {
+          c.header("Retry-After", String(error.retryAfterSeconds));
+        }
+        return c.json(
+          errorBody(error.code, error.message, error.details),
+          error.status as ContentfulStatusCode,
+        );
+      }
+      log?.(
+        `internal error on ${c.req.method} ${c.req.path}: ${
+          error instanceof Error ? error.stack ?? error.message : String(error)
+        }`,
+      );
+      return c.json(errorBody("internal", "internal server error"), 500);
+    })
+    .notFound((c) =>
+      c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
+    )
+    .basePath("/api/v1")
+    .use("*", (c, next) => isLogUpload(c.req.method, c.req.path) ? next() : limitBody(c, next))
+    .get("/healthz", (c) => c.json({ ok: true as const }, 200))
+    .use("*", accessControl(auth))
+    .route("/", tokenRoutes({ auth, limiter }))
+    .route("/", manifestRoutes(planner))
+    .route("/", containerRoutes({ planner, maxWaitMs }))
+    .route("/", eventsRoutes({ events: planner.events, maxWaitMs }))
+    .route("/", hostsRoutes(planner))
+    .route("/", logsRoutes({ planner, maxWaitMs }));
+}
+
+/** The API app's type, for `hc<App>`. */
+export type App = ReturnType<typeof createApp>;
