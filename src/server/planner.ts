@@ -10,21 +10,14 @@ import type {
   HostDesired,
   Manifest,
   ManifestPlan,
-  Spec,
-  State,
   StateReport,
   UpResult,
 } from "../api/schemas.ts";
 import { manifestPlan, planSteps } from "./diff.ts";
 import { ConflictError, NotFoundError, OverloadedError } from "../api/errors.ts";
-import {
-  DEFAULT_ACTOR,
-  downEvents,
-  EventLog,
-  type EventLogOptions,
-  stateEvent,
-  upEvents,
-} from "./events.ts";
+import { freshSpec, toStatus } from "./container_rows.ts";
+import { applyReport, findContainer } from "./reports.ts";
+import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
@@ -51,27 +44,6 @@ export interface PlannerOptions {
 const DEFAULT_MAX_WAITERS = 10_000;
 /** setTimeout fires at once beyond this delay (a signed 32-bit count of milliseconds). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Turns a stored row into the API's `ContainerStatus`, omitting absent optional fields. */
-function toStatus(row: ContainerRow): ContainerStatus {
-  const status: ContainerStatus = {
-    manifestName: row.manifest,
-    config: JSON.parse(row.spec) as Spec,
-    host: row.host,
-    desired: row.desired as Desired,
-    state: row.state as State,
-    specHash: row.spec_hash,
-    generation: row.generation,
-    restartGeneration: row.restart_generation,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.container_id !== null) status.containerId = row.container_id;
-  if (row.exit_code !== null) status.exitCode = row.exit_code;
-  if (row.error !== null) status.error = row.error;
-  if (row.health !== null) status.health = row.health;
-  return status;
-}
 
 /** The one interface to desired and observed state, over a store. */
 export class Planner {
@@ -206,7 +178,7 @@ export class Planner {
   /** Records a user's stop, kill, restart or rm of one container; `actor` is who asked. */
   action(a: ContainerAction, actor = DEFAULT_ACTOR): void {
     this.store.transaction(() => {
-      const row = this.#find(a.host, a.container, a.manifest);
+      const row = findContainer(this.store, a.host, a.container, a.manifest);
       if (a.action !== "rm") this.#refuseDraining([row.host]);
       const now = new Date().toISOString();
       switch (a.action) {
@@ -247,7 +219,9 @@ export class Planner {
    * `actor` is who reported it, for the event history.
    */
   report(r: StateReport, actor = DEFAULT_ACTOR): void {
-    this.store.transaction(() => this.#applyReport(r, new Date().toISOString(), actor));
+    this.store.transaction(() =>
+      applyReport(this.store, this.events, r, new Date().toISOString(), actor)
+    );
   }
 
   /** Records many observed states in one transaction; unknown or ambiguous ones are returned. */
@@ -257,7 +231,7 @@ export class Planner {
       const result: ReportManyResult = { applied: 0, unknown: [] };
       for (const r of rs) {
         try {
-          this.#applyReport(r, now, actor);
+          applyReport(this.store, this.events, r, now, actor);
           result.applied++;
         } catch (error) {
           if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
@@ -432,46 +406,6 @@ export class Planner {
     this.store.close();
   }
 
-  /** Finds one container by manifest and name, or by host and name when no manifest is given. */
-  #find(host: string, name: string, manifest?: string): ContainerRow {
-    if (manifest !== undefined) {
-      const row = this.store.container(manifest, name);
-      if (row === undefined || row.host !== host) {
-        throw new NotFoundError(`container ${name} of manifest ${manifest} not found on ${host}`);
-      }
-      return row;
-    }
-    const rows = this.store.containersByHostAndName(host, name);
-    if (rows.length === 0) throw new NotFoundError(`container ${name} not found on ${host}`);
-    if (rows.length > 1) {
-      const manifests = rows.map((row) => row.manifest).join(", ");
-      throw new ConflictError(
-        `container ${name} on ${host} is in manifests ${manifests}; pass --manifest`,
-      );
-    }
-    return rows[0];
-  }
-
-  #applyReport(r: StateReport, now: string, actor: string): void {
-    const row = this.#find(r.host, r.name, r.manifest);
-    const event = stateEvent(row, r, actor);
-    if (event !== undefined) this.events.record([event]);
-    if (r.state === "removed" && row.desired === "removed") {
-      this.store.deleteContainer(row.manifest, row.name);
-      this.store.deleteManifestIfEmpty(row.manifest);
-      return;
-    }
-    this.store.updateContainer({
-      ...row,
-      state: r.state,
-      container_id: r.containerId ?? null,
-      exit_code: r.exitCode ?? null,
-      error: r.error ?? null,
-      health: r.health ?? null,
-      updated_at: now,
-    });
-  }
-
   #setDesired(row: ContainerRow, desired: Desired, now: string): void {
     this.store.updateContainer({
       ...row,
@@ -498,19 +432,4 @@ export class Planner {
   #wakeAll(): void {
     this.#wake([...this.#waiters.keys()]);
   }
-}
-
-/** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
-function freshSpec(spec: Spec, hash: string) {
-  return {
-    host: spec.host,
-    spec: JSON.stringify(spec),
-    spec_hash: hash,
-    desired: "running" as const,
-    state: "pending" as const,
-    container_id: null,
-    exit_code: null,
-    error: null,
-    health: null,
-  };
 }

@@ -1,0 +1,39 @@
+/** Container rows as the API shows them, and the columns a new spec starts from. */
+import type { ContainerStatus, Desired, Spec, State } from "../api/schemas.ts";
+import type { ContainerRow } from "./store/store.ts";
+
+/** Turns a stored row into the API's `ContainerStatus`, omitting absent optional fields. */
+export function toStatus(row: ContainerRow): ContainerStatus {
+  const status: ContainerStatus = {
+    manifestName: row.manifest,
+    config: JSON.parse(row.spec) as Spec,
+    host: row.host,
+    desired: row.desired as Desired,
+    state: row.state as State,
+    specHash: row.spec_hash,
+    generation: row.generation,
+    restartGeneration: row.restart_generation,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.container_id !== null) status.containerId = row.container_id;
+  if (row.exit_code !== null) status.exitCode = row.exit_code;
+  if (row.error !== null) status.error = row.error;
+  if (row.health !== null) status.health = row.health;
+  return status;
+}
+
+/** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
+export function freshSpec(spec: Spec, hash: string) {
+  return {
+    host: spec.host,
+    spec: JSON.stringify(spec),
+    spec_hash: hash,
+    desired: "running" as const,
+    state: "pending" as const,
+    container_id: null,
+    exit_code: null,
+    error: null,
+    health: null,
+  };
+}

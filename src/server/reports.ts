@@ -1,0 +1,60 @@
+/** Finding the container a request names, and applying what its agent reports about it. */
+import type { StateReport } from "../api/schemas.ts";
+import { ConflictError, NotFoundError } from "../api/errors.ts";
+import { type EventLog, stateEvent } from "./events.ts";
+import type { ContainerRow, Store } from "./store/store.ts";
+
+/** Finds one container by manifest and name, or by host and name when no manifest is given. */
+export function findContainer(
+  store: Store,
+  host: string,
+  name: string,
+  manifest?: string,
+): ContainerRow {
+  if (manifest !== undefined) {
+    const row = store.container(manifest, name);
+    if (row === undefined || row.host !== host) {
+      throw new NotFoundError(`container ${name} of manifest ${manifest} not found on ${host}`);
+    }
+    return row;
+  }
+  const rows = store.containersByHostAndName(host, name);
+  if (rows.length === 0) throw new NotFoundError(`container ${name} not found on ${host}`);
+  if (rows.length > 1) {
+    const manifests = rows.map((row) => row.manifest).join(", ");
+    throw new ConflictError(
+      `container ${name} on ${host} is in manifests ${manifests}; pass --manifest`,
+    );
+  }
+  return rows[0];
+}
+
+/**
+ * Applies one agent report inside the caller's transaction: records the state change as an event,
+ * and forgets a container reported removed once its removal was asked.
+ */
+export function applyReport(
+  store: Store,
+  events: EventLog,
+  r: StateReport,
+  now: string,
+  actor: string,
+): void {
+  const row = findContainer(store, r.host, r.name, r.manifest);
+  const event = stateEvent(row, r, actor);
+  if (event !== undefined) events.record([event]);
+  if (r.state === "removed" && row.desired === "removed") {
+    store.deleteContainer(row.manifest, row.name);
+    store.deleteManifestIfEmpty(row.manifest);
+    return;
+  }
+  store.updateContainer({
+    ...row,
+    state: r.state,
+    container_id: r.containerId ?? null,
+    exit_code: r.exitCode ?? null,
+    error: r.error ?? null,
+    health: r.health ?? null,
+    updated_at: now,
+  });
+}
