@@ -160,3 +160,16 @@ Deno.test("the scan reads a planted tree, imported or not, and fails on its cycl
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("docs/architecture.md shows the same table as the script", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/architecture.md", import.meta.url));
+  const rows = [...doc.matchAll(/^\| `(\w+)` +\| [^|]*?`(src\/[\w/]*)`[^|]*\| ([\w, ]+?) +\|$/gm)];
+  assert.deepEqual(
+    rows.map(([, layer, folder, may]) => ({ layer, folder, may })),
+    LAYERS.map((rule) => ({
+      layer: rule.layer,
+      folder: rule.nested ? rule.folder : "src/",
+      may: rule.may.length > 0 ? rule.may.join(", ") : "nothing",
+    })),
+  );
+});
