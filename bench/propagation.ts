@@ -13,7 +13,8 @@ import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 import { SLEEPER } from "../tests/e2e/cluster.ts";
 import { type Cleanup, removeDirSync } from "./cleanup.ts";
 import { SocketTap, type TappedRequest } from "./socket_tap.ts";
-import { ms, now, percentile, until, verdict } from "./stats.ts";
+import { pollUntil } from "../tests/poll_until.ts";
+import { ms, now, percentile, verdict } from "./stats.ts";
 import { rawCreateBody, type TestBed } from "./test_bed.ts";
 
 /** How the figure runs. */
@@ -64,10 +65,10 @@ containers:
     const created = await host.events.find((e) => e.action === "create" && e.name === engineName);
     const createPath = `/containers/create?name=${encodeURIComponent(engineName)}`;
     const isCreate = (r: TappedRequest) => r.method === "POST" && r.path.endsWith(createPath);
-    const tapped = await until(
+    const tapped = await pollUntil(
       `the create call of ${engineName}`,
       () => tap.requests.find(isCreate),
-      5_000,
+      { timeoutMs: 5_000, everyMs: 20 },
     );
     const calls = tap.requests.filter((r) => r.time >= sent && r.time <= tapped.time);
     await bed.downAndWait(manifest);

@@ -47,32 +47,3 @@ export function verdict(met: boolean): string {
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-/**
- * Calls `check` every `everyMs` until it returns a value other than undefined or false; throws
- * after `timeoutMs`. Errors from `check` count as "not yet" and the last one is kept for the
- * timeout message.
- */
-export async function until<T>(
-  what: string | (() => string),
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      const reason = last instanceof Error ? `: ${last.message}` : "";
-      const subject = typeof what === "string" ? what : what();
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${subject}${reason}`);
-    }
-    await delay(everyMs);
-  }
-}

@@ -11,7 +11,8 @@ import { Cluster, SLEEPER } from "../tests/e2e/cluster.ts";
 import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
 import { readPidFile } from "./proc_stats.ts";
-import { now, until } from "./stats.ts";
+import { pollUntil } from "../tests/poll_until.ts";
+import { now } from "./stats.ts";
 
 /** The two host names of the bed. */
 export const HOSTS = ["host-a", "host-b"] as const;
@@ -164,7 +165,7 @@ export class TestBed {
     everyMs: number,
   ): Promise<number> {
     let last = "nothing yet";
-    return await until(
+    return await pollUntil(
       () => `ps of ${manifest} (last seen: ${last})`,
       async () => {
         const list = await this.client.ps(manifest);
@@ -172,15 +173,14 @@ export class TestBed {
         last = stateCounts(list);
         return undefined;
       },
-      timeoutMs,
-      everyMs,
+      { timeoutMs, everyMs },
     );
   }
 
   /** Removes a manifest and waits until its containers are gone from ps and from the engines. */
   async downAndWait(manifest: string, timeoutMs = 60_000): Promise<void> {
     await this.client.down(manifest);
-    await until(
+    await pollUntil(
       `${manifest} to be removed`,
       async () => {
         try {
@@ -196,8 +196,7 @@ export class TestBed {
         }
         return true;
       },
-      timeoutMs,
-      100,
+      { timeoutMs, everyMs: 100 },
     );
   }
 }

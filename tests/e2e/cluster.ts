@@ -4,6 +4,7 @@
  */
 import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
+import { pollUntil } from "../poll_until.ts";
 import { type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -73,26 +74,6 @@ function freePort(): number {
   return port;
 }
 
-/** Polls `check` until it returns a value other than undefined or false, or throws on timeout. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
 /** Server, agents and engines of one test file. */
 export class Cluster {
   readonly url: string;
@@ -158,7 +139,7 @@ export class Cluster {
       "--token-pass",
       PASSWORD,
     ]);
-    await waitFor("the server to answer", async () => {
+    await pollUntil("the server to answer", async () => {
       await new LauncherClient(this.url).healthz();
       return true;
     });
@@ -237,13 +218,13 @@ export class Cluster {
     states: Record<string, string>,
     timeoutMs = 30_000,
   ): Promise<ContainerStatus[]> {
-    return await waitFor(`${manifest} to reach ${JSON.stringify(states)}`, async () => {
+    return await pollUntil(`${manifest} to reach ${JSON.stringify(states)}`, async () => {
       const list = await this.ps(manifest);
       const ok = Object.entries(states).every(([name, state]) =>
         list.some((c) => c.config.name === name && c.state === state)
       );
       return ok ? list : undefined;
-    }, timeoutMs);
+    }, { timeoutMs });
   }
 
   /** Inspects a container on a host's engine by its engine name (`manifest_name`). */
