@@ -154,7 +154,9 @@ async function main(): Promise<number> {
       s.only.has(f as Figure)
     );
     if (needsBed) {
-      log(`starting two engines, a server and two agents (--interval ${s.interval})`);
+      log(
+        `starting two engines, a server and two agents behind socket taps (--interval ${s.interval})`,
+      );
       const bed = await TestBed.start(cleanup, s.interval);
       liveBed = bed;
       const engine = await bed.hosts[0].engine.version();
@@ -194,10 +196,9 @@ async function main(): Promise<number> {
         "report",
         async () => reportLatencyLine(await reportLatency(bed, { runs: s.runs, log })),
       );
-      // Last on the bed: it restarts the agents behind socket taps.
       await attempt(
         "propagation",
-        async () => propagationLine(await propagation(bed, cleanup, { runs: s.runs, log })),
+        async () => propagationLine(await propagation(bed, { runs: s.runs, log })),
       );
       // The fan-out runs on a quiet machine: engines and containers are gone by then.
       liveBed = undefined;

@@ -5,7 +5,7 @@
 import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
 import { pollUntil } from "../poll_until.ts";
-import { type Engines, startEngines } from "./engines.ts";
+import { type EngineHost, type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The token password of the fixture's server. */
@@ -83,7 +83,11 @@ export class Cluster {
   private readonly dataDir: string;
   readonly workDir: string;
 
-  private constructor(readonly engines: Engines, readonly interval: string) {
+  private constructor(
+    readonly engines: Engines,
+    readonly interval: string,
+    private readonly agentDockerHost: (host: EngineHost) => string,
+  ) {
     this.url = `http://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
     this.dataDir = `${this.workDir}/data`;
@@ -91,14 +95,20 @@ export class Cluster {
 
   /**
    * Starts engines for `hosts`, the server, a token, and one agent per host (with the host's
-   * `agentArgs`, such as `--label zone=a`).
+   * `agentArgs`, such as `--label zone=a`). `agentDockerHost` gives the engine address every
+   * agent start uses (the engine's own socket unless given; the bench puts a tap in between).
    */
   static async start(
     hosts: string[],
-    opts: { interval?: string; agentArgs?: Record<string, string[]> } = {},
+    opts: {
+      interval?: string;
+      agentArgs?: Record<string, string[]>;
+      agentDockerHost?: (host: EngineHost) => string;
+    } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
-    const cluster = new Cluster(engines, opts.interval ?? "1s");
+    const dockerHost = opts.agentDockerHost ?? ((host: EngineHost) => host.dockerHost);
+    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost);
     try {
       await cluster.startServer();
       const token = await cluster.cli([
@@ -166,7 +176,7 @@ export class Cluster {
         "--token",
         token,
         "--docker-host",
-        engine.dockerHost,
+        this.agentDockerHost(engine),
         "--interval",
         this.interval,
         ...extra,
