@@ -130,10 +130,15 @@ export function convergenceLine(r: ConvergenceResult): string {
   return `convergence  n=${r.containers}  raw ${secs(r.rawMs)}  launcher ${secs(r.launcherMs)}  ` +
     `ratio ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : "n/a"}  (last start event on the ` +
     `engines ${secs(r.engineDoneMs)}, ratio ${(r.engineDoneMs / r.rawMs).toFixed(2)})  ` +
-    `(target <= ${TARGET_RATIO.toFixed(2)}; medians of ${r.rounds.length} rounds, raw and ` +
-    `launcher alternating which goes first${stalls})  ${
+    `(target <= ${TARGET_RATIO.toFixed(2)}; ${rounds(r.rounds.length)}${stalls})  ${
       verdict(r.ratio <= TARGET_RATIO && stalled.length === 0)
     }`;
+}
+
+function rounds(count: number): string {
+  return count === 1
+    ? "1 round, raw first"
+    : `medians of ${count} rounds, raw and launcher alternating which goes first`;
 }
 
 /** Creates and starts `count` containers straight on the engines; returns the time, then removes them. */
