@@ -11,7 +11,8 @@ import {
   type FanOutClientArgs,
   type FanOutClientResult,
 } from "./fan_out_client.ts";
-import { mb, ms, until, verdict } from "./stats.ts";
+import { pollUntil } from "../tests/poll_until.ts";
+import { mb, ms, verdict } from "./stats.ts";
 
 /** How the figure runs. */
 export interface FanOutOptions {
@@ -84,10 +85,10 @@ export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<Fan
     emergency: () => killPid(server.pid),
   });
   try {
-    await until("the fan-out server to answer", async () => {
+    await pollUntil("the fan-out server to answer", async () => {
       await new LauncherClient(url).healthz();
       return true;
-    }, 20_000);
+    }, { timeoutMs: 20_000, everyMs: 20 });
     const token = await new LauncherClient(url).createToken(PASSWORD);
     const args: FanOutClientArgs = {
       url,

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../src/duration.ts";
 import { Cleanup } from "./cleanup.ts";
 import { convergence, convergenceLine, type ConvergenceResult } from "./convergence.ts";
+import { engineCallsLine } from "./engine_calls.ts";
 import { fanOut, fanOutLine } from "./fan_out.ts";
 import { idleCost, idleLine } from "./idle_cost.ts";
 import { propagation, propagationLine } from "./propagation.ts";
@@ -15,7 +16,14 @@ import { reportLatency, reportLatencyLine } from "./report_latency.ts";
 import { secs } from "./stats.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
 
-const FIGURES = ["convergence", "propagation", "report", "idle", "fan-out"] as const;
+const FIGURES = [
+  "convergence",
+  "engine-calls",
+  "propagation",
+  "report",
+  "idle",
+  "fan-out",
+] as const;
 type Figure = typeof FIGURES[number];
 
 const WATCHDOG_MS = 10 * 60_000;
@@ -29,6 +37,7 @@ const USAGE = `usage: deno task bench [options]
   --fan-out <n>        simulated agents of the fan-out figure (default 2000)
   --interval <dur>     the agents' --interval (default 5s, the agent's own default)
   --only <list>        comma-separated figures: ${FIGURES.join(",")}
+                       (convergence and engine-calls come together: the same rounds)
   -h, --help           this text`;
 
 interface Settings {
@@ -72,6 +81,10 @@ function settings(): Settings {
       throw new Error(`--only: unknown figure "${name}"; pick from ${FIGURES.join(", ")}`);
     }
     only.add(name as Figure);
+  }
+  // The engine calls are counted during the convergence figure's launcher rounds.
+  if (only.has("convergence") || only.has("engine-calls")) {
+    only.add("convergence").add("engine-calls");
   }
   parseDuration(values.interval);
   return {
@@ -130,7 +143,9 @@ async function main(): Promise<number> {
   log(
     `settings  containers ${s.containers}  rounds ${s.rounds}  runs ${s.runs}  idle ${
       secs(s.idleMs)
-    }  fan-out ${s.fanOut}  agent --interval ${s.interval}  figures ${[...s.only].join(",")}`,
+    }  fan-out ${s.fanOut}  agent --interval ${s.interval}  figures ${
+      FIGURES.filter((f) => s.only.has(f)).join(",")
+    }`,
   );
   const summary = new Map<Figure, string>();
   let setupFailure: string | undefined;
@@ -154,7 +169,9 @@ async function main(): Promise<number> {
       s.only.has(f as Figure)
     );
     if (needsBed) {
-      log(`starting two engines, a server and two agents (--interval ${s.interval})`);
+      log(
+        `starting two engines, a server and two agents behind socket taps (--interval ${s.interval})`,
+      );
       const bed = await TestBed.start(cleanup, s.interval);
       liveBed = bed;
       const engine = await bed.hosts[0].engine.version();
@@ -170,8 +187,14 @@ async function main(): Promise<number> {
         });
         return convergenceLine(converged);
       });
+      await attempt("engine-calls", () => {
+        if (converged === undefined) throw new Error("the convergence figure did not finish");
+        return Promise.resolve(
+          engineCallsLine(converged.containers, converged.rounds.map((r) => r.calls)),
+        );
+      });
       await attempt("idle", async () => {
-        if (converged === undefined) {
+        if (converged?.manifest === undefined) {
           const manifest = "idle";
           await bed.client.up(sleeperManifest(manifest, s.containers, HOSTS));
           await bed.psUntil(
@@ -194,10 +217,9 @@ async function main(): Promise<number> {
         "report",
         async () => reportLatencyLine(await reportLatency(bed, { runs: s.runs, log })),
       );
-      // Last on the bed: it restarts the agents behind socket taps.
       await attempt(
         "propagation",
-        async () => propagationLine(await propagation(bed, cleanup, { runs: s.runs, log })),
+        async () => propagationLine(await propagation(bed, { runs: s.runs, log })),
       );
       // The fan-out runs on a quiet machine: engines and containers are gone by then.
       liveBed = undefined;

@@ -1,7 +1,8 @@
 /**
  * A pass-through Unix socket in front of a Docker engine's socket that notes the time of every
  * HTTP request line going through it. An agent pointed at the tap (`--docker-host`) shows when
- * it made each engine call, which the engine's own events only show once the call has finished.
+ * it made each engine call, which the engine's own events only show once the call has finished,
+ * and how many calls it made.
  */
 
 /** One request seen on the way to the engine. */
@@ -13,6 +14,13 @@ export interface TappedRequest {
 }
 
 const REQUEST_LINE = /(GET|POST|PUT|DELETE|HEAD) (\/\S*) HTTP\/1\.[01]\r\n/g;
+/** How much of an unfinished line is carried into the next read: more than any request line. */
+const CARRY_MAX = 8192;
+
+/** A request path without the API version prefix and the query: `/containers/json`. */
+export function shortPath(path: string): string {
+  return path.replace(/^\/v[\d.]+/, "").replace(/\?.*$/, "");
+}
 
 /** A running tap. */
 export class SocketTap {
@@ -20,14 +28,19 @@ export class SocketTap {
   readonly #listener: Deno.Listener;
   readonly #conns = new Set<Deno.Conn>();
 
-  private constructor(listener: Deno.Listener, private readonly target: string) {
+  private constructor(
+    listener: Deno.Listener,
+    /** The tap's own socket. */
+    readonly path: string,
+    private readonly target: string,
+  ) {
     this.#listener = listener;
     this.#accept();
   }
 
   /** Listens on `path` and forwards every connection to the socket at `target`. */
   static listen(path: string, target: string): SocketTap {
-    return new SocketTap(Deno.listen({ transport: "unix", path }), target);
+    return new SocketTap(Deno.listen({ transport: "unix", path }), path, target);
   }
 
   /** Stops listening and closes every forwarded connection. */
@@ -59,13 +72,19 @@ export class SocketTap {
     }
     this.#conns.add(client).add(engine);
     const decoder = new TextDecoder("latin1");
+    // Node writes a request's head in one piece, but a read may still end inside it: the tail
+    // after the last line break goes in front of the next read, so no call is missed. A line is
+    // noted when it is complete; a counted line ends with a break, so it is never carried.
+    let carry = "";
     const note = new TransformStream<Uint8Array, Uint8Array>({
       transform: (chunk, controller) => {
         const time = performance.timeOrigin + performance.now();
-        // Node writes a request's head in one piece, so a request line is not split.
-        for (const match of decoder.decode(chunk).matchAll(REQUEST_LINE)) {
+        const text = carry + decoder.decode(chunk);
+        for (const match of text.matchAll(REQUEST_LINE)) {
           this.requests.push({ time, method: match[1], path: match[2] });
         }
+        const lineEnd = text.lastIndexOf("\r\n");
+        carry = (lineEnd === -1 ? text : text.slice(lineEnd + 2)).slice(-CARRY_MAX);
         controller.enqueue(chunk);
       },
     });

@@ -5,15 +5,27 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** The p-th percentile (0..100) by the nearest-rank method; NaN for an empty list. */
+/**
+ * The p-th percentile (0..100) by linear interpolation between the closest ranks: over the sorted
+ * values x[0..n-1], the value at rank h = (p / 100) * (n - 1), that is x[floor(h)] plus the
+ * fraction of h times the step to the next value (NumPy's default, Excel's PERCENTILE.INC). So
+ * the 50th of an even count is the mean of the two middle values. NaN for an empty list. Infinity
+ * (a run that never finished) stays Infinity wherever it weighs in, rather than turning into NaN.
+ */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+  const low = sorted[Math.floor(rank)];
+  const high = sorted[Math.ceil(rank)];
+  const fraction = rank - Math.floor(rank);
+  // Spelled out: 0 * Infinity and Infinity - Infinity are NaN.
+  if (fraction === 0 || low === high) return low;
+  if (high === Infinity) return Infinity;
+  return low + fraction * (high - low);
 }
 
-/** The median (the 50th percentile, nearest rank). */
+/** The median: the middle value, or the mean of the two middle values of an even count. */
 export function median(values: number[]): number {
   return percentile(values, 50);
 }
@@ -46,33 +58,4 @@ export function verdict(met: boolean): string {
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Calls `check` every `everyMs` until it returns a value other than undefined or false; throws
- * after `timeoutMs`. Errors from `check` count as "not yet" and the last one is kept for the
- * timeout message.
- */
-export async function until<T>(
-  what: string | (() => string),
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      const reason = last instanceof Error ? `: ${last.message}` : "";
-      const subject = typeof what === "string" ? what : what();
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${subject}${reason}`);
-    }
-    await delay(everyMs);
-  }
 }

@@ -1,7 +1,8 @@
 /**
- * The bed figures 1 to 4 run on: two hosts as two engines in network namespaces, one server and
- * one agent per host (the e2e Cluster), a Docker adapter per engine for the raw figures, and a
- * record of each engine's container events.
+ * The bed figures 1 to 4 and 6 run on: two hosts as two engines in network namespaces, one server
+ * and one agent per host (the e2e Cluster), each agent talking to its engine through a socket tap
+ * from its first start, a Docker adapter per engine for the raw figures (straight to the engine,
+ * not through the tap), and a record of each engine's container events.
  */
 import type { ContainerStatus } from "../src/api/schemas.ts";
 import type { LauncherClient } from "../src/client/client.ts";
@@ -10,8 +11,11 @@ import { type ContainerEvent, DockerEngine } from "../src/docker/engine.ts";
 import { Cluster, SLEEPER } from "../tests/e2e/cluster.ts";
 import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
+import { EngineTaps } from "./engine_taps.ts";
 import { readPidFile } from "./proc_stats.ts";
-import { now, until } from "./stats.ts";
+import type { SocketTap } from "./socket_tap.ts";
+import { pollUntil } from "../tests/poll_until.ts";
+import { now } from "./stats.ts";
 
 /** The two host names of the bed. */
 export const HOSTS = ["host-a", "host-b"] as const;
@@ -87,11 +91,13 @@ export class EventLog {
   }
 }
 
-/** One host of the bed: its engine adapter, event log and dockerd pid. */
+/** One host of the bed: its engine adapter, event log, the agent's tap and dockerd's folder. */
 export interface BedHost {
   name: string;
   engine: DockerEngine;
   events: EventLog;
+  /** Every engine call the host's agent made, as it went through. */
+  tap: SocketTap;
   /** The host's own folder: the pid files of dockerd and containerd live under it. */
   dir: string;
 }
@@ -106,10 +112,15 @@ export class TestBed {
     readonly stop: () => Promise<void>,
   ) {}
 
-  /** Starts engines, server and agents; every part is registered with `cleanup`. */
+  /** Starts engines, server, taps and agents; every part is registered with `cleanup`. */
   static async start(cleanup: Cleanup, interval: string): Promise<TestBed> {
+    // Registered first, so closed last: after the agents that talk through them have stopped.
+    const taps = new EngineTaps(cleanup);
     // Cluster.start stops what it started when it fails part way.
-    const cluster = await Cluster.start([...HOSTS], { interval });
+    const cluster = await Cluster.start([...HOSTS], {
+      interval,
+      agentDockerHost: (host) => taps.dockerHost(host),
+    });
     const events = new AbortController();
     const stop = cleanup.add({
       name: "engines, server and agents",
@@ -133,6 +144,7 @@ export class TestBed {
         name: host.name,
         engine,
         events: new EventLog(engine, events.signal),
+        tap: taps.get(host.name),
         dir: socket.slice(0, socket.lastIndexOf("/")),
       };
     });
@@ -164,7 +176,7 @@ export class TestBed {
     everyMs: number,
   ): Promise<number> {
     let last = "nothing yet";
-    return await until(
+    return await pollUntil(
       () => `ps of ${manifest} (last seen: ${last})`,
       async () => {
         const list = await this.client.ps(manifest);
@@ -172,15 +184,14 @@ export class TestBed {
         last = stateCounts(list);
         return undefined;
       },
-      timeoutMs,
-      everyMs,
+      { timeoutMs, everyMs },
     );
   }
 
   /** Removes a manifest and waits until its containers are gone from ps and from the engines. */
   async downAndWait(manifest: string, timeoutMs = 60_000): Promise<void> {
     await this.client.down(manifest);
-    await until(
+    await pollUntil(
       `${manifest} to be removed`,
       async () => {
         try {
@@ -196,8 +207,7 @@ export class TestBed {
         }
         return true;
       },
-      timeoutMs,
-      100,
+      { timeoutMs, everyMs: 100 },
     );
   }
 }

@@ -4,7 +4,8 @@
  */
 import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
-import { type Engines, startEngines } from "./engines.ts";
+import { pollUntil } from "../poll_until.ts";
+import { type EngineHost, type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The token password of the fixture's server. */
@@ -73,26 +74,6 @@ function freePort(): number {
   return port;
 }
 
-/** Polls `check` until it returns a value other than undefined or false, or throws on timeout. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
 /** Server, agents and engines of one test file. */
 export class Cluster {
   readonly url: string;
@@ -102,7 +83,11 @@ export class Cluster {
   private readonly dataDir: string;
   readonly workDir: string;
 
-  private constructor(readonly engines: Engines, readonly interval: string) {
+  private constructor(
+    readonly engines: Engines,
+    readonly interval: string,
+    private readonly agentDockerHost: (host: EngineHost) => string,
+  ) {
     this.url = `http://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
     this.dataDir = `${this.workDir}/data`;
@@ -110,14 +95,20 @@ export class Cluster {
 
   /**
    * Starts engines for `hosts`, the server, a token, and one agent per host (with the host's
-   * `agentArgs`, such as `--label zone=a`).
+   * `agentArgs`, such as `--label zone=a`). `agentDockerHost` gives the engine address every
+   * agent start uses (the engine's own socket unless given; the bench puts a tap in between).
    */
   static async start(
     hosts: string[],
-    opts: { interval?: string; agentArgs?: Record<string, string[]> } = {},
+    opts: {
+      interval?: string;
+      agentArgs?: Record<string, string[]>;
+      agentDockerHost?: (host: EngineHost) => string;
+    } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
-    const cluster = new Cluster(engines, opts.interval ?? "1s");
+    const dockerHost = opts.agentDockerHost ?? ((host: EngineHost) => host.dockerHost);
+    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost);
     try {
       await cluster.startServer();
       const token = await cluster.cli([
@@ -158,7 +149,7 @@ export class Cluster {
       "--token-pass",
       PASSWORD,
     ]);
-    await waitFor("the server to answer", async () => {
+    await pollUntil("the server to answer", async () => {
       await new LauncherClient(this.url).healthz();
       return true;
     });
@@ -185,7 +176,7 @@ export class Cluster {
         "--token",
         token,
         "--docker-host",
-        engine.dockerHost,
+        this.agentDockerHost(engine),
         "--interval",
         this.interval,
         ...extra,
@@ -237,13 +228,13 @@ export class Cluster {
     states: Record<string, string>,
     timeoutMs = 30_000,
   ): Promise<ContainerStatus[]> {
-    return await waitFor(`${manifest} to reach ${JSON.stringify(states)}`, async () => {
+    return await pollUntil(`${manifest} to reach ${JSON.stringify(states)}`, async () => {
       const list = await this.ps(manifest);
       const ok = Object.entries(states).every(([name, state]) =>
         list.some((c) => c.config.name === name && c.state === state)
       );
       return ok ? list : undefined;
-    }, timeoutMs);
+    }, { timeoutMs });
   }
 
   /** Inspects a container on a host's engine by its engine name (`manifest_name`). */

@@ -3,7 +3,8 @@
  * reach the engine, and engine changes reach `ps`, within a couple of seconds.
  */
 import assert from "node:assert/strict";
-import { Cluster, SLEEPER, waitFor } from "./cluster.ts";
+import { Cluster, SLEEPER } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 const FAST = 5000;
@@ -120,7 +121,7 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       "the agent exits 0 on SIGTERM and leaves its containers running",
       async () => {
         await cluster.engines.docker("host-a", "start", "after_app");
-        await waitFor(
+        await pollUntil(
           "after_app running",
           async () => (await cluster.inspect("host-a", "after_app"))?.State.Running,
         );

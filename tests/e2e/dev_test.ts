@@ -1,7 +1,7 @@
 /** `launcher dev`: one process with a server and an agent, ready for `manifest up`. */
 import assert from "node:assert/strict";
 import { LauncherClient } from "../../src/client/client.ts";
-import { waitFor } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { startEngines, TEST_IMAGE } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -35,7 +35,7 @@ Deno.test("launcher dev prints a token and runs a manifest on the local engine",
   );
   const stdout = child.stdout.cancel();
   try {
-    const token = await waitFor(
+    const token = await pollUntil(
       "dev to print its token",
       () => /LAUNCHER_TOKEN=(\S+)/.exec(output)?.[1],
     );
@@ -44,7 +44,7 @@ Deno.test("launcher dev prints a token and runs a manifest on the local engine",
     await client.up(
       `name: hello\ncontainers:\n  - name: app\n    host: local\n    image: ${TEST_IMAGE}\n    cmd: ["sleep", "300"]\n`,
     );
-    await waitFor("app running", async () => (await client.ps("hello"))[0]?.state === "running");
+    await pollUntil("app running", async () => (await client.ps("hello"))[0]?.state === "running");
     const names = await engines.docker("local", "ps", "--format", "{{.Names}}");
     assert.equal(names.trim(), "hello_app");
   } catch (error) {

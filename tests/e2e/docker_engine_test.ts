@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { type ContainerEvent, DockerEngine } from "../../src/docker/engine.ts";
 import { DockerError } from "../../src/docker/errors.ts";
+import { pollUntil } from "../poll_until.ts";
 import { execInHost, startEngines, TEST_IMAGE } from "./engines.ts";
 
 const LABEL = "launcher.test";
@@ -107,13 +108,20 @@ Deno.test("DockerEngine drives real engines", async (t) => {
         await engine.restartContainer(id, 1);
         assert.equal((await engine.inspectContainer(id))?.state.running, true);
         await engine.killContainer(id, "SIGTERM");
-        await waitFor(async () => (await engine.inspectContainer(id))?.state.running === false);
+        await pollUntil(
+          "the container to stop",
+          async () => (await engine.inspectContainer(id))?.state.running === false,
+          { timeoutMs: 10_000, everyMs: 20 },
+        );
 
         await engine.removeContainer(id, { force: true });
         await engine.removeContainer(id, { force: true });
         assert.equal(await engine.inspectContainer(id), null);
 
-        await waitFor(() => events.some((e) => e.action === "destroy"));
+        await pollUntil("the destroy event", () => events.some((e) => e.action === "destroy"), {
+          timeoutMs: 10_000,
+          everyMs: 20,
+        });
       } finally {
         await engine.removeContainer(id, { force: true });
         stopEvents.abort();
@@ -270,7 +278,7 @@ Deno.test("DockerEngine drives real engines", async (t) => {
           Image: TEST_IMAGE,
           Labels: { [LABEL]: "b" },
         });
-        await waitFor(() => seen.length > 0, 500);
+        await pollUntil("a create event", () => seen.length > 0, { timeoutMs: 500, everyMs: 20 });
       });
       const ended = assert.rejects(following, dockerError("engine_unreachable"));
       await engines.stop();
@@ -410,17 +418,6 @@ function dockerError(code: string, status?: number, message?: RegExp) {
     if (message) assert.match(error.message, message);
     return true;
   };
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
-    await delay(20);
-  }
 }
 
 async function retry<T>(attempt: () => Promise<T>): Promise<T> {

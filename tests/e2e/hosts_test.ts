@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { HostStatus } from "../../src/api/schemas.ts";
-import { Cluster, SLEEPER, waitFor } from "./cluster.ts";
+import { Cluster, SLEEPER } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 const LABELS: Record<string, string[]> = {
@@ -49,7 +50,7 @@ Deno.test("hosts: registration, offline and back, drain and remove", async (t) =
   });
   try {
     await cluster.step(t, "hosts shows both hosts online with engine and labels", async () => {
-      await waitFor("both hosts registered", async () => {
+      await pollUntil("both hosts registered", async () => {
         const list = await cluster.client().hosts();
         return list.filter((h) => h.registered && h.online).length === 2;
       });
@@ -89,7 +90,7 @@ Deno.test("hosts: registration, offline and back, drain and remove", async (t) =
 
         await cluster.stopAgent("host-a", "SIGKILL");
         const killed = Date.now();
-        await waitFor(
+        await pollUntil(
           "host-a offline",
           async () => (await host(cluster, "host-a"))?.online === false,
         );
@@ -125,7 +126,7 @@ Deno.test("hosts: registration, offline and back, drain and remove", async (t) =
         const drain = await cluster.cli(["hosts", "drain", "host-b"]);
         assert.equal(drain.code, 0, drain.stderr);
         assert.equal(drain.stdout.trim(), "host-b: draining; removing app/api");
-        await waitFor("host-b's engine empty and api forgotten", async () => {
+        await pollUntil("host-b's engine empty and api forgotten", async () => {
           const gone = !(await cluster.ps("app")).some((c) => c.config.name === "api");
           return gone && (await cluster.engineNames("host-b")).length === 0;
         });
@@ -150,7 +151,7 @@ Deno.test("hosts: registration, offline and back, drain and remove", async (t) =
 
         // Its agent, started again, registers a fresh host that takes containers.
         cluster.startAgent("host-b", LABELS["host-b"]);
-        await waitFor(
+        await pollUntil(
           "host-b back",
           async () => (await host(cluster, "host-b"))?.status === "online",
         );

@@ -3,7 +3,8 @@
  * agent restart, a server restart, every container action, a failing image, and down.
  */
 import assert from "node:assert/strict";
-import { Cluster, SLEEPER, waitFor } from "./cluster.ts";
+import { Cluster, SLEEPER } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 const cmd = JSON.stringify(SLEEPER);
@@ -74,7 +75,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
         const up = await cluster.cli(["manifest", "up", "-f", v2]);
         assert.equal(up.code, 0, up.stderr);
         assert.match(up.stdout, /updated web; unchanged api; removed worker/);
-        const after = await waitFor("web recreated and worker gone", async () => {
+        const after = await pollUntil("web recreated and worker gone", async () => {
           const list = await cluster.ps("shop");
           const web = list.find((c) => c.config.name === "web");
           const gone = !list.some((c) => c.config.name === "worker");
@@ -128,7 +129,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
       };
       const webBefore = await cluster.inspect("host-a", "shop_web");
       await act("restart", "host-a", "web");
-      await waitFor("web restarted", async () => {
+      await pollUntil("web restarted", async () => {
         const web = await cluster.inspect("host-a", "shop_web");
         return web?.State.Running && web.State.StartedAt !== webBefore?.State.StartedAt;
       });
@@ -146,7 +147,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
       assert.equal(api?.exitCode, 137);
 
       await act("rm", "host-b", "api");
-      await waitFor("api gone from ps", async () => {
+      await pollUntil("api gone from ps", async () => {
         return !(await cluster.ps("shop")).some((c) => c.config.name === "api");
       });
       assert.deepEqual(await cluster.engineNames("host-b"), []);
@@ -181,7 +182,7 @@ Deno.test("a manifest's life on two engines", async (t) => {
         const r = await cluster.cli(["manifest", "down", "--name", name]);
         assert.equal(r.code, 0, r.stderr);
       }
-      await waitFor("both engines empty and the manifests gone", async () => {
+      await pollUntil("both engines empty and the manifests gone", async () => {
         const empty = (await cluster.engineNames("host-a")).length === 0 &&
           (await cluster.engineNames("host-b")).length === 0;
         return empty && (await cluster.ps()).length === 0;

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import type { LogChunk } from "../../src/docker/engine.ts";
 import { DockerEngine } from "../../src/docker/engine.ts";
-import { Cluster, waitFor } from "./cluster.ts";
+import { Cluster } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -63,10 +64,10 @@ class LogsProcess {
   /** Waits until stdout holds `text`; returns how long that took. */
   async sees(text: string, timeoutMs = 20_000): Promise<number> {
     const started = performance.now();
-    await waitFor(
+    await pollUntil(
       `logs to print ${JSON.stringify(text)}`,
       () => this.stdout.includes(text),
-      timeoutMs,
+      { timeoutMs },
     );
     return performance.now() - started;
   }
@@ -101,7 +102,7 @@ Deno.test("logs: streams, tail, timestamps, follow, restarts, offline hosts", as
         "--wait",
       ]);
       assert.equal(up.code, 0, up.stderr);
-      await waitFor("both containers' output", async () => {
+      await pollUntil("both containers' output", async () => {
         const a = await cluster.cli(["logs", "app/printer"]);
         const b = await cluster.cli(["logs", "app/quiet"]);
         return a.stderr === STDERR && b.stderr === STDERR;
@@ -150,24 +151,24 @@ Deno.test("logs: streams, tail, timestamps, follow, restarts, offline hosts", as
       assert.equal(follow.stdout, `${STDOUT}fresh-1\nfresh-2\n`);
       assert.equal(follow.stderr, STDERR);
       // The agent says when it has closed the engine's stream, and how many are left open.
-      await waitFor("the agent to close the engine's log stream", () => {
+      await pollUntil("the agent to close the engine's log stream", () => {
         const logs = cluster.logs();
         return logs.split("closed the log stream of app/printer").length > before &&
           /closed the log stream of app\/printer \(the client left\); 0 open/.test(logs);
-      }, 1000);
+      }, { timeoutMs: 1000 });
       assert.ok(performance.now() - left < 2000);
     });
 
     await cluster.step(t, "a container restarted during -f keeps being followed", async () => {
       const follow = new LogsProcess(cluster, ["app/printer", "-f", "--tail", "0"]);
-      await waitFor("the follow to start", async () => {
+      await pollUntil("the follow to start", async () => {
         await echoInto(cluster, "host-a", "app_printer", "marker");
         return follow.stdout.includes("marker\n");
       });
       const restart = await cluster.cli(["container", "restart", "-h", "host-a", "-c", "printer"]);
       assert.equal(restart.code, 0, restart.stderr);
       await follow.sees("out-3\n");
-      await waitFor("the second run's stderr", () => follow.stderr.includes("err-3\n"));
+      await pollUntil("the second run's stderr", () => follow.stderr.includes("err-3\n"));
       await echoInto(cluster, "host-a", "app_printer", "after-restart");
       await follow.sees("after-restart\n");
       assert.equal(await follow.stop("SIGINT"), 0);
@@ -182,14 +183,14 @@ Deno.test("logs: streams, tail, timestamps, follow, restarts, offline hosts", as
       const logs = cluster.client().logs({ manifest: "app", container: "quiet" });
       await assert.rejects(logs.next(), /host host-b|the agent of host host-b/);
       assert.ok(performance.now() - started < 500, "answered at once");
-      await waitFor("host-b offline", async () => {
+      await pollUntil("host-b offline", async () => {
         return (await cluster.client().hosts()).some((h) => h.name === "host-b" && !h.online);
       });
       const cli = await cluster.cli(["logs", "app/quiet"]);
       assert.equal(cli.code, 1);
       assert.match(cli.stderr, /^error: host host-b is offline \(last seen \d+s ago\)/);
       cluster.startAgent("host-b");
-      await waitFor("host-b's logs again", async () => {
+      await pollUntil("host-b's logs again", async () => {
         const back = await cluster.cli(["logs", "app/quiet"]);
         return back.code === 0 && back.stdout === STDOUT;
       });
@@ -217,7 +218,7 @@ Deno.test("logs: streams, tail, timestamps, follow, restarts, offline hosts", as
         return chunks;
       };
       try {
-        await waitFor(
+        await pollUntil(
           "the TTY container's output",
           async () => (await read(id, false)).length === 2,
         );

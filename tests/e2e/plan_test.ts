@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { EventSchema } from "../../src/api/schemas.ts";
-import { Cluster, SLEEPER, waitFor } from "./cluster.ts";
+import { Cluster, SLEEPER } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -176,15 +177,17 @@ Deno.test("diff, manifest ls and events on a real engine", async (t) => {
       const follower = new Follower(cluster, ["events", "-f", "--manifest", "shop", "-o", "json"]);
       try {
         const ids = () => follower.lines.map((l) => v.parse(EventSchema, JSON.parse(l)).id);
-        await waitFor("the follower to print what is there", () => ids().includes(last), 20_000);
+        await pollUntil("the follower to print what is there", () => ids().includes(last), {
+          timeoutMs: 20_000,
+        });
         // Its long-poll is in place once the server holds it: give it a moment to be sent.
         await new Promise((r) => setTimeout(r, 300));
         const started = performance.now();
         await cluster.client().up(shop("staging", false));
-        const seen = await waitFor("the new events", () => {
+        const seen = await pollUntil("the new events", () => {
           const events = follower.lines.map((l) => v.parse(EventSchema, JSON.parse(l)));
           return events.some((e) => e.id > last && e.kind === "up") && events;
-        }, 5000);
+        }, { timeoutMs: 5000 });
         const ms = performance.now() - started;
         assert.ok(ms < 1000, `printed after ${Math.round(ms)} ms`);
         const recreate = seen.find((e) => e.id > last && e.action === "recreate");

@@ -4,7 +4,8 @@
  * (as a field and as an option) rejected at the door.
  */
 import assert from "node:assert/strict";
-import { Cluster, type DockerInspect, SLEEPER, waitFor } from "./cluster.ts";
+import { Cluster, type DockerInspect, SLEEPER } from "./cluster.ts";
+import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
 /** The parts of `docker inspect` that these fields land in, beyond what the fixture types. */
@@ -255,7 +256,7 @@ Deno.test("health checks and first-class spec fields on a real engine", async (t
         const r = await cluster.cli(["manifest", "down", "--name", name, "--wait"]);
         assert.equal(r.code, 0, r.stderr);
       }
-      await waitFor("the engine empty", async () => {
+      await pollUntil("the engine empty", async () => {
         return (await cluster.engineNames("host-a")).length === 0;
       });
     });
