@@ -128,7 +128,8 @@ export function migrate(db: DatabaseSync): void {
     }
     db.exec("COMMIT");
   } catch (error) {
-    db.exec("ROLLBACK");
+    // SQLite may have rolled back already (a full disk): a ROLLBACK would then fail and hide why.
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
 }

@@ -60,6 +60,8 @@ export class Store {
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
+    // A ROLLBACK that failed may have left a transaction open, and BEGIN would then fail forever.
+    this.#rollback();
     this.#db.exec("BEGIN IMMEDIATE");
     this.#depth++;
     try {
@@ -67,10 +69,23 @@ export class Store {
       this.#db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      this.#rollback();
       throw error;
     } finally {
       this.#depth--;
+    }
+  }
+
+  /**
+   * Ends the open transaction, if any. On some errors (a full disk at COMMIT) SQLite has already
+   * rolled back, and a ROLLBACK would fail with an error that hides the one that says why.
+   */
+  #rollback(): void {
+    if (!this.#db.isTransaction) return;
+    try {
+      this.#db.exec("ROLLBACK");
+    } catch {
+      // The caller's error is the one worth reporting; the next transaction tries again.
     }
   }
 
