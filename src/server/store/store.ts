@@ -5,12 +5,13 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { LauncherError } from "../../errors.ts";
 import { type ContainerStatements, containerStatements } from "./containers.ts";
 import { type EventStatements, eventStatements } from "./events.ts";
 import { type HostStatements, hostStatements } from "./hosts.ts";
 import { type IndexStatements, indexStatements } from "./indexes.ts";
 import { migrate } from "./schema.ts";
-import { Statement } from "./sqlite.ts";
+import { isDiskFull, Statement } from "./sqlite.ts";
 import { type TokenStatements, tokenStatements } from "./tokens.ts";
 
 export type {
@@ -27,22 +28,54 @@ export type { EventQuery } from "./events.ts";
 export interface Store
   extends ContainerStatements, IndexStatements, HostStatements, EventStatements, TokenStatements {}
 
+/** How every connection is set up: WAL, so that readers never wait for the writer. */
+const PRAGMAS = [
+  "journal_mode = WAL",
+  "synchronous = NORMAL",
+  "busy_timeout = 5000",
+  "foreign_keys = ON",
+];
+
+/** The store could not be opened or brought up to date; the server cannot start. */
+export class StoreOpenError extends LauncherError {
+  constructor(path: string, cause: unknown) {
+    const reason = isDiskFull(cause)
+      ? "the disk is full; free space and start the server again"
+      : cause instanceof Error
+      ? cause.message
+      : String(cause);
+    super("store_open", `cannot open the store ${path}: ${reason}`);
+  }
+}
+
 /** Typed access to the SQLite file; every statement is prepared once. */
 export class Store {
   readonly path: string;
   readonly #db: DatabaseSync;
+  readonly #begin: Statement;
+  readonly #commit: Statement;
   #depth = 0;
 
-  /** Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. */
+  /**
+   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreOpenError`
+   * when the file cannot be opened or migrated.
+   */
   constructor(dataDir: string) {
     this.path = join(dataDir, "launcher.db");
-    this.#db = new DatabaseSync(this.path);
-    this.#db.exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; " +
-        "PRAGMA foreign_keys = ON;",
-    );
-    migrate(this.#db);
-    const prepare = (sql: string) => new Statement(this.#db, sql);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(this.path);
+      // Statements rather than `exec`, whose errors lack the result code that tells a full disk.
+      for (const pragma of PRAGMAS) db.prepare(`PRAGMA ${pragma}`).get();
+      migrate(db);
+    } catch (error) {
+      if (db?.isOpen) db.close();
+      throw new StoreOpenError(this.path, error);
+    }
+    this.#db = db;
+    const prepare = (sql: string) => new Statement(db, sql, dataDir);
+    this.#begin = prepare("BEGIN IMMEDIATE");
+    this.#commit = prepare("COMMIT");
     // Plain object methods, closed over their statements: copying them keeps them working.
     Object.assign(
       this,
@@ -55,18 +88,19 @@ export class Store {
   }
 
   /**
-   * Runs `fn` inside `BEGIN IMMEDIATE` / `COMMIT`, rolling back when it throws. Nested calls
-   * join the outer transaction, so helpers can be composed.
+   * Runs `fn` inside `BEGIN IMMEDIATE` / `COMMIT`, rolling back when it throws, and rethrows what
+   * `fn` or `COMMIT` threw (`StorageFullError` on a full disk). Nested calls join the outer
+   * transaction, so helpers can be composed.
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
     // A ROLLBACK that failed may have left a transaction open, and BEGIN would then fail forever.
     this.#rollback();
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#begin.run();
     this.#depth++;
     try {
       const result = fn();
-      this.#db.exec("COMMIT");
+      this.#commit.run();
       return result;
     } catch (error) {
       this.#rollback();
