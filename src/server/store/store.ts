@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { StorageFullError } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { type ContainerStatements, containerStatements } from "./containers.ts";
 import { type EventStatements, eventStatements } from "./events.ts";
@@ -107,6 +108,22 @@ export class Store {
       throw error;
     } finally {
       this.#depth--;
+    }
+  }
+
+  /**
+   * Runs a bookkeeping write that reads make on the side (a last-seen or last-used time): on a
+   * full disk it is skipped, and false says so, since a read must not fail for it. Inside a
+   * transaction nothing is skipped: SQLite may have rolled the whole transaction back, and the
+   * writes after it would then be applied alone.
+   */
+  bestEffort(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (error) {
+      if (error instanceof StorageFullError && this.#depth === 0) return false;
+      throw error;
     }
   }
 
