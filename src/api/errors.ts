@@ -152,3 +152,18 @@ export class ShuttingDownError extends LauncherError {
     super("shutting_down", "the server is shutting down");
   }
 }
+
+/**
+ * The server's disk is full: the request changed nothing, and the same request works again once
+ * there is space. The message names the data dir so the operator knows which disk to look at.
+ */
+export class StorageFullError extends LauncherError {
+  override readonly status = 507;
+
+  constructor(readonly dataDir: string) {
+    super(
+      "storage_full",
+      `the server's disk is full (data dir ${dataDir}): nothing was changed; free space and retry`,
+    );
+  }
+}

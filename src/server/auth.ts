@@ -66,6 +66,8 @@ export class TokenAuth {
   readonly #passwordDigest: Buffer;
   readonly #hasPassword: boolean;
   readonly #now: () => number;
+  /** Last-used times a full disk kept out of the store (ISO), by token id. */
+  readonly #unsaved = new Map<string, string>();
 
   constructor(store: Store, password: string, opts: TokenAuthOptions = {}) {
     this.#store = store;
@@ -118,10 +120,12 @@ export class TokenAuth {
       throw new UnauthorizedError("token expired");
     }
     // Agents poll and report all the time: a write per request would be all the store does.
-    if (
-      row.last_used_at === null || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS
-    ) {
-      this.#store.touchToken(row.id, new Date(now).toISOString());
+    if (now - this.#lastUsed(row) >= LAST_USED_RESOLUTION_MS) {
+      const at = new Date(now).toISOString();
+      // A full disk must not refuse requests: the time waits in memory for a later write.
+      if (this.#store.bestEffort(() => this.#store.touchToken(row.id, at))) {
+        this.#unsaved.delete(row.id);
+      } else this.#unsaved.set(row.id, at);
     }
     return {
       tokenId: row.id,
@@ -132,7 +136,15 @@ export class TokenAuth {
 
   /** Every token, oldest first, without secrets. */
   listTokens(): TokenInfo[] {
-    return this.#store.allTokens().map(tokenInfo);
+    return this.#store.allTokens().map((row) =>
+      tokenInfo({ ...row, last_used_at: this.#unsaved.get(row.id) ?? row.last_used_at })
+    );
+  }
+
+  /** When a token was last used, in Unix ms (-Infinity: never), unsaved uses included. */
+  #lastUsed(row: TokenRow): number {
+    const at = this.#unsaved.get(row.id) ?? row.last_used_at;
+    return at === null ? -Infinity : Date.parse(at);
   }
 
   /** Revokes a token at once (revoking twice is fine); an unknown id is `NotFoundError`. */

@@ -77,7 +77,8 @@ export class HostRegistry {
     this.#seen.set(host, now);
     if (now - (this.#persisted.get(host) ?? 0) < PERSIST_EVERY_MS) return;
     this.#persisted.set(host, now);
-    this.#store.touchHostInfo(host, new Date(now).toISOString());
+    // Polls are reads: on a full disk the time stays in memory and a later poll writes it.
+    this.#store.bestEffort(() => this.#store.touchHostInfo(host, new Date(now).toISOString()));
   }
 
   /** Whether the host's agent has registered. */

@@ -1,0 +1,134 @@
+/** Statements on manifests and their containers. */
+import type { ContainerRow, HostCountRow, ManifestRow } from "./rows.ts";
+import { assignments, columns, params, type Prepare } from "./sqlite.ts";
+
+const CONTAINER_COLUMNS = columns<ContainerRow>({
+  manifest: true,
+  name: true,
+  host: true,
+  spec: true,
+  spec_hash: true,
+  desired: true,
+  state: true,
+  container_id: true,
+  exit_code: true,
+  error: true,
+  health: true,
+  generation: true,
+  restart_generation: true,
+  created_at: true,
+  updated_at: true,
+});
+const SELECT = `SELECT ${CONTAINER_COLUMNS.join(", ")} FROM containers`;
+/** An update writes every column but the key and the creation time. */
+const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>
+  !["manifest", "name", "created_at"].includes(col)
+);
+
+/** The manifest and container statements, prepared once, as typed methods. */
+export function containerStatements(p: Prepare) {
+  const s = {
+    manifestExists: p("SELECT 1 AS one FROM manifests WHERE name = $name"),
+    upsertManifest: p(
+      "INSERT INTO manifests (name, created_at, updated_at) VALUES ($name, $now, $now) " +
+        "ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
+    ),
+    deleteManifestIfEmpty: p(
+      "DELETE FROM manifests WHERE name = $name " +
+        "AND NOT EXISTS (SELECT 1 FROM containers WHERE manifest = $name)",
+    ),
+    allManifests: p("SELECT name, created_at, updated_at FROM manifests ORDER BY name"),
+    containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
+    allContainers: p(`${SELECT} ORDER BY manifest, name`),
+    containersOfHost: p(`${SELECT} WHERE host = $host ORDER BY manifest, name`),
+    containersByHostAndName: p(`${SELECT} WHERE host = $host AND name = $name ORDER BY manifest`),
+    container: p(`${SELECT} WHERE manifest = $manifest AND name = $name`),
+    insertContainer: p(
+      `INSERT INTO containers (${CONTAINER_COLUMNS.join(", ")}) ` +
+        `VALUES (${params(CONTAINER_COLUMNS)})`,
+    ),
+    updateContainer: p(
+      `UPDATE containers SET ${assignments(UPDATED_COLUMNS)} ` +
+        "WHERE manifest = $manifest AND name = $name",
+    ),
+    deleteContainer: p("DELETE FROM containers WHERE manifest = $manifest AND name = $name"),
+    hostCounts: p(
+      "SELECT host, sum(state = 'running') AS running, count(*) AS total FROM containers " +
+        "GROUP BY host ORDER BY host",
+    ),
+  };
+  return {
+    /** Whether a manifest row exists. */
+    hasManifest(name: string): boolean {
+      return s.manifestExists.get({ name }) !== undefined;
+    },
+
+    /** Creates a manifest row, or refreshes its `updated_at`. */
+    upsertManifest(name: string, now: string): void {
+      s.upsertManifest.run({ name, now });
+    },
+
+    /** Deletes a manifest row once none of its containers is left. */
+    deleteManifestIfEmpty(name: string): void {
+      s.deleteManifestIfEmpty.run({ name });
+    },
+
+    /** Every manifest row, by name. */
+    allManifests(): ManifestRow[] {
+      return s.allManifests.all<ManifestRow>();
+    },
+
+    /** Containers of one manifest, by name. */
+    containersOfManifest(manifest: string): ContainerRow[] {
+      return s.containersOfManifest.all<ContainerRow>({ manifest });
+    },
+
+    /** Every container, by manifest then name. */
+    allContainers(): ContainerRow[] {
+      return s.allContainers.all<ContainerRow>();
+    },
+
+    /** Containers placed on one host, by manifest then name. */
+    containersOfHost(host: string): ContainerRow[] {
+      return s.containersOfHost.all<ContainerRow>({ host });
+    },
+
+    /** Containers with one name on one host, across manifests. */
+    containersByHostAndName(host: string, name: string): ContainerRow[] {
+      return s.containersByHostAndName.all<ContainerRow>({ host, name });
+    },
+
+    /** One container by its key. */
+    container(manifest: string, name: string): ContainerRow | undefined {
+      return s.container.get<ContainerRow>({ manifest, name });
+    },
+
+    /** Inserts a new container row. */
+    insertContainer(row: ContainerRow): void {
+      s.insertContainer.run(row);
+    },
+
+    /** Writes every column of an existing container row but its key and `created_at`. */
+    updateContainer(row: ContainerRow): void {
+      const { created_at: _created, ...values } = row;
+      s.updateContainer.run(values);
+    },
+
+    /** Deletes one container row. */
+    deleteContainer(manifest: string, name: string): void {
+      s.deleteContainer.run({ manifest, name });
+    },
+
+    /** Per host with containers: how many are running and how many there are. */
+    hostCounts(): HostCountRow[] {
+      return s.hostCounts.all<HostCountRow>().map((row) => ({
+        host: String(row.host),
+        running: Number(row.running),
+        total: Number(row.total),
+      }));
+    },
+  };
+}
+
+/** The manifest and container methods of the store. */
+export type ContainerStatements = ReturnType<typeof containerStatements>;

@@ -1,0 +1,65 @@
+/** Statements on `host_info`: what agents registered about their hosts, and draining. */
+import type { HostRow } from "./rows.ts";
+import { columns, params, type Prepare } from "./sqlite.ts";
+
+const HOST_COLUMNS = columns<HostRow>({
+  name: true,
+  engine_version: true,
+  os: true,
+  arch: true,
+  cpus: true,
+  memory: true,
+  agent_version: true,
+  labels: true,
+  interval_ms: true,
+  registered_at: true,
+  last_seen: true,
+  draining: true,
+});
+const SELECT = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
+/** An upsert overwrites every column but the key. */
+const OVERWRITE = HOST_COLUMNS.filter((col) => col !== "name")
+  .map((col) => `${col} = excluded.${col}`).join(", ");
+
+/** The host statements, prepared once, as typed methods. */
+export function hostStatements(p: Prepare) {
+  const s = {
+    hostInfo: p(`${SELECT} WHERE name = $name`),
+    allHostInfo: p(`${SELECT} ORDER BY name`),
+    upsertHostInfo: p(
+      `INSERT INTO host_info (${HOST_COLUMNS.join(", ")}) VALUES (${params(HOST_COLUMNS)}) ` +
+        `ON CONFLICT (name) DO UPDATE SET ${OVERWRITE}`,
+    ),
+    touchHostInfo: p("UPDATE host_info SET last_seen = $now WHERE name = $name"),
+    deleteHostInfo: p("DELETE FROM host_info WHERE name = $name"),
+  };
+  return {
+    /** What is known of one host beyond its index, if anything. */
+    hostInfo(name: string): HostRow | undefined {
+      return s.hostInfo.get<HostRow>({ name });
+    },
+
+    /** Every host with a `host_info` row, by name. */
+    allHostInfo(): HostRow[] {
+      return s.allHostInfo.all<HostRow>();
+    },
+
+    /** Writes every column of a host's row, creating it when missing. */
+    upsertHostInfo(row: HostRow): void {
+      s.upsertHostInfo.run(row);
+    },
+
+    /** Records when a host's agent was last seen; nothing happens for a host without a row. */
+    touchHostInfo(name: string, now: string): void {
+      s.touchHostInfo.run({ name, now });
+    },
+
+    /** Forgets a host's row (its index, in `hosts`, is kept so it never goes back). */
+    deleteHostInfo(name: string): void {
+      s.deleteHostInfo.run({ name });
+    },
+  };
+}
+
+/** The host methods of the store. */
+export type HostStatements = ReturnType<typeof hostStatements>;

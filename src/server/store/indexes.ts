@@ -1,0 +1,43 @@
+/**
+ * Statements on host indexes: each host's index takes the next value of one global counter (kept
+ * in `meta`), so an index never goes back, even for a host that was forgotten and came back.
+ */
+import type { Prepare } from "./sqlite.ts";
+
+/** The key in `meta` holding the global index counter. */
+const INDEX_COUNTER = "index";
+
+/** The host index statements, prepared once, as typed methods. */
+export function indexStatements(p: Prepare) {
+  const s = {
+    hostIndex: p("SELECT idx FROM hosts WHERE name = $name"),
+    setHostIndex: p(
+      "INSERT INTO hosts (name, idx) VALUES ($name, $idx) " +
+        "ON CONFLICT (name) DO UPDATE SET idx = excluded.idx",
+    ),
+    getMeta: p("SELECT value FROM meta WHERE key = $key"),
+    setMeta: p(
+      "INSERT INTO meta (key, value) VALUES ($key, $value) " +
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+  };
+  return {
+    /** A host's index; 0 for a host nothing was ever planned on. */
+    hostIndex(host: string): number {
+      const row = s.hostIndex.get<{ idx: number }>({ name: host });
+      return row === undefined ? 0 : Number(row.idx);
+    },
+
+    /** Sets a host's index to the next value of the global counter and returns it. */
+    bumpHostIndex(host: string): number {
+      const row = s.getMeta.get<{ value: string }>({ key: INDEX_COUNTER });
+      const next = (row === undefined ? 0 : Number(row.value)) + 1;
+      s.setMeta.run({ key: INDEX_COUNTER, value: String(next) });
+      s.setHostIndex.run({ name: host, idx: next });
+      return next;
+    },
+  };
+}
+
+/** The host index methods of the store. */
+export type IndexStatements = ReturnType<typeof indexStatements>;

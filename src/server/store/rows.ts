@@ -1,0 +1,89 @@
+/**
+ * The rows the store reads and writes, one type per table, with SQLite's column names. A column
+ * added to a table is added here too; the statement groups list columns from these types.
+ */
+
+/** One stored manifest: its name and when it was first and last applied. */
+export interface ManifestRow {
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One stored container: its spec (as JSON), where it runs, what is desired and observed. */
+export interface ContainerRow {
+  manifest: string;
+  name: string;
+  host: string;
+  spec: string;
+  spec_hash: string;
+  desired: string;
+  state: string;
+  container_id: string | null;
+  exit_code: number | null;
+  error: string | null;
+  health: string | null;
+  generation: number;
+  restart_generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * What the server knows of one host beyond its index: what its agent registered (null until it
+ * does), when it was last seen, and whether it is draining.
+ */
+export interface HostRow {
+  name: string;
+  engine_version: string | null;
+  os: string | null;
+  arch: string | null;
+  cpus: number | null;
+  memory: number | null;
+  agent_version: string | null;
+  /** A JSON object of label keys to values. */
+  labels: string;
+  interval_ms: number | null;
+  registered_at: string | null;
+  last_seen: string | null;
+  /** 1 while draining. */
+  draining: number;
+}
+
+/** Containers placed on one host: how many are running (as last reported), and how many in all. */
+export interface HostCountRow {
+  host: string;
+  running: number;
+  total: number;
+}
+
+/** One recorded event (`id` is never reused); `changes` holds a JSON list of field changes. */
+export interface EventRow {
+  id: number;
+  at: string;
+  kind: string;
+  actor: string;
+  manifest: string | null;
+  host: string | null;
+  container: string | null;
+  action: string | null;
+  old_state: string | null;
+  new_state: string | null;
+  changes: string | null;
+  error: string | null;
+}
+
+/** One issued token: its SHA-256 `hash` (hex), never the token itself. */
+export interface TokenRow {
+  /** Short and public: names the token in lists and revocations. */
+  id: string;
+  hash: string;
+  created_at: string;
+  role: string;
+  /** The host of an agent token. */
+  host: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  /** 1 once revoked. */
+  revoked: number;
+}

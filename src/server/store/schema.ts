@@ -1,0 +1,135 @@
+/**
+ * The store's tables and how a data dir made by an older launcher is brought up to date. A new
+ * column goes into the table's DDL and, so that older data dirs get it too, into ADDED_COLUMNS.
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS manifests (
+  name TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS containers (
+  manifest TEXT NOT NULL REFERENCES manifests(name),
+  name TEXT NOT NULL,
+  host TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  desired TEXT NOT NULL,
+  state TEXT NOT NULL,
+  container_id TEXT,
+  exit_code INTEGER,
+  error TEXT,
+  health TEXT,
+  generation INTEGER NOT NULL,
+  restart_generation INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (manifest, name)
+) STRICT;
+CREATE INDEX IF NOT EXISTS containers_by_host ON containers(host, name);
+CREATE TABLE IF NOT EXISTS hosts (
+  name TEXT PRIMARY KEY,
+  idx INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS host_info (
+  name TEXT PRIMARY KEY,
+  engine_version TEXT,
+  os TEXT,
+  arch TEXT,
+  cpus INTEGER,
+  memory INTEGER,
+  agent_version TEXT,
+  labels TEXT NOT NULL DEFAULT '{}',
+  interval_ms INTEGER,
+  registered_at TEXT,
+  last_seen TEXT,
+  draining INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  manifest TEXT,
+  host TEXT,
+  container TEXT,
+  action TEXT,
+  old_state TEXT,
+  new_state TEXT,
+  changes TEXT,
+  error TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_by_at ON events(at);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT 'admin',
+  host TEXT,
+  expires_at TEXT,
+  last_used_at TEXT,
+  revoked INTEGER NOT NULL DEFAULT 0
+) STRICT;
+`;
+
+/**
+ * Columns added to a table after its first release, with their `ADD COLUMN` types (a NOT NULL
+ * one needs a default): a table created before them lacks them, and `CREATE TABLE IF NOT EXISTS`
+ * leaves such a table alone.
+ */
+const ADDED_COLUMNS: Record<string, Record<string, string>> = {
+  // Scoped tokens.
+  tokens: {
+    role: "TEXT NOT NULL DEFAULT 'admin'",
+    host: "TEXT",
+    expires_at: "TEXT",
+    last_used_at: "TEXT",
+    revoked: "INTEGER NOT NULL DEFAULT 0",
+  },
+};
+
+/** The columns of ADDED_COLUMNS that each table lacks, for tables that lack any. */
+function missingColumns(db: DatabaseSync): Map<string, string[]> {
+  const missing = new Map<string, string[]>();
+  for (const [table, added] of Object.entries(ADDED_COLUMNS)) {
+    const present = new Set(
+      db.prepare(`PRAGMA table_info(${table})`).all().map((row) => String(row.name)),
+    );
+    const lacking = Object.keys(added).filter((name) => !present.has(name));
+    if (lacking.length > 0) missing.set(table, lacking);
+  }
+  return missing;
+}
+
+/**
+ * Creates missing tables and adds missing columns. Tokens from before scoped tokens become admin
+ * tokens (what they could do before), and their UUID ids become short ones like new tokens have.
+ */
+export function migrate(db: DatabaseSync): void {
+  db.exec(TABLES);
+  if (missingColumns(db).size === 0) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Read again under the write lock: another server on the same file may have just migrated.
+    const missing = missingColumns(db);
+    for (const [table, names] of missing) {
+      for (const name of names) {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${ADDED_COLUMNS[table][name]}`);
+      }
+    }
+    if (missing.get("tokens")?.includes("role")) {
+      db.exec("UPDATE tokens SET id = lower(hex(randomblob(6)))");
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    // SQLite may have rolled back already (a full disk): a ROLLBACK would then fail and hide why.
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
