@@ -20,6 +20,8 @@ export interface ContainerRow {
   health: string | null;
   generation: number;
   restart_generation: number;
+  /** 1 when `container rm` asked for a removal without a graceful stop. */
+  force: number;
   created_at: string;
   updated_at: string;
 }
@@ -57,6 +59,8 @@ const HOST_INFO_COLUMNS = "name, engine_version, os, arch, cpus, memory, agent_v
 
 /** The key in `meta` holding the global index counter. */
 const INDEX_COUNTER = "index";
+/** The key in `meta` holding the installation's id. */
+const CLUSTER_KEY = "cluster";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS manifests (
@@ -78,6 +82,7 @@ CREATE TABLE IF NOT EXISTS containers (
   health TEXT,
   generation INTEGER NOT NULL,
   restart_generation INTEGER NOT NULL,
+  force INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (manifest, name)
@@ -181,6 +186,16 @@ function migrateTokens(db: DatabaseSync): void {
   }
 }
 
+/** Adds `containers.force` to a data dir made before `container rm` removed without a stop. */
+function migrateContainers(db: DatabaseSync): void {
+  const columns = new Set(
+    db.prepare("PRAGMA table_info(containers)").all().map((row) => String(row.name)),
+  );
+  if (!columns.has("force")) {
+    db.exec("ALTER TABLE containers ADD COLUMN force INTEGER NOT NULL DEFAULT 0");
+  }
+}
+
 /** One stored manifest: its name and when it was first and last applied. */
 export interface ManifestRow {
   name: string;
@@ -221,7 +236,7 @@ const EVENT_FILTER = "WHERE id > $after AND at >= $since " +
 
 const CONTAINER_COLUMNS =
   "manifest, name, host, spec, spec_hash, desired, state, container_id, exit_code, error, " +
-  "health, generation, restart_generation, created_at, updated_at";
+  "health, generation, restart_generation, force, created_at, updated_at";
 
 /** Copies a row out of node:sqlite's null-prototype object. */
 function toContainer(row: Record<string, unknown>): ContainerRow {
@@ -258,13 +273,13 @@ function prepareStatements(db: DatabaseSync) {
     insertContainer: p(
       `INSERT INTO containers (${CONTAINER_COLUMNS}) VALUES ($manifest, $name, $host, $spec, ` +
         "$spec_hash, $desired, $state, $container_id, $exit_code, $error, $health, $generation, " +
-        "$restart_generation, $created_at, $updated_at)",
+        "$restart_generation, $force, $created_at, $updated_at)",
     ),
     updateContainer: p(
       "UPDATE containers SET host = $host, spec = $spec, spec_hash = $spec_hash, " +
         "desired = $desired, state = $state, container_id = $container_id, " +
         "exit_code = $exit_code, error = $error, health = $health, generation = $generation, " +
-        "restart_generation = $restart_generation, updated_at = $updated_at " +
+        "restart_generation = $restart_generation, force = $force, updated_at = $updated_at " +
         "WHERE manifest = $manifest AND name = $name",
     ),
     deleteContainer: p("DELETE FROM containers WHERE manifest = $manifest AND name = $name"),
@@ -327,6 +342,8 @@ function prepareStatements(db: DatabaseSync) {
 /** Typed access to the SQLite file; every statement is prepared once. */
 export class Store {
   readonly path: string;
+  /** This installation's id, made once with the store: agents label what they create with it. */
+  readonly cluster: string;
   readonly #db: DatabaseSync;
   #depth = 0;
   readonly #stmt: ReturnType<typeof prepareStatements>;
@@ -341,7 +358,9 @@ export class Store {
     );
     this.#db.exec(SCHEMA);
     migrateTokens(this.#db);
+    migrateContainers(this.#db);
     this.#stmt = prepareStatements(this.#db);
+    this.cluster = this.#clusterId();
   }
 
   /**
@@ -362,6 +381,14 @@ export class Store {
     } finally {
       this.#depth--;
     }
+  }
+
+  #clusterId(): string {
+    const row = this.#stmt.getMeta.get({ key: CLUSTER_KEY });
+    if (row !== undefined) return String(row.value);
+    const id = crypto.randomUUID();
+    this.#stmt.setMeta.run({ key: CLUSTER_KEY, value: id });
+    return id;
   }
 
   /** Whether a manifest row exists. */
