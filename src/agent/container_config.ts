@@ -1,63 +1,11 @@
 /** Spec to the body of the engine's `POST /containers/create`, in the engine's field names. */
 import { splitCommand } from "../manifest/command.ts";
 import { parseStopTimeout } from "../manifest/durations.ts";
-import { type EngineHealthcheck, engineHealthcheck } from "../manifest/healthcheck.ts";
-import {
-  type DeviceMapping,
-  parseCpus,
-  parseOptions,
-  parseRestartPolicy,
-  parseSize,
-  type RestartPolicy,
-  type Ulimit,
-} from "../manifest/options.ts";
+import { engineHealthcheck } from "../manifest/healthcheck.ts";
+import { parseCpus, parseOptions, parseRestartPolicy, parseSize } from "../manifest/options.ts";
 import { parsePort } from "../manifest/ports.ts";
 import type { Spec } from "../manifest/schema.ts";
-
-/** One entry of `HostConfig.PortBindings`; an empty `HostPort` lets the engine pick one. */
-export interface EnginePortBinding {
-  HostIp?: string;
-  HostPort: string;
-}
-
-/** `HostConfig` of a create body: only what a spec can set. */
-export interface CreateHostConfig {
-  PortBindings?: Record<string, EnginePortBinding[]>;
-  NetworkMode?: string;
-  RestartPolicy?: RestartPolicy;
-  Binds?: string[];
-  Privileged?: boolean;
-  Memory?: number;
-  NanoCpus?: number;
-  ExtraHosts?: string[];
-  Devices?: DeviceMapping[];
-  Tmpfs?: Record<string, string>;
-  CapAdd?: string[];
-  CapDrop?: string[];
-  SecurityOpt?: string[];
-  IpcMode?: string;
-  ShmSize?: number;
-  Ulimits?: Ulimit[];
-  Dns?: string[];
-  DnsSearch?: string[];
-}
-
-/** The JSON body of `POST /containers/create`; absent fields take the engine's defaults. */
-export interface CreateContainerBody {
-  Image: string;
-  Entrypoint?: string[];
-  Cmd?: string[];
-  /** `KEY=value` entries. */
-  Env?: string[];
-  /** Keys such as `80/tcp`, values always `{}`. */
-  ExposedPorts?: Record<string, Record<string, never>>;
-  Labels: Record<string, string>;
-  Hostname?: string;
-  Healthcheck?: EngineHealthcheck;
-  /** Seconds between the stop signal and SIGKILL. */
-  StopTimeout?: number;
-  HostConfig: CreateHostConfig;
-}
+import type { CreateContainerBody, CreateHostConfig, EnginePortBinding } from "../docker/wire.ts";
 
 /**
  * Builds the create body for a validated spec. `labels` (launcher's own) are merged over the

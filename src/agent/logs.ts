@@ -8,7 +8,7 @@
 import type { LogLine, LogRequest } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
-import type { ContainerDetails, DockerEngine, LogStreamName } from "../docker/engine.ts";
+import type { ContainerDetails, Engine, LogStreamName } from "../docker/engine.ts";
 import { LauncherError } from "../errors.ts";
 import { Backoff } from "./backoff.ts";
 import { sleep } from "../sleep.ts";
@@ -16,8 +16,8 @@ import { engineName } from "./labels.ts";
 
 /** What the log side of an agent needs. */
 export interface AgentLogsOptions {
-  client: LauncherClient;
-  engine: DockerEngine;
+  client: Pick<LauncherClient, "logRequests" | "uploadLogs">;
+  engine: Engine;
   host: string;
   /** How long one poll for log requests may be held by the server (default 30 s). */
   waitMs?: number;

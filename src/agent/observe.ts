@@ -1,26 +1,11 @@
-/** Turns what the engine says about a container into the state report the server stores. */
-import type { ContainerStatus, State, StateReport } from "../api/schemas.ts";
+/** Turns what the agent knows about a container into the state report the server stores. */
+import { type ContainerStatus, type State, type StateReport, STATES } from "../api/schemas.ts";
+import type { Seen } from "./engine_view.ts";
 
-/** The parts of an engine inspection that a report needs. */
-export interface EngineView {
-  id: string;
-  state: {
-    status: string;
-    exitCode: number;
-    error: string;
-    health?: string;
-  };
-}
-
-const ENGINE_STATES: ReadonlySet<string> = new Set<State>([
-  "created",
-  "running",
-  "restarting",
-  "paused",
-  "exited",
-  "dead",
-  "removing",
-]);
+/** The engine's state words that are states of the contract as they are. */
+const ENGINE_STATES: ReadonlySet<string> = new Set<string>(
+  STATES.filter((s) => !["pending", "pulling", "removed", "failed", "unknown"].includes(s)),
+);
 
 /** What the agent knows beyond the engine: a failed operation, or a pull under way. */
 export interface Local {
@@ -29,32 +14,41 @@ export interface Local {
 }
 
 /**
- * The report for one desired container, or undefined when there is nothing to say yet (missing
- * from the engine with no failure: the next pass creates it).
+ * The report for one desired container, from the engine container running its current spec
+ * (`seen`, null when there is none), or undefined when there is nothing to say yet (missing from
+ * the engine with no failure: the next pass creates it). Every report names the spec it is about.
  */
 export function observedReport(
   host: string,
   desired: ContainerStatus,
-  view: EngineView | null,
+  seen: Seen | null,
   local: Local,
 ): StateReport | undefined {
-  const base = { host, name: desired.config.name, manifest: desired.manifestName };
-  if (!view && desired.desired === "removed") return { ...base, state: "removed" };
+  const base = {
+    host,
+    name: desired.config.name,
+    manifest: desired.manifestName,
+    specHash: desired.specHash,
+  };
+  if (!seen && desired.desired === "removed") return { ...base, state: "removed" };
   if (local.pulling) return { ...base, state: "pulling" };
   if (local.failure !== undefined) {
     return {
       ...base,
       state: "failed",
       error: local.failure,
-      ...(view ? { containerId: view.id } : {}),
+      ...(seen ? { containerId: seen.id } : {}),
     };
   }
-  if (!view) return undefined;
-  const status = view.state.status;
-  const state: State = ENGINE_STATES.has(status) ? status as State : "unknown";
-  const report: StateReport = { ...base, state, containerId: view.id };
-  if (state === "exited" || state === "dead") report.exitCode = view.state.exitCode;
-  if (view.state.error) report.error = view.state.error;
-  if (view.state.health) report.health = view.state.health;
+  if (!seen) return undefined;
+  const state: State = ENGINE_STATES.has(seen.state) ? seen.state as State : "unknown";
+  const report: StateReport = { ...base, state, containerId: seen.id };
+  if ((state === "exited" || state === "dead") && seen.exitCode !== undefined) {
+    report.exitCode = seen.exitCode;
+  }
+  // Until its first check the engine says `starting`; events only tell of later changes.
+  const health = seen.health ??
+    (state === "running" && desired.config.healthcheck !== undefined ? "starting" : undefined);
+  if (health !== undefined) report.health = health;
   return report;
 }

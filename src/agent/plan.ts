@@ -24,6 +24,15 @@ export type Step =
 const ACTIVE = new Set(["running", "restarting", "paused"]);
 
 /**
+ * Takes a container away: a running one is stopped first (SIGTERM, then its stop timeout) so its
+ * process can finish; `force` (`container rm`) removes it at once.
+ */
+export function removal(o: Observed, force = false): Step[] {
+  const remove: Step = { op: "remove", id: o.id };
+  return !force && ACTIVE.has(o.state) ? [{ op: "stop", id: o.id }, remove] : [remove];
+}
+
+/**
  * Plans one desired container. `appliedGeneration` is the generation this agent last acted on
  * (undefined: never, as after an agent restart, which adopts what is there instead of redoing
  * past intents). Extra engine containers for the same name are removed first.
@@ -34,14 +43,14 @@ export function planContainer(
   appliedGeneration: number | undefined,
 ): Step[] {
   const [current, ...extra] = observed;
-  const steps: Step[] = extra.map((o) => ({ op: "remove", id: o.id }));
+  const steps: Step[] = extra.flatMap((o) => removal(o));
   if (desired.desired === "removed") {
-    return current ? [...steps, { op: "remove", id: current.id }] : steps;
+    return current ? [...steps, ...removal(current, desired.force === true)] : steps;
   }
   const wantsRunning = desired.desired === "running";
   if (!current) return [...steps, { op: "create", start: wantsRunning }];
   if (current.specHash !== desired.specHash) {
-    return [...steps, { op: "remove", id: current.id }, { op: "create", start: wantsRunning }];
+    return [...steps, ...removal(current), { op: "create", start: wantsRunning }];
   }
   const isActive = ACTIVE.has(current.state);
   const applied = appliedGeneration ?? desired.generation;
@@ -67,14 +76,14 @@ export function planContainer(
   return steps;
 }
 
-/** Engine containers that no desired container claims: to be removed. */
+/** Engine containers that no desired container claims, with the steps that take them away. */
 export function orphans(
   desiredKeys: Set<string>,
   observed: Map<string, Observed[]>,
-): { key: string; ids: string[] }[] {
-  const result: { key: string; ids: string[] }[] = [];
+): { key: string; steps: Step[] }[] {
+  const result: { key: string; steps: Step[] }[] = [];
   for (const [key, list] of observed) {
-    if (!desiredKeys.has(key)) result.push({ key, ids: list.map((o) => o.id) });
+    if (!desiredKeys.has(key)) result.push({ key, steps: list.flatMap((o) => removal(o)) });
   }
   return result;
 }

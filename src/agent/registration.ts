@@ -6,13 +6,13 @@
  */
 import type { HostRegistration } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
-import type { DockerEngine } from "../docker/engine.ts";
+import type { Engine } from "../docker/engine.ts";
 import { VERSION } from "../version.ts";
 
 /** What a registration needs. */
 export interface RegistrationOptions {
-  client: LauncherClient;
-  engine: DockerEngine;
+  client: { registerHost: LauncherClient["registerHost"] };
+  engine: Engine;
   host: string;
   labels: Record<string, string>;
   intervalMs: number;
@@ -21,7 +21,7 @@ export interface RegistrationOptions {
 
 /** Reads what the engine says about the host, as a registration. */
 export async function hostFacts(
-  engine: DockerEngine,
+  engine: Engine,
   opts: { host: string; labels: Record<string, string>; intervalMs: number },
 ): Promise<HostRegistration> {
   const [version, info] = await Promise.all([engine.version(), engine.info()]);

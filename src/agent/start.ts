@@ -10,6 +10,8 @@ export interface StartAgentOptions {
   dockerHost: string;
   intervalMs: number;
   parallel: number;
+  /** The deadline of a non-streaming engine call. */
+  engineTimeoutMs?: number;
   labels?: Record<string, string>;
   log: (line: string) => void;
 }
@@ -19,13 +21,14 @@ export interface StartAgentOptions {
  * adapter is imported here and not by the CLI's client commands.
  */
 export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): Promise<void> {
-  const { DockerEngine } = await import("../docker/engine.ts");
+  const { DockerEngine } = await import("../docker/docker_engine.ts");
   const agent = new Agent({
-    client: new LauncherClient(opts.url, opts.token),
+    api: new LauncherClient(opts.url, opts.token),
     engine: new DockerEngine(opts.dockerHost),
     host: opts.host,
     intervalMs: opts.intervalMs,
     parallel: opts.parallel,
+    engineTimeoutMs: opts.engineTimeoutMs,
     labels: opts.labels,
     log: opts.log,
   });

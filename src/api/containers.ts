@@ -55,6 +55,11 @@ export const StateReportSchema = v.strictObject({
   exitCode: v.optional(v.pipe(v.number(), v.integer())),
   error: v.optional(v.string()),
   health: v.optional(v.string()),
+  /**
+   * The spec hash the report describes; the server ignores a report about a spec it has since
+   * replaced (agents older than this field send none).
+   */
+  specHash: v.optional(v.string()),
 });
 export type StateReport = v.InferOutput<typeof StateReportSchema>;
 
@@ -81,6 +86,8 @@ export const ContainerStatusSchema = v.object({
   generation: v.number(),
   /** The generation at which the last restart was requested (0: never). */
   restartGeneration: v.number(),
+  /** Set by `container rm`: removed at once, without a graceful stop. */
+  force: v.optional(v.literal(true)),
   createdAt: v.string(),
   updatedAt: v.string(),
 });
@@ -92,6 +99,11 @@ export const HostDesiredSchema = v.object({
   containers: v.array(ContainerStatusSchema),
   /** Present (true) once the host has registered; its agent registers again when it is absent. */
   registered: v.optional(v.literal(true)),
+  /**
+   * The installation's id: agents label what they create with it and touch nothing labelled
+   * with another.
+   */
+  cluster: v.optional(v.string()),
 });
 export type HostDesired = v.InferOutput<typeof HostDesiredSchema>;
 

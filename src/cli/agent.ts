@@ -44,6 +44,7 @@ export function agentCommand(log: (line: string) => void): Command {
     .option("--interval <duration>", "full re-check period and fallback poll", "5s")
     .option("--docker-host <url>", "Docker engine address", defaultDockerHost())
     .option("--parallel <n>", "containers worked on at once", "8")
+    .option("--engine-timeout <duration>", "deadline of one engine call (not pulls)", "30s")
     .option(
       "--label <key=value>",
       "a label of this host, shown by `launcher hosts` (repeatable)",
@@ -53,6 +54,7 @@ export function agentCommand(log: (line: string) => void): Command {
       if (!opts.master) throw new UsageError("--master URL (or LAUNCHER_URL) is required");
       const intervalMs = parseDuration(opts.interval);
       const parallel = positiveInt("--parallel", opts.parallel);
+      const engineTimeoutMs = parseDuration(opts.engineTimeout);
       const { signal, dispose } = shutdownSignal();
       log(`launcher agent for host ${opts.host}: server ${opts.master}, engine ${opts.dockerHost}`);
       const running = startAgent({
@@ -62,6 +64,7 @@ export function agentCommand(log: (line: string) => void): Command {
         dockerHost: opts.dockerHost,
         intervalMs,
         parallel,
+        engineTimeoutMs,
         labels: opts.label,
         log,
       }, signal);

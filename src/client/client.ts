@@ -33,6 +33,7 @@ import {
   UpResultSchema,
 } from "../api/schemas.ts";
 import { ApiError, UnreachableError } from "./errors.ts";
+import { textLines } from "../ndjson.ts";
 
 const ContainerListSchema = v.array(ContainerStatusSchema);
 const ManifestListSchema = v.array(ManifestSummarySchema);
@@ -221,7 +222,8 @@ export class LauncherClient {
     if (query.since !== undefined) params.set("since", query.since);
     if (query.timestamps) params.set("timestamps", "true");
     const res = await this.request("GET", `/logs?${params}`, undefined, signal);
-    for await (const line of this.unbroken(ndjsonLines(res), signal)) {
+    if (res.body === null) return;
+    for await (const line of this.unbroken(textLines(res.body), signal)) {
       let frame: v.InferOutput<typeof LogFrameSchema>;
       try {
         frame = v.parse(LogFrameSchema, JSON.parse(line));
@@ -311,22 +313,6 @@ export class LauncherClient {
     }
     throw new ApiError(res.status, "http_error", `server answered ${res.status}: ${text.trim()}`);
   }
-}
-
-/** The lines of an NDJSON answer, without their newlines; blank lines are skipped. */
-async function* ndjsonLines(res: Response): AsyncGenerator<string, void, undefined> {
-  if (res.body === null) return;
-  let buffer = "";
-  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (line.trim() !== "") yield line;
-    }
-  }
-  if (buffer.trim() !== "") yield buffer;
 }
 
 /** Releases a body the caller does not read, so the connection is not held. */

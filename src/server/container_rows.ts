@@ -20,6 +20,7 @@ export function toStatus(row: ContainerRow): ContainerStatus {
   if (row.exit_code !== null) status.exitCode = row.exit_code;
   if (row.error !== null) status.error = row.error;
   if (row.health !== null) status.health = row.health;
+  if (row.force === 1) status.force = true;
   return status;
 }
 
@@ -35,5 +36,6 @@ export function freshSpec(spec: Spec, hash: string) {
     exit_code: null,
     error: null,
     health: null,
+    force: 0,
   };
 }

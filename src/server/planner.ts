@@ -26,6 +26,8 @@ import type { ContainerRow, Store } from "./store/store.ts";
 export interface ReportManyResult {
   applied: number;
   unknown: StateReport[];
+  /** Reports about a spec the container no longer has, dropped. */
+  stale: number;
 }
 
 /** Options of a planner. */
@@ -54,6 +56,7 @@ export class Planner {
   readonly hosts: HostRegistry;
   /** Hands log requests to agents and pipes their output back. */
   readonly logs: LogRelay;
+  readonly #cluster: string;
   readonly #maxWaiters: number;
   readonly #waiters = new Map<string, Set<() => void>>();
   #held = 0;
@@ -61,6 +64,7 @@ export class Planner {
 
   constructor(store: Store, options: PlannerOptions = {}) {
     this.store = store;
+    this.#cluster = store.clusterId();
     this.#maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
     this.events = new EventLog(store, options.events);
     this.hosts = new HostRegistry(store, {
@@ -198,7 +202,7 @@ export class Planner {
           });
           break;
         case "rm":
-          this.#setDesired(row, "removed", now);
+          this.#setDesired(row, "removed", now, true);
           break;
       }
       this.events.record([{
@@ -220,7 +224,7 @@ export class Planner {
    */
   report(r: StateReport, actor = DEFAULT_ACTOR): void {
     this.store.transaction(() =>
-      applyReport(this.store, this.events, r, new Date().toISOString(), actor)
+      void applyReport(this.store, this.events, r, new Date().toISOString(), actor)
     );
   }
 
@@ -228,11 +232,11 @@ export class Planner {
   reportMany(rs: StateReport[], actor = DEFAULT_ACTOR): ReportManyResult {
     return this.store.transaction(() => {
       const now = new Date().toISOString();
-      const result: ReportManyResult = { applied: 0, unknown: [] };
+      const result: ReportManyResult = { applied: 0, unknown: [], stale: 0 };
       for (const r of rs) {
         try {
-          applyReport(this.store, this.events, r, now, actor);
-          result.applied++;
+          if (applyReport(this.store, this.events, r, now, actor)) result.applied++;
+          else result.stale++;
         } catch (error) {
           if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
           result.unknown.push(r);
@@ -256,6 +260,7 @@ export class Planner {
       index: this.store.hostIndex(host),
       containers: this.store.containersOfHost(host).map(toStatus),
       ...(this.hosts.isRegistered(host) ? { registered: true as const } : {}),
+      cluster: this.#cluster,
     };
   }
 
@@ -406,11 +411,14 @@ export class Planner {
     this.store.close();
   }
 
-  #setDesired(row: ContainerRow, desired: Desired, now: string): void {
+  /** Sets what is desired; `force` (container rm) asks for a removal without a graceful stop. */
+  #setDesired(row: ContainerRow, desired: Desired, now: string, force = false): void {
     this.store.updateContainer({
       ...row,
       desired,
       generation: row.generation + 1,
+      // A removal asked once with force stays forced; anything else takes it back.
+      force: force || (desired === "removed" && row.force === 1) ? 1 : 0,
       updated_at: now,
     });
   }

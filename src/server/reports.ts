@@ -31,7 +31,10 @@ export function findContainer(
 
 /**
  * Applies one agent report inside the caller's transaction: records the state change as an event,
- * and forgets a container reported removed once its removal was asked.
+ * and forgets a container reported removed once its removal was asked. A report about a spec the
+ * container no longer has is stale (it was sent before the agent heard of the new one): it is
+ * dropped, so `ps`, `--wait` and the events judge the current spec only. Returns whether it was
+ * applied.
  */
 export function applyReport(
   store: Store,
@@ -39,14 +42,15 @@ export function applyReport(
   r: StateReport,
   now: string,
   actor: string,
-): void {
+): boolean {
   const row = findContainer(store, r.host, r.name, r.manifest);
+  if (r.specHash !== undefined && r.specHash !== row.spec_hash) return false;
   const event = stateEvent(row, r, actor);
   if (event !== undefined) events.record([event]);
   if (r.state === "removed" && row.desired === "removed") {
     store.deleteContainer(row.manifest, row.name);
     store.deleteManifestIfEmpty(row.manifest);
-    return;
+    return true;
   }
   store.updateContainer({
     ...row,
@@ -57,4 +61,5 @@ export function applyReport(
     health: r.health ?? null,
     updated_at: now,
   });
+  return true;
 }

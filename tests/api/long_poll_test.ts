@@ -204,7 +204,11 @@ Deno.test("closing the planner releases every held poll", async () => {
   await delay(20);
   h.planner.releaseWaiters();
   const { body } = await held.answer;
-  assert.deepEqual(body, { index: 0, containers: [] });
+  assert.deepEqual({ ...body, cluster: undefined }, {
+    index: 0,
+    containers: [],
+    cluster: undefined,
+  });
   const late = await poll(h, "host-a", 0, "10s").answer;
   assert.ok(late.ms < 1000, "a released planner holds nothing new");
   await h.close();

@@ -174,7 +174,7 @@ Deno.test("an agent token reads and reports for its own host only", async () => 
     assert.equal(single.status, 204);
     const many = await send(h, token, "POST", "/state", [{ ...forA, state: "exited" }]);
     assert.equal(many.status, 200);
-    assert.deepEqual(await many.json(), { applied: 1, unknown: [] });
+    assert.deepEqual(await many.json(), { applied: 1, unknown: [], stale: 0 });
     assert.equal(find(await h.ps(), "shop", "web").state, "exited");
 
     const agentRoutes = (host: string) =>

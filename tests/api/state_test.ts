@@ -68,7 +68,7 @@ Deno.test("a batch answers 200 with what was applied and the unknown reports", a
       unknown[2],
     ]);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { applied: 2, unknown });
+    assert.deepEqual(await res.json(), { applied: 2, unknown, stale: 0 });
     const list = await h.ps();
     assert.equal(find(list, "shop", "db").state, "running");
     assert.equal(find(list, "shop", "db").containerId, "d1");
@@ -129,7 +129,7 @@ Deno.test("removed after desired removed forgets the container, then the manifes
     const res = await h.call("POST", "/state", [
       { host: "host-a", name: "web", state: "removed" },
     ]);
-    assert.deepEqual(await res.json(), { applied: 1, unknown: [] });
+    assert.deepEqual(await res.json(), { applied: 1, unknown: [], stale: 0 });
     assert.deepEqual((await h.ps()).map((c) => c.config.name), ["db"]);
     assert.equal(h.planner.hostIndex("host-a"), index, "forgetting is not a change of intent");
     assert.deepEqual(h.planner.desired("host-a").containers, []);

@@ -1,6 +1,7 @@
 /** The Docker adapter against real engines started by the harness. */
 import assert from "node:assert/strict";
-import { type ContainerEvent, DockerEngine } from "../../src/docker/engine.ts";
+import type { ContainerEvent } from "../../src/docker/engine.ts";
+import { DockerEngine } from "../../src/docker/docker_engine.ts";
 import { DockerError } from "../../src/docker/errors.ts";
 import { pollUntil } from "../poll_until.ts";
 import { execInHost, startEngines, TEST_IMAGE } from "./engines.ts";
@@ -35,6 +36,7 @@ Deno.test("DockerEngine drives real engines", async (t) => {
       const id = await engine.createContainer("only-on-a", {
         Image: TEST_IMAGE,
         Labels: { [LABEL]: "isolation" },
+        HostConfig: {},
       });
       try {
         assert.equal((await engine.listContainers([`${LABEL}=isolation`])).length, 1);
@@ -44,11 +46,6 @@ Deno.test("DockerEngine drives real engines", async (t) => {
       } finally {
         await engine.removeContainer(id, { force: true });
       }
-    });
-
-    await t.step("imageExists", async () => {
-      assert.equal(await engine.imageExists(TEST_IMAGE), true);
-      assert.equal(await engine.imageExists("launcher-test:nope"), false);
     });
 
     await t.step("a container's life, with its events", async () => {
@@ -65,6 +62,7 @@ Deno.test("DockerEngine drives real engines", async (t) => {
         Image: TEST_IMAGE,
         Cmd: SLEEPER,
         Labels: { [LABEL]: "life" },
+        HostConfig: {},
       });
       try {
         let details = await engine.inspectContainer(id);
@@ -107,12 +105,8 @@ Deno.test("DockerEngine drives real engines", async (t) => {
 
         await engine.restartContainer(id, 1);
         assert.equal((await engine.inspectContainer(id))?.state.running, true);
-        await engine.killContainer(id, "SIGTERM");
-        await pollUntil(
-          "the container to stop",
-          async () => (await engine.inspectContainer(id))?.state.running === false,
-          { timeoutMs: 10_000, everyMs: 20 },
-        );
+        await engine.stopContainer(id);
+        assert.equal((await engine.inspectContainer(id))?.state.running, false);
 
         await engine.removeContainer(id, { force: true });
         await engine.removeContainer(id, { force: true });
@@ -147,13 +141,21 @@ Deno.test("DockerEngine drives real engines", async (t) => {
       assert.equal(await engine.inspectContainer("nope"), null);
       await assert.rejects(engine.startContainer("nope"), dockerError("not_found", 404, /nope/));
       await assert.rejects(
-        engine.createContainer("no-image", { Image: "launcher-test:nope" }),
+        engine.createContainer("no-image", {
+          Image: "launcher-test:nope",
+          Labels: {},
+          HostConfig: {},
+        }),
         dockerError("not_found", 404, /No such image: launcher-test:nope/),
       );
-      const id = await engine.createContainer("dup", { Image: TEST_IMAGE });
+      const id = await engine.createContainer("dup", {
+        Image: TEST_IMAGE,
+        Labels: {},
+        HostConfig: {},
+      });
       try {
         await assert.rejects(
-          engine.createContainer("dup", { Image: TEST_IMAGE }),
+          engine.createContainer("dup", { Image: TEST_IMAGE, Labels: {}, HostConfig: {} }),
           dockerError("conflict", 409, /"\/dup" is already in use/),
         );
       } finally {
@@ -194,10 +196,10 @@ Deno.test("DockerEngine drives real engines", async (t) => {
       const registry = await startFakeRegistry(a.netns, 5000);
       try {
         await engine.pullImage("127.0.0.1:5000/img:ok");
-        assert.equal(await engine.imageExists("127.0.0.1:5000/img:ok"), true);
+        await engines.docker(a, "image", "inspect", "127.0.0.1:5000/img:ok");
         const byDigest = `127.0.0.1:5000/img@${registry.okDigest}`;
         await engine.pullImage(byDigest);
-        assert.equal(await engine.imageExists(byDigest), true);
+        await engines.docker(a, "image", "inspect", byDigest);
 
         const ref = "127.0.0.1:5000/img:broken";
         const cli = await engines.docker(a, "pull", ref).then(
@@ -211,9 +213,9 @@ Deno.test("DockerEngine drives real engines", async (t) => {
         assert.ok(error instanceof DockerError);
         assert.equal(error.code, "engine_error");
         // The engine had already answered 200: the error came inside the stream.
-        assert.equal(error.status, undefined);
+        assert.equal(error.engineStatus, undefined);
         assert.ok(cli.includes(error.message), `adapter: "${error.message}", CLI: "${cli}"`);
-        assert.equal(await engine.imageExists(ref), false);
+        await assert.rejects(engines.docker(a, "image", "inspect", ref));
       } finally {
         await registry.stop();
       }
@@ -277,6 +279,7 @@ Deno.test("DockerEngine drives real engines", async (t) => {
         await onB.createContainer(`live-${seen.length}`, {
           Image: TEST_IMAGE,
           Labels: { [LABEL]: "b" },
+          HostConfig: {},
         });
         await pollUntil("a create event", () => seen.length > 0, { timeoutMs: 500, everyMs: 20 });
       });
@@ -414,7 +417,7 @@ function dockerError(code: string, status?: number, message?: RegExp) {
   return (error: unknown): boolean => {
     assert.ok(error instanceof DockerError, `not a DockerError: ${error}`);
     assert.equal(error.code, code, error.message);
-    if (status !== undefined) assert.equal(error.status, status);
+    if (status !== undefined) assert.equal(error.engineStatus, status);
     if (message) assert.match(error.message, message);
     return true;
   };

@@ -3,7 +3,7 @@
  * dockerd per host, each with its own socket, data, exec root and cgroup parent, all removed
  * again by `stop()` (or, as a last resort, when the process unloads or gets SIGINT/SIGTERM).
  */
-import { DockerEngine } from "../../src/docker/engine.ts";
+import { DockerEngine } from "../../src/docker/docker_engine.ts";
 
 /** The image every engine holds: busybox and its applets, `CMD ["sh"]`. */
 export const TEST_IMAGE = "launcher-test:1";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { LogChunk } from "../../src/docker/engine.ts";
-import { DockerEngine } from "../../src/docker/engine.ts";
+import { DockerEngine } from "../../src/docker/docker_engine.ts";
 import { Cluster } from "./cluster.ts";
 import { pollUntil } from "../poll_until.ts";
 import { TEST_IMAGE } from "./engines.ts";

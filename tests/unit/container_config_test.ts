@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { containerConfig, type CreateContainerBody } from "../../src/agent/container_config.ts";
+import { containerConfig } from "../../src/agent/container_config.ts";
+import type { CreateContainerBody } from "../../src/docker/wire.ts";
 import type { Spec } from "../../src/manifest/schema.ts";
 
 const ours = { "launcher.manifest": "shop", "launcher.container": "web" };

@@ -24,8 +24,13 @@ Deno.test("an agent restart adopts a running container without restarting it", (
   assert.deepEqual(planContainer(d, [running], undefined), []);
 });
 
-Deno.test("a changed spec recreates the container", () => {
+Deno.test("a changed spec stops the old container gracefully, then recreates it", () => {
   assert.deepEqual(planContainer(status({ specHash: "h2" }), [running], 1), [
+    { op: "stop", id: "c1" },
+    { op: "remove", id: "c1" },
+    { op: "create", start: true },
+  ]);
+  assert.deepEqual(planContainer(status({ specHash: "h2" }), [exited], 1), [
     { op: "remove", id: "c1" },
     { op: "create", start: true },
   ]);
@@ -60,17 +65,26 @@ Deno.test("a created container that never ran is started", () => {
   assert.deepEqual(planContainer(status(), [created], undefined), [{ op: "start", id: "c1" }]);
 });
 
-Deno.test("desired removed removes the container and any leftovers", () => {
+Deno.test("desired removed stops a running container before removing it, and any leftovers", () => {
   const d = status({ desired: "removed" });
   const old = { id: "c0", state: "exited", specHash: "h0" };
   assert.deepEqual(planContainer(d, [running, old], 1), [
     { op: "remove", id: "c0" },
+    { op: "stop", id: "c1" },
     { op: "remove", id: "c1" },
   ]);
   assert.deepEqual(planContainer(d, [], 1), []);
 });
 
-Deno.test("containers nothing desires are orphans", () => {
-  const observed = new Map([["shop/web", [running]], ["old/db", [exited]]]);
-  assert.deepEqual(orphans(new Set(["shop/web"]), observed), [{ key: "old/db", ids: ["c1"] }]);
+Deno.test("container rm (force) removes a running container at once", () => {
+  const d = status({ desired: "removed", force: true });
+  assert.deepEqual(planContainer(d, [running], 1), [{ op: "remove", id: "c1" }]);
+});
+
+Deno.test("containers nothing desires are orphans, stopped gracefully and removed", () => {
+  const observed = new Map([["shop/web", [running]], ["old/db", [exited]], ["old/api", [running]]]);
+  assert.deepEqual(orphans(new Set(["shop/web"]), observed), [
+    { key: "old/db", steps: [{ op: "remove", id: "c1" }] },
+    { key: "old/api", steps: [{ op: "stop", id: "c1" }, { op: "remove", id: "c1" }] },
+  ]);
 });

@@ -16,6 +16,7 @@ const CONTAINER_COLUMNS = columns<ContainerRow>({
   health: true,
   generation: true,
   restart_generation: true,
+  force: true,
   created_at: true,
   updated_at: true,
 });

@@ -1,11 +1,13 @@
 /**
- * Statements on host indexes: each host's index takes the next value of one global counter (kept
+ * Statements on host indexes and the installation's id: each host's index takes the next value of one global counter (kept
  * in `meta`), so an index never goes back, even for a host that was forgotten and came back.
  */
 import type { Prepare } from "./sqlite.ts";
 
 /** The key in `meta` holding the global index counter. */
 const INDEX_COUNTER = "index";
+/** The key in `meta` holding the installation's id. */
+const CLUSTER_KEY = "cluster";
 
 /** The host index statements, prepared once, as typed methods. */
 export function indexStatements(p: Prepare) {
@@ -26,6 +28,14 @@ export function indexStatements(p: Prepare) {
     hostIndex(host: string): number {
       const row = s.hostIndex.get<{ idx: number }>({ name: host });
       return row === undefined ? 0 : Number(row.idx);
+    },
+
+    /**
+     * This installation's id, made when the store was first opened: agents label what they
+     * create with it and leave containers of other installations alone.
+     */
+    clusterId(): string {
+      return String(s.getMeta.get<{ value: string }>({ key: CLUSTER_KEY })?.value);
     },
 
     /** Sets a host's index to the next value of the global counter and returns it. */

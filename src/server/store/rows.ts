@@ -25,6 +25,8 @@ export interface ContainerRow {
   health: string | null;
   generation: number;
   restart_generation: number;
+  /** 1 when `container rm` asked for a removal without a graceful stop. */
+  force: number;
   created_at: string;
   updated_at: string;
 }

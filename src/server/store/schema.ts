@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS containers (
   health TEXT,
   generation INTEGER NOT NULL,
   restart_generation INTEGER NOT NULL,
+  force INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (manifest, name)
@@ -84,6 +85,8 @@ CREATE TABLE IF NOT EXISTS tokens (
  * leaves such a table alone.
  */
 const ADDED_COLUMNS: Record<string, Record<string, string>> = {
+  // `container rm` removes without a graceful stop.
+  containers: { force: "INTEGER NOT NULL DEFAULT 0" },
   // Scoped tokens.
   tokens: {
     role: "TEXT NOT NULL DEFAULT 'admin'",
@@ -113,6 +116,9 @@ function missingColumns(db: DatabaseSync): Map<string, string[]> {
  */
 export function migrate(db: DatabaseSync): void {
   db.exec(TABLES);
+  // The installation's id: made once, kept for the life of the data dir.
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('cluster', $id)")
+    .run({ id: crypto.randomUUID() });
   if (missingColumns(db).size === 0) return;
   db.exec("BEGIN IMMEDIATE");
   try {

@@ -1,0 +1,102 @@
+/**
+ * The agent's state reports. Keys are queued as things change; reports close together go out in
+ * one request, and only one request is in flight, so an older observation can never land after a
+ * newer one. What a report says is read when it is sent, not when it was queued. A report the
+ * server did not hear is kept and sent again (with backoff) until it is.
+ */
+import type { StateReport } from "../api/schemas.ts";
+import { Backoff } from "./backoff.ts";
+import type { Clock } from "./clock.ts";
+
+/** What the reporter needs. */
+export interface ReporterOptions {
+  clock: Clock;
+  /** Sends a batch to the server. */
+  send: (reports: StateReport[]) => Promise<void>;
+  /**
+   * The report for a key as things stand now, with the generation it describes (reports of a
+   * new intent are sent even when they read the same); undefined when there is nothing to say.
+   */
+  build: (key: string) => { report: StateReport; generation: number } | undefined;
+  log: (line: string) => void;
+  /** How long a batch waits for more keys (default 5 ms). */
+  batchMs?: number;
+  /** Stops the retries. */
+  signal: AbortSignal;
+}
+
+/** Batches, orders and retries one agent's reports. */
+export class Reporter {
+  readonly #opts: ReporterOptions;
+  readonly #backoff = new Backoff(250, 5000);
+  readonly #lastSent = new Map<string, string>();
+  #queued = new Set<string>();
+  #scheduled = false;
+  #failing = false;
+
+  constructor(opts: ReporterOptions) {
+    this.#opts = opts;
+  }
+
+  /** Queues keys for a report. */
+  schedule(keys: Iterable<string>): void {
+    for (const key of keys) this.#queued.add(key);
+    if (this.#scheduled || this.#queued.size === 0) return;
+    this.#scheduled = true;
+    void this.#run();
+  }
+
+  /** Forgets what was sent for a key, so the next report goes out even if it reads the same. */
+  resend(key: string): void {
+    this.#lastSent.delete(key);
+    this.schedule([key]);
+  }
+
+  /** Forgets keys the server no longer lists. */
+  prune(keep: (key: string) => boolean): void {
+    for (const key of [...this.#lastSent.keys()]) if (!keep(key)) this.#lastSent.delete(key);
+  }
+
+  /** Sends batches until nothing is queued; one request at a time. */
+  async #run(): Promise<void> {
+    const { clock, signal } = this.#opts;
+    while (this.#queued.size > 0 && !signal.aborted) {
+      await clock.sleep(this.#opts.batchMs ?? 5, signal);
+      const batch = this.#queued;
+      this.#queued = new Set();
+      const ok = await this.#send(batch);
+      if (!ok) {
+        // Kept for the next try: the server must hear what happened while it was away.
+        for (const key of batch) this.#queued.add(key);
+        await clock.sleep(this.#backoff.next(), signal);
+      }
+    }
+    this.#scheduled = false;
+  }
+
+  async #send(keys: Set<string>): Promise<boolean> {
+    const out: { key: string; body: string; report: StateReport }[] = [];
+    for (const key of keys) {
+      const built = this.#opts.build(key);
+      if (built === undefined) continue;
+      const body = JSON.stringify([built.generation, built.report]);
+      if (this.#lastSent.get(key) !== body) out.push({ key, body, report: built.report });
+    }
+    if (out.length === 0) return true;
+    try {
+      await this.#opts.send(out.map((r) => r.report));
+    } catch (error) {
+      if (!this.#failing) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#opts.log(`cannot report states: ${reason}; retrying`);
+      }
+      this.#failing = true;
+      return false;
+    }
+    for (const r of out) this.#lastSent.set(r.key, r.body);
+    this.#backoff.reset();
+    if (this.#failing) this.#opts.log("reporting states again");
+    this.#failing = false;
+    return true;
+  }
+}
