@@ -7,6 +7,7 @@ import type { ContainerStatus } from "../src/api/schemas.ts";
 import type { LauncherClient } from "../src/client/client.ts";
 import { ApiError } from "../src/client/errors.ts";
 import { type ContainerEvent, DockerEngine } from "../src/docker/engine.ts";
+import type { CreateContainerBody } from "../src/docker/wire.ts";
 import { Cluster, SLEEPER } from "../tests/e2e/cluster.ts";
 import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
@@ -17,7 +18,7 @@ import { now, until } from "./stats.ts";
 export const HOSTS = ["host-a", "host-b"] as const;
 
 /** The create body of a raw container: what the agent sends, with a label of the bench's own. */
-export function rawCreateBody(): object {
+export function rawCreateBody(): CreateContainerBody {
   return { Image: TEST_IMAGE, Cmd: SLEEPER, Labels: { "bench.raw": "1" }, HostConfig: {} };
 }
 

@@ -13,6 +13,7 @@ import {
   type LogStreamName,
   splitTimestamp,
 } from "./log_stream.ts";
+import type { CreateContainerBody } from "./wire.ts";
 
 export type { LogChunk, LogStreamName } from "./log_stream.ts";
 
@@ -322,7 +323,7 @@ export class DockerEngine {
   }
 
   /** Creates a container named `name` from an Engine API create body; returns its id. */
-  async createContainer(name: string, body: object): Promise<string> {
+  async createContainer(name: string, body: CreateContainerBody): Promise<string> {
     const answer = await this.#dial({
       path: "/containers/create?",
       method: "POST",
