@@ -6,9 +6,8 @@
 import type { ContainerStatus, StateReport } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import type { DockerEngine } from "../docker/engine.ts";
-import { containerConfig } from "./container_config.ts";
+import { createBody } from "./create_body.ts";
 import { ensureImage } from "./pull.ts";
-import { parseStopTimeout } from "../manifest/durations.ts";
 import { Backoff } from "./backoff.ts";
 import { sleep } from "../sleep.ts";
 import {
@@ -246,14 +245,14 @@ export class Agent {
   /** Creates a container, pulling its image first as the spec's pull policy says. */
   private async create(key: string, d: ContainerStatus): Promise<string> {
     const engine = this.opts.engine;
-    const body = containerConfig(d.config, {
+    const body = createBody(d.normalized, {
       [LABEL_MANIFEST]: d.manifestName,
       [LABEL_CONTAINER]: d.config.name,
       [LABEL_SPEC_HASH]: d.specHash,
       [LABEL_HOST]: this.opts.host,
     });
     const name = engineName(d.manifestName, d.config.name);
-    await ensureImage(engine, d.config.image, d.config.pull, this.opts.host, () => {
+    await ensureImage(engine, d.normalized.image, d.normalized.pull, this.opts.host, () => {
       this.pulling.add(key);
       this.scheduleReport([key]);
     });
@@ -398,8 +397,7 @@ export class Agent {
 
 /** The spec's stop timeout in seconds, or undefined for the engine's default. */
 function stopTimeout(d: ContainerStatus | undefined): number | undefined {
-  const value = d?.config.stop_timeout;
-  return value === undefined ? undefined : parseStopTimeout(value);
+  return d?.normalized.stopTimeout;
 }
 
 function message(error: unknown): string {

@@ -89,7 +89,7 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
-      this.#refuseDraining(manifest.containers.map((spec) => spec.host));
+      this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, now);
       const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
@@ -99,7 +99,7 @@ export class Planner {
             this.store.insertContainer({
               manifest: manifest.name,
               name: step.spec.name,
-              ...freshSpec(step.spec, step.hash),
+              ...freshSpec(step),
               generation: 1,
               restart_generation: 0,
               created_at: now,
@@ -111,7 +111,7 @@ export class Planner {
           case "recreate":
             this.store.updateContainer({
               ...step.row,
-              ...freshSpec(step.spec, step.hash),
+              ...freshSpec(step),
               generation: step.row.generation + 1,
               updated_at: now,
             });
@@ -142,7 +142,7 @@ export class Planner {
 
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
   diff(manifest: Manifest): ManifestPlan {
-    this.#refuseDraining(manifest.containers.map((spec) => spec.host));
+    this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
     return manifestPlan(
       manifest.name,
       planSteps(manifest, this.store.containersOfManifest(manifest.name)),
