@@ -4,6 +4,8 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
+import { LauncherError } from "../../errors.ts";
+import { parseStoredSpec } from "../../manifest/spec.ts";
 
 /** One stored container: its spec (as JSON), where it runs, what is desired and observed. */
 export interface ContainerRow {
@@ -11,6 +13,8 @@ export interface ContainerRow {
   name: string;
   host: string;
   spec: string;
+  /** The spec as parsed at the door (JSON of a `NormalizedSpec`). */
+  normalized: string;
   spec_hash: string;
   desired: string;
   state: string;
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS containers (
   name TEXT NOT NULL,
   host TEXT NOT NULL,
   spec TEXT NOT NULL,
+  normalized TEXT NOT NULL DEFAULT '',
   spec_hash TEXT NOT NULL,
   desired TEXT NOT NULL,
   state TEXT NOT NULL,
@@ -181,6 +186,46 @@ function migrateTokens(db: DatabaseSync): void {
   }
 }
 
+/**
+ * Fills `containers.normalized` where it is empty: a data dir from before specs were parsed once
+ * at the door gets the column, and each stored spec is parsed, once, when the store opens.
+ */
+function migrateNormalized(db: DatabaseSync): void {
+  const columns = new Set(
+    db.prepare("PRAGMA table_info(containers)").all().map((row) => String(row.name)),
+  );
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (!columns.has("normalized")) {
+      db.exec("ALTER TABLE containers ADD COLUMN normalized TEXT NOT NULL DEFAULT ''");
+    }
+    const rows = db.prepare(
+      "SELECT manifest, name, spec FROM containers WHERE normalized = ''",
+    ).all();
+    const fill = db.prepare(
+      "UPDATE containers SET normalized = $normalized WHERE manifest = $manifest AND name = $name",
+    );
+    for (const { manifest, name, spec } of rows) {
+      let normalized;
+      try {
+        normalized = parseStoredSpec(JSON.parse(String(spec))).normalized;
+      } catch (error) {
+        if (!(error instanceof LauncherError)) throw error;
+        // Every stored spec passed a door at least as strict; say which one does not, loudly.
+        throw new LauncherError(
+          "invalid_stored_spec",
+          `the stored spec of ${manifest}/${name} does not parse: ${error.message}`,
+        );
+      }
+      fill.run({ manifest, name, normalized: JSON.stringify(normalized) });
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
 /** One stored manifest: its name and when it was first and last applied. */
 export interface ManifestRow {
   name: string;
@@ -220,8 +265,8 @@ const EVENT_FILTER = "WHERE id > $after AND at >= $since " +
   "AND ($manifest IS NULL OR manifest = $manifest) AND ($host IS NULL OR host = $host)";
 
 const CONTAINER_COLUMNS =
-  "manifest, name, host, spec, spec_hash, desired, state, container_id, exit_code, error, " +
-  "health, generation, restart_generation, created_at, updated_at";
+  "manifest, name, host, spec, normalized, spec_hash, desired, state, container_id, exit_code, " +
+  "error, health, generation, restart_generation, created_at, updated_at";
 
 /** Copies a row out of node:sqlite's null-prototype object. */
 function toContainer(row: Record<string, unknown>): ContainerRow {
@@ -257,12 +302,13 @@ function prepareStatements(db: DatabaseSync) {
     ),
     insertContainer: p(
       `INSERT INTO containers (${CONTAINER_COLUMNS}) VALUES ($manifest, $name, $host, $spec, ` +
-        "$spec_hash, $desired, $state, $container_id, $exit_code, $error, $health, $generation, " +
-        "$restart_generation, $created_at, $updated_at)",
+        "$normalized, $spec_hash, $desired, $state, $container_id, $exit_code, $error, $health, " +
+        "$generation, $restart_generation, $created_at, $updated_at)",
     ),
     updateContainer: p(
-      "UPDATE containers SET host = $host, spec = $spec, spec_hash = $spec_hash, " +
-        "desired = $desired, state = $state, container_id = $container_id, " +
+      "UPDATE containers SET host = $host, spec = $spec, normalized = $normalized, " +
+        "spec_hash = $spec_hash, desired = $desired, state = $state, " +
+        "container_id = $container_id, " +
         "exit_code = $exit_code, error = $error, health = $health, generation = $generation, " +
         "restart_generation = $restart_generation, updated_at = $updated_at " +
         "WHERE manifest = $manifest AND name = $name",
@@ -341,6 +387,7 @@ export class Store {
     );
     this.#db.exec(SCHEMA);
     migrateTokens(this.#db);
+    migrateNormalized(this.#db);
     this.#stmt = prepareStatements(this.#db);
   }
 
