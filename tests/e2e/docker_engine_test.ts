@@ -203,7 +203,7 @@ Deno.test("DockerEngine drives real engines", async (t) => {
         assert.ok(error instanceof DockerError);
         assert.equal(error.code, "engine_error");
         // The engine had already answered 200: the error came inside the stream.
-        assert.equal(error.status, undefined);
+        assert.equal(error.engineStatus, undefined);
         assert.ok(cli.includes(error.message), `adapter: "${error.message}", CLI: "${cli}"`);
         assert.equal(await engine.imageExists(ref), false);
       } finally {
@@ -406,7 +406,7 @@ function dockerError(code: string, status?: number, message?: RegExp) {
   return (error: unknown): boolean => {
     assert.ok(error instanceof DockerError, `not a DockerError: ${error}`);
     assert.equal(error.code, code, error.message);
-    if (status !== undefined) assert.equal(error.status, status);
+    if (status !== undefined) assert.equal(error.engineStatus, status);
     if (message) assert.match(error.message, message);
     return true;
   };
