@@ -7,7 +7,7 @@ import { parseSpec } from "../../src/manifest/spec.ts";
 const ours = { "launcher.manifest": "shop", "launcher.container": "web" };
 
 /** The create body of a spec as written, through its normalized form as the agent gets it. */
-function containerConfig(spec: Spec, labels: Record<string, string>): CreateContainerBody {
+function bodyOf(spec: Spec, labels: Record<string, string>): CreateContainerBody {
   // Through JSON, as the normalized form travels from the server to the agent.
   return createBody(JSON.parse(JSON.stringify(parseSpec(spec).normalized)), labels);
 }
@@ -15,7 +15,7 @@ function containerConfig(spec: Spec, labels: Record<string, string>): CreateCont
 Deno.test("createBody sets only the image and labels for a bare spec", () => {
   const spec: Spec = { name: "web", host: "host-a", image: "nginx:1.27" };
   const expected: CreateContainerBody = { Image: "nginx:1.27", Labels: ours, HostConfig: {} };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
 Deno.test("createBody maps commands, environment and ports", () => {
@@ -45,15 +45,15 @@ Deno.test("createBody maps commands, environment and ports", () => {
       },
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
 Deno.test("createBody turns an empty entrypoint into the engine's reset", () => {
   const spec: Spec = { name: "web", host: "h", image: "busybox", entrypoint: "", cmd: "sh -c 'x'" };
-  const body = containerConfig(spec, ours);
+  const body = bodyOf(spec, ours);
   assert.deepEqual(body.Entrypoint, [""]);
   assert.deepEqual(body.Cmd, ["sh", "-c", "x"]);
-  assert.deepEqual(containerConfig({ ...spec, entrypoint: [] }, ours).Entrypoint, [""]);
+  assert.deepEqual(bodyOf({ ...spec, entrypoint: [] }, ours).Entrypoint, [""]);
 });
 
 Deno.test("createBody maps every option to its HostConfig field", () => {
@@ -112,18 +112,18 @@ Deno.test("createBody maps every option to its HostConfig field", () => {
       DnsSearch: ["example.com"],
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
 Deno.test("createBody lets launcher's labels win over the spec's", () => {
   const spec: Spec = { name: "web", host: "h", image: "i", options: ["--label=owner=team"] };
-  const body = containerConfig(spec, { owner: "launcher", ...ours });
+  const body = bodyOf(spec, { owner: "launcher", ...ours });
   assert.deepEqual(body.Labels, { owner: "launcher", ...ours });
 });
 
 Deno.test("createBody keeps an explicit --privileged=false", () => {
   const spec: Spec = { name: "web", host: "h", image: "i", options: ["--privileged=false"] };
-  assert.deepEqual(containerConfig(spec, ours).HostConfig, { Privileged: false });
+  assert.deepEqual(bodyOf(spec, ours).HostConfig, { Privileged: false });
 });
 
 Deno.test("createBody maps every first-class field to the engine's", () => {
@@ -163,7 +163,7 @@ Deno.test("createBody maps every first-class field to the engine's", () => {
       NanoCpus: 1_500_000_000,
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
 Deno.test("createBody merges fields with the options that set other things", () => {
@@ -176,7 +176,7 @@ Deno.test("createBody merges fields with the options that set other things", () 
     resources: { memory: 67108864 },
     options: ["--label=team=shop", "--cpus=2", "-v", "/a:/a"],
   };
-  const body = containerConfig(spec, ours);
+  const body = bodyOf(spec, ours);
   assert.deepEqual(body.Labels, { team: "shop", tier: "front", ...ours });
   assert.deepEqual(body.HostConfig, {
     RestartPolicy: { Name: "always" },
