@@ -49,8 +49,8 @@ export function issueMessage(issue: v.BaseIssue<unknown>): string {
       ? `unknown key ${quote(String(issue.input))}`
       : `missing required key ${quote(String(last.key))}`;
   }
-  if (issue.kind === "schema") {
-    const expected = EXPECTED[issue.expected ?? ""] ?? "something else";
+  const expected = EXPECTED[issue.expected ?? ""];
+  if (issue.kind === "schema" && expected) {
     return `must be ${expected}, not ${describe(issue.input)}`;
   }
   return `has a value that is not allowed here: ${describe(issue.input)}`;
