@@ -7,8 +7,9 @@
 import type { ContainerStatus } from "../src/api/schemas.ts";
 import type { LauncherClient } from "../src/client/client.ts";
 import { ApiError } from "../src/client/errors.ts";
-import type { ContainerEvent, CreateContainerBody } from "../src/docker/engine.ts";
+import type { ContainerEvent } from "../src/docker/engine.ts";
 import { DockerEngine } from "../src/docker/docker_engine.ts";
+import type { CreateContainerBody } from "../src/docker/wire.ts";
 import { Cluster, SLEEPER } from "../tests/e2e/cluster.ts";
 import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";

@@ -5,10 +5,9 @@
  * because of the engine's leftover state (after an engine restart) created again.
  */
 import type { ContainerStatus } from "../api/schemas.ts";
-import { containerConfig } from "./container_config.ts";
+import { createBody } from "./create_body.ts";
 import type { Engine } from "../docker/engine.ts";
 import { LauncherError } from "../errors.ts";
-import { parseStopTimeout } from "../manifest/durations.ts";
 import type { Clock } from "./clock.ts";
 import { withDeadline } from "./deadline.ts";
 import type { EngineView } from "./engine_view.ts";
@@ -140,9 +139,9 @@ export class Executor {
     const { engine, view } = this.opts;
     const name = engineName(d.manifestName, d.config.name);
     const labels = ownLabels(this.opts.me(), d.manifestName, d.config.name, d.specHash);
-    const body = containerConfig(d.config, labels);
-    const policy = d.config.pull ?? "missing";
-    if (policy === "always") await this.#pull(key, d.config.image);
+    const body = createBody(d.normalized, labels);
+    const policy = d.normalized.pull ?? "missing";
+    if (policy === "always") await this.#pull(key, d.normalized.image);
     let id: string;
     try {
       id = await this.#call("create", (s) => engine.createContainer(name, body, s));
@@ -152,12 +151,15 @@ export class Executor {
       const cause = error instanceof StepError ? error.cause : error;
       if (!(cause instanceof LauncherError && cause.code === "not_found")) throw error;
       if (policy === "never") {
-        throw new StepError("create", new ImageAbsentError(d.config.image, this.opts.me().host));
+        throw new StepError(
+          "create",
+          new ImageAbsentError(d.normalized.image, this.opts.me().host),
+        );
       }
-      await this.#pull(key, d.config.image);
+      await this.#pull(key, d.normalized.image);
       id = await this.#call("create", (s) => engine.createContainer(name, body, s));
     }
-    view.created(id, name, body.Labels);
+    view.created(id, name, body.Labels ?? labels);
     this.opts.changed(key);
     return id;
   }
@@ -189,8 +191,7 @@ export class Executor {
 
 /** The spec's stop timeout in seconds, or undefined for the container's own. */
 function stopSeconds(d: ContainerStatus): number | undefined {
-  const value = d.config.stop_timeout;
-  return value === undefined ? undefined : parseStopTimeout(value);
+  return d.normalized.stopTimeout;
 }
 
 function message(error: unknown): string {

@@ -47,8 +47,11 @@ export function observedReport(
     report.exitCode = seen.exitCode;
   }
   // Until its first check the engine says `starting`; events only tell of later changes.
+  const check = desired.normalized.healthcheck;
   const health = seen.health ??
-    (state === "running" && desired.config.healthcheck !== undefined ? "starting" : undefined);
+    (state === "running" && check !== undefined && check.test[0] !== "NONE"
+      ? "starting"
+      : undefined);
   if (health !== undefined) report.health = health;
   return report;
 }

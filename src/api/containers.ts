@@ -1,6 +1,7 @@
 /** The contract of containers: desired and observed state, actions, reports, plans and lists. */
 import * as v from "valibot";
-import { HostSchema, NameSchema, SpecSchema } from "../manifest/schema.ts";
+import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
 
 /** What the user wants for a container. */
 export const DESIRED = ["running", "stopped", "killed", "removed"] as const;
@@ -72,7 +73,10 @@ export const StateBodySchema = v.union([
 /** A container as the server knows it: its spec, where it runs, what is desired and seen. */
 export const ContainerStatusSchema = v.object({
   manifestName: NameSchema,
-  config: SpecSchema,
+  /** The spec as written, for people and for clients of the original design. */
+  config: SpecConfigSchema,
+  /** The spec as parsed at the door; agents build containers from it. */
+  normalized: NormalizedSpecSchema,
   host: HostSchema,
   desired: DesiredSchema,
   state: StateSchema,

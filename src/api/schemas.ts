@@ -2,11 +2,13 @@
  * Every schema of the contract that server, client and CLI share, re-exported from the files that
  * define them. The vocabulary is DESIGN.md's: desired, state, index, host, manifest.
  */
-export { HostSchema, ManifestSchema, NameSchema, SpecSchema } from "../manifest/schema.ts";
-export type { Manifest, Spec } from "../manifest/schema.ts";
+export { HostSchema, NameSchema } from "../manifest/schema.ts";
+export type { Manifest, ParsedSpec, Spec } from "../manifest/schema.ts";
+export type { NormalizedSpec } from "../manifest/normalized.ts";
 export * from "./containers.ts";
 export * from "./events.ts";
 export * from "./hosts.ts";
 export * from "./logs.ts";
+export * from "./normalized.ts";
 export * from "./tokens.ts";
 export { type ErrorBody, ErrorBodySchema, type ErrorDetail, ErrorDetailSchema } from "./errors.ts";

@@ -1,7 +1,7 @@
 /** The contract of tokens: roles, scopes, and the token routes' bodies. */
 import * as v from "valibot";
 import { HostSchema } from "../manifest/schema.ts";
-import { parseDuration } from "../duration.ts";
+import { DurationError, parseDuration } from "../duration.ts";
 
 /** What a token may do: everything, one host's agent work, or read without changing anything. */
 export const ROLES = ["admin", "agent", "read"] as const;
@@ -11,26 +11,28 @@ export type Role = v.InferOutput<typeof RoleSchema>;
 /** The longest lifetime a token may be given (ten years). */
 export const MAX_TOKEN_TTL_MS = 3650 * 86_400_000;
 
-/** Whether a `ttl` is a duration from 1 ms to ten years. */
-function isTokenTtl(text: string): boolean {
-  try {
-    const ms = parseDuration(text);
-    return ms >= 1 && ms <= MAX_TOKEN_TTL_MS;
-  } catch {
-    return false;
-  }
-}
+/** A `ttl`: a duration in the one grammar, from 1 ms to ten years. */
+const TtlSchema = v.pipe(
+  v.string(),
+  v.rawCheck<string>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    let ms: number;
+    try {
+      ms = parseDuration(dataset.value);
+    } catch (error) {
+      if (!(error instanceof DurationError)) throw error;
+      addIssue({ message: error.message });
+      return;
+    }
+    if (ms < 1 || ms > MAX_TOKEN_TTL_MS) addIssue({ message: "must be from 1ms to 3650d" });
+  }),
+);
 
 /** The scope of a new token: its role (default admin), the host of an agent token, a lifetime. */
 const TOKEN_SCOPE_ENTRIES = {
   role: v.optional(RoleSchema),
   host: v.optional(HostSchema),
-  ttl: v.optional(
-    v.pipe(
-      v.string(),
-      v.check(isTokenTtl, "must be a duration such as 30d, 12h or 90m, at most 3650d"),
-    ),
-  ),
+  ttl: v.optional(TtlSchema),
 };
 
 /** An agent token needs its host, and only an agent token has one. */

@@ -42,7 +42,7 @@ export function psTable(list: ContainerStatus[]): string {
       c.config.name,
       c.host,
       c.config.image,
-      (c.config.ports ?? []).join(",") || "-",
+      writtenPorts(c.config.ports).join(",") || "-",
       c.desired,
       stateText(c),
       age(c.createdAt),
@@ -51,4 +51,9 @@ export function psTable(list: ContainerStatus[]): string {
     return row;
   });
   return table(header, rows);
+}
+
+/** The ports of a spec as its author wrote them; the wire passes them through unchecked. */
+function writtenPorts(ports: unknown): string[] {
+  return Array.isArray(ports) ? ports.filter((port) => typeof port === "string") : [];
 }

@@ -1,20 +1,30 @@
-/** The Docker Engine API's own request types, as launcher sends them. */
+/**
+ * The Docker Engine API's own shapes for creating a container (`POST /containers/create`), in
+ * the engine's field names. Only what launcher sets is typed; absent fields take the engine's
+ * (and the image's) defaults. These types live here and nowhere else.
+ */
+
+/** One entry of `HostConfig.PortBindings`; an empty `HostPort` lets the engine pick one. */
+export interface EnginePortBinding {
+  HostIp?: string;
+  HostPort: string;
+}
 
 /** `HostConfig.RestartPolicy`. */
-export interface RestartPolicy {
+export interface EngineRestartPolicy {
   Name: "no" | "always" | "unless-stopped" | "on-failure";
   MaximumRetryCount?: number;
 }
 
 /** One entry of `HostConfig.Devices`. */
-export interface DeviceMapping {
+export interface EngineDeviceMapping {
   PathOnHost: string;
   PathInContainer: string;
   CgroupPermissions: string;
 }
 
 /** One entry of `HostConfig.Ulimits`; -1 means unlimited. */
-export interface Ulimit {
+export interface EngineUlimit {
   Name: string;
   Soft: number;
   Hard: number;
@@ -30,35 +40,32 @@ export interface EngineHealthcheck {
   StartPeriod?: number;
 }
 
-/** One entry of `HostConfig.PortBindings`; an empty `HostPort` lets the engine pick one. */
-export interface EnginePortBinding {
-  HostIp?: string;
-  HostPort: string;
-}
-
-/** `HostConfig` of a create body: only what a spec can set. */
+/** `HostConfig` of a create body. */
 export interface CreateHostConfig {
   PortBindings?: Record<string, EnginePortBinding[]>;
   NetworkMode?: string;
-  RestartPolicy?: RestartPolicy;
+  RestartPolicy?: EngineRestartPolicy;
   Binds?: string[];
   Privileged?: boolean;
+  /** Bytes. */
   Memory?: number;
+  /** Billionths of a CPU. */
   NanoCpus?: number;
   ExtraHosts?: string[];
-  Devices?: DeviceMapping[];
+  Devices?: EngineDeviceMapping[];
   Tmpfs?: Record<string, string>;
   CapAdd?: string[];
   CapDrop?: string[];
   SecurityOpt?: string[];
   IpcMode?: string;
+  /** Bytes. */
   ShmSize?: number;
-  Ulimits?: Ulimit[];
+  Ulimits?: EngineUlimit[];
   Dns?: string[];
   DnsSearch?: string[];
 }
 
-/** The JSON body of `POST /containers/create`; absent fields take the engine's defaults. */
+/** The JSON body of `POST /containers/create`. */
 export interface CreateContainerBody {
   Image: string;
   Entrypoint?: string[];
@@ -67,10 +74,10 @@ export interface CreateContainerBody {
   Env?: string[];
   /** Keys such as `80/tcp`, values always `{}`. */
   ExposedPorts?: Record<string, Record<string, never>>;
-  Labels: Record<string, string>;
+  Labels?: Record<string, string>;
   Hostname?: string;
   Healthcheck?: EngineHealthcheck;
   /** Seconds between the stop signal and SIGKILL. */
   StopTimeout?: number;
-  HostConfig: CreateHostConfig;
+  HostConfig?: CreateHostConfig;
 }

@@ -1,4 +1,5 @@
 /** Entrypoints and commands: a string split into words like a POSIX shell would, or a list. */
+import { quote } from "./describe.ts";
 import { LauncherError } from "../errors.ts";
 
 /** A command string that cannot be split (an unterminated quote or a trailing backslash). */
@@ -53,7 +54,7 @@ export function splitCommand(value: string | string[]): string[] {
       i++;
     } else if (char === "\\") {
       if (i + 1 >= value.length) {
-        throw new CommandError(`command ${JSON.stringify(value)} ends with a lone backslash`);
+        throw new CommandError(`command ${quote(value)} ends with a lone backslash`);
       }
       // A backslash before a newline joins lines, as in a shell script.
       if (value[i + 1] !== "\n") {
@@ -73,6 +74,6 @@ export function splitCommand(value: string | string[]): string[] {
 
 function unterminated(value: string, kind: "single" | "double", at: number): CommandError {
   return new CommandError(
-    `command ${JSON.stringify(value)} has an unterminated ${kind} quote at character ${at + 1}`,
+    `command ${quote(value)} has an unterminated ${kind} quote at character ${at + 1}`,
   );
 }

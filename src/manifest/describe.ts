@@ -12,3 +12,11 @@ export function describe(value: unknown): string {
   if (typeof value === "number") return `the number ${value}`;
   return String(value);
 }
+
+/** The longest value a message quotes in full; longer ones are cut, so messages stay lines. */
+const QUOTE_LIMIT = 100;
+
+/** A value quoted for a message, as JSON, cut short when it is long. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}...` : text);
+}

@@ -1,17 +1,5 @@
-/** A spec's `healthcheck` in the engine's own terms (`Healthcheck` of a create body). */
-import { parseNanoseconds } from "./durations.ts";
-import type { Healthcheck } from "./schema.ts";
+/** A health check's `test` in its explicit form, the one the engine runs. */
 import { ValueError } from "./value_error.ts";
-
-/** `Healthcheck` of the engine's create body; durations in nanoseconds. */
-export interface EngineHealthcheck {
-  /** `["NONE"]`, `["CMD", program, ...args]` or `["CMD-SHELL", command]`. */
-  Test: string[];
-  Interval?: number;
-  Timeout?: number;
-  Retries?: number;
-  StartPeriod?: number;
-}
 
 const KINDS = new Set(["NONE", "CMD", "CMD-SHELL"]);
 
@@ -40,14 +28,4 @@ export function healthTest(test: string | string[]): string[] {
     throw new ValueError("starts with CMD-SHELL, which takes exactly one shell command after it");
   }
   return [...test];
-}
-
-/** The engine's `Healthcheck` for a validated spec's health check. */
-export function engineHealthcheck(check: Healthcheck): EngineHealthcheck {
-  const engine: EngineHealthcheck = { Test: healthTest(check.test) };
-  if (check.interval !== undefined) engine.Interval = parseNanoseconds(check.interval);
-  if (check.timeout !== undefined) engine.Timeout = parseNanoseconds(check.timeout);
-  if (check.retries !== undefined) engine.Retries = check.retries;
-  if (check.start_period !== undefined) engine.StartPeriod = parseNanoseconds(check.start_period);
-  return engine;
 }

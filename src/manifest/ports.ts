@@ -1,4 +1,5 @@
 /** Port bindings as written in a manifest (`[ip:][hostPort:]containerPort[/protocol]`). */
+import { quote } from "./describe.ts";
 import { LauncherError } from "../errors.ts";
 import { isIpv4, isIpv6 } from "./ip_address.ts";
 
@@ -28,7 +29,7 @@ const FORMS = "[ip:][hostPort:]containerPort[/tcp|udp|sctp]";
 
 /** Parses one port binding; throws {@link PortError} with a precise message on anything else. */
 export function parsePort(text: string): PortBinding {
-  const quoted = JSON.stringify(text);
+  const quoted = quote(text);
   if (text === "") throw new PortError(`port "" is empty`);
   if (/\s/.test(text)) throw new PortError(`port ${quoted} contains whitespace`);
 
@@ -37,7 +38,7 @@ export function parsePort(text: string): PortBinding {
   const protocol = slash < 0 ? "tcp" : text.slice(slash + 1);
   if (!isProtocol(protocol)) {
     throw new PortError(
-      `port ${quoted} has unknown protocol ${JSON.stringify(protocol)} (expected tcp, udp or sctp)`,
+      `port ${quoted} has unknown protocol ${quote(protocol)} (expected tcp, udp or sctp)`,
     );
   }
 
@@ -48,7 +49,7 @@ export function parsePort(text: string): PortBinding {
     if (close < 0) throw new PortError(`port ${quoted} has an IPv6 address without a closing "]"`);
     hostIp = address.slice(1, close);
     if (!isIpv6(hostIp)) {
-      throw new PortError(`port ${quoted} has host IP ${JSON.stringify(hostIp)} that is not IPv6`);
+      throw new PortError(`port ${quoted} has host IP ${quote(hostIp)} that is not IPv6`);
     }
     if (address[close + 1] !== ":") {
       throw new PortError(`port ${quoted} must continue with ":" after "]" (expected ${FORMS})`);
@@ -70,7 +71,7 @@ export function parsePort(text: string): PortBinding {
       hostIp = parts[0];
       if (!isIpv4(hostIp)) {
         throw new PortError(
-          `port ${quoted} has host IP ${JSON.stringify(hostIp)} that is not an IPv4 address`,
+          `port ${quoted} has host IP ${quote(hostIp)} that is not an IPv4 address`,
         );
       }
     }
@@ -112,7 +113,7 @@ function portNumber(quoted: string, role: "host" | "container", text: string): n
   }
   if (!/^\d+$/.test(text)) {
     throw new PortError(
-      `port ${quoted} has ${role} port ${JSON.stringify(text)} that is not a number`,
+      `port ${quoted} has ${role} port ${quote(text)} that is not a number`,
     );
   }
   const port = Number(text);

@@ -1,14 +1,23 @@
 /**
- * The manifest and spec schemas: the one definition of what a manifest may hold, shared by the
- * CLI, the API and the agent. Types are inferred from these schemas, never written by hand.
+ * The manifest and spec schemas: the one definition of what a manifest may hold. Validating a spec
+ * also parses it, once: every value that has a syntax (ports, options, commands, durations, sizes)
+ * is parsed by the schema itself, and a valid spec comes out as written, normalized and hashed.
  */
 import * as v from "valibot";
-import { parsePort } from "./ports.ts";
-import { parseCpus, parseOptions, parseRestartPolicy, parseSize, parseVolume } from "./options.ts";
+import { DURATION_EXAMPLES } from "../duration.ts";
+import { LauncherError } from "../errors.ts";
+import { normalizedHash } from "./canonical.ts";
 import { splitCommand } from "./command.ts";
-import { parseNanoseconds, parseStopTimeout } from "./durations.ts";
-import { healthTest } from "./healthcheck.ts";
+import { specConflicts } from "./conflicts.ts";
 import { describe } from "./describe.ts";
+import { healthNanoseconds, stopTimeoutSeconds } from "./durations.ts";
+import { healthTest } from "./healthcheck.ts";
+import { checkImageReference } from "./image.ts";
+import type { NormalizedHealthcheck, NormalizedSpec } from "./normalized.ts";
+import { OptionError, readOptions } from "./options.ts";
+import { parseCpus, parseRestartPolicy, parseSize, parseVolume } from "./option_values.ts";
+import { Parsed, writtenForm } from "./parsed.ts";
+import { formatPort, parsePort, type PortBinding } from "./ports.ts";
 
 /** Names of manifests and containers: `[a-z0-9][a-z0-9-]{0,62}`. */
 export const NameSchema = v.pipe(
@@ -22,61 +31,92 @@ export const HostSchema = v.pipe(
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, "must be a host name ([A-Za-z0-9._-], up to 253)"),
 );
 
-/**
- * Runs a parser for its error only, turning a thrown message into a schema issue. `subject`
- * starts messages that are only a predicate ("has malformed value ...").
- */
-function parsedBy<T>(parse: (input: T) => unknown, subject?: string) {
-  return v.rawCheck<T>(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
+/** The message of a parser's error, completed with what holds the value when it is a predicate. */
+function messageOf(error: unknown, subject: string | undefined): string {
+  // Only launcher's own errors describe a value; anything else is a bug and must not pass as one.
+  if (!(error instanceof LauncherError)) throw error;
+  return subject === undefined ? error.message : `${subject} ${error.message}`;
+}
+
+/** Parses a value once, keeping what was written beside what it parses to. */
+function parsed<W, P>(parse: (input: W) => P, subject?: string) {
+  return v.rawTransform<W, Parsed<W, P>>(({ dataset, addIssue, NEVER }) => {
     try {
-      parse(dataset.value);
+      return new Parsed(dataset.value, parse(dataset.value));
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      addIssue({ message: subject === undefined ? message : `${subject} ${message}` });
+      addIssue({ message: messageOf(error, subject) });
+      return NEVER;
     }
   });
 }
 
-/** A command: a string split like a shell, or a list of words. */
-const CommandSchema = v.pipe(
-  v.union([v.string(), v.array(v.string())], "must be a string or a list of strings"),
-  parsedBy(splitCommand),
-);
-
-const PortSchema = v.pipe(v.string('must be a string such as "8080:80"'), parsedBy(parsePort));
-
-/** A mapping: valibot's record alone takes a list for a mapping with keys "0", "1"... */
-function mapping<T extends v.GenericSchema<Record<string, unknown>>>(record: T) {
-  return v.pipe(
-    v.custom<unknown>((input) => !Array.isArray(input), "must be a mapping, not a list"),
-    record,
-  );
+/** Checks a value that stays as written, such as a volume or an image reference. */
+function checked<T>(check: (input: T) => unknown, subject: string) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.issues) return;
+    try {
+      check(dataset.value);
+    } catch (error) {
+      addIssue({ message: messageOf(error, subject) });
+    }
+  });
 }
-
-const EnvironmentSchema = v.record(
-  v.pipe(v.string(), v.regex(/^[^=\s]+$/, "must be a variable name without '=' or spaces")),
-  v.union([v.string(), v.number(), v.boolean()], "must be a string, number or boolean"),
-);
 
 /** A message saying what a value must be and what it is instead. */
 function mustBe(expected: string) {
   return (issue: v.BaseIssue<unknown>) => `must be ${expected}, not ${describe(issue.input)}`;
 }
 
-/** A duration with units, such as `10s`, `1m30s` or `500ms`. */
+/** A mapping: valibot's objects and records alone take a list for a mapping with keys "0"... */
+function mapping<T extends v.GenericSchema>(schema: T) {
+  return v.pipe(
+    v.custom<v.InferInput<T>>((input) => !Array.isArray(input), "must be a mapping, not a list"),
+    schema,
+  );
+}
+
+/** A command: a string split like a shell, or a list of words. */
+const CommandSchema = v.pipe(
+  v.union([v.string(), v.array(v.string())], "must be a string or a list of strings"),
+  parsed(splitCommand),
+);
+
+const PortSchema = v.pipe(v.string('must be a string such as "8080:80"'), parsed(parsePort));
+
+const EnvironmentSchema = mapping(v.record(
+  v.pipe(v.string(), v.regex(/^[^=\s]+$/, "must be a variable name without '=' or spaces")),
+  v.union([v.string(), v.number(), v.boolean()], "must be a string, number or boolean"),
+));
+
+/** Options, read once; an error points at the list element at fault. */
+const OptionsSchema = v.pipe(
+  v.array(v.string()),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const list = dataset.value;
+    try {
+      return new Parsed(list, readOptions(list));
+    } catch (error) {
+      if (!(error instanceof OptionError)) throw error;
+      const at = { type: "array", origin: "value", input: list, key: error.index } as const;
+      addIssue({ message: error.message, path: [{ ...at, value: list[error.index] }] });
+      return NEVER;
+    }
+  }),
+);
+
+/** A health check duration: a duration, or a number of seconds. */
 function durationSchema(subject: string) {
   return v.pipe(
-    v.string(mustBe("a duration such as 10s or 500ms")),
-    parsedBy(parseNanoseconds, subject),
+    v.union([v.string(), v.number()], mustBe(`a duration such as ${DURATION_EXAMPLES}`)),
+    parsed(healthNanoseconds, subject),
   );
 }
 
 /** The engine's own health check, with its timings. */
-const HealthcheckSchema = v.strictObject({
+const HealthcheckSchema = mapping(v.strictObject({
   test: v.pipe(
     v.union([v.string(), v.array(v.string())], "must be a string or a list of strings"),
-    parsedBy(healthTest, "test"),
+    parsed(healthTest, "test"),
   ),
   interval: v.optional(durationSchema("interval")),
   timeout: v.optional(durationSchema("timeout")),
@@ -89,9 +129,9 @@ const HealthcheckSchema = v.strictObject({
     ),
   ),
   start_period: v.optional(durationSchema("start_period")),
-});
+}));
 
-const LabelsSchema = v.record(
+const LabelsSchema = mapping(v.record(
   v.pipe(
     v.string(),
     v.regex(/^[^\s=]+$/, "must be a label key without '=' or spaces"),
@@ -102,52 +142,59 @@ const LabelsSchema = v.record(
     ),
   ),
   v.union([v.string(), v.number(), v.boolean()], "must be a string, number or boolean"),
-);
+));
 
-const ResourcesSchema = v.strictObject({
+const ResourcesSchema = mapping(v.strictObject({
   memory: v.optional(
     v.pipe(
       v.union([v.string(), v.number()], mustBe("a size such as 256m or 1g")),
-      parsedBy((memory) => parseSize(String(memory)), "memory"),
+      parsed((memory: string | number) => parseSize(String(memory)), "memory"),
     ),
   ),
   cpus: v.optional(
     v.pipe(
       v.union([v.number(), v.string()], mustBe("a number of CPUs such as 0.5 or 2")),
-      parsedBy((cpus) => parseCpus(String(cpus)), "cpus"),
+      parsed((cpus: string | number) => parseCpus(String(cpus)), "cpus"),
     ),
   ),
-});
+}));
 
 /** When an agent pulls a spec's image: only when absent (default), before every create, never. */
 export const PULL_POLICIES = ["missing", "always", "never"] as const;
 
-/** One container's configuration as written in a manifest. */
-export const SpecSchema = v.strictObject({
+/** An image reference as Docker's grammar has it. */
+const ImageSchema = v.pipe(
+  v.string(),
+  v.nonEmpty("must not be empty"),
+  checked(checkImageReference, "image"),
+);
+
+/** The fields of a spec, each parsed where it has a syntax. */
+const SPEC_ENTRIES = {
   name: NameSchema,
   host: HostSchema,
-  image: v.pipe(v.string(), v.nonEmpty("must not be empty")),
+  image: ImageSchema,
   entrypoint: v.optional(CommandSchema),
   cmd: v.optional(CommandSchema),
   ports: v.optional(v.array(PortSchema)),
-  environment: v.optional(mapping(EnvironmentSchema)),
-  options: v.optional(v.pipe(v.array(v.string()), parsedBy(parseOptions))),
+  environment: v.optional(EnvironmentSchema),
+  options: v.optional(OptionsSchema),
   healthcheck: v.optional(HealthcheckSchema),
   restart: v.optional(
     v.pipe(
       v.string(mustBe("no, always, unless-stopped or on-failure[:N]")),
-      parsedBy(parseRestartPolicy, "restart"),
+      parsed(parseRestartPolicy, "restart"),
     ),
   ),
   volumes: v.optional(
     v.array(
       v.pipe(
         v.string(mustBe('a string such as "/srv/data:/data:ro"')),
-        parsedBy(parseVolume, "volume"),
+        checked(parseVolume, "volume"),
       ),
     ),
   ),
-  labels: v.optional(mapping(LabelsSchema)),
+  labels: v.optional(LabelsSchema),
   resources: v.optional(ResourcesSchema),
   pull: v.optional(v.picklist(PULL_POLICIES, mustBe("missing, always or never"))),
   stop_timeout: v.optional(
@@ -156,10 +203,99 @@ export const SpecSchema = v.strictObject({
         [v.number(), v.string()],
         mustBe("a number of seconds or a duration such as 30s"),
       ),
-      parsedBy(parseStopTimeout, "stop_timeout"),
+      parsed(stopTimeoutSeconds, "stop_timeout"),
     ),
   ),
-});
+};
+
+const SpecFieldsSchema = v.strictObject(SPEC_ENTRIES);
+type SpecFields = v.InferOutput<typeof SpecFieldsSchema>;
+
+/** One container's configuration as written in a manifest. */
+export type Spec = v.InferInput<typeof SpecFieldsSchema>;
+/** A spec's health check as written. */
+export type Healthcheck = NonNullable<Spec["healthcheck"]>;
+/** A spec's pull policy. */
+export type PullPolicy = typeof PULL_POLICIES[number];
+
+/** A valid spec: as written, normalized, and the hash of its normalized form. */
+export interface ParsedSpec {
+  spec: Spec;
+  normalized: NormalizedSpec;
+  hash: string;
+}
+
+/** Values as strings, as the engine takes variables and labels. */
+function stringMap(map: Record<string, string | number | boolean> | undefined) {
+  return Object.fromEntries(Object.entries(map ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+/** Ports in the order of their canonical text, as the hash has them: a set, for the engine. */
+function canonicalOrder(ports: PortBinding[]): PortBinding[] {
+  const keyed = ports.map((port) => [formatPort(port), port] as const);
+  return keyed.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, port]) => port);
+}
+
+/** Builds the normalized form from what the field schemas parsed; nothing is parsed again. */
+function assemble(fields: SpecFields): ParsedSpec {
+  const normalized: NormalizedSpec = {
+    name: fields.name,
+    host: fields.host,
+    image: fields.image,
+    ports: canonicalOrder((fields.ports ?? []).map((port) => port.value)),
+    environment: stringMap(fields.environment),
+    options: fields.options?.value.options ?? [],
+    runOptions: fields.options?.value.run ?? {},
+    volumes: fields.volumes ?? [],
+    labels: stringMap(fields.labels),
+    resources: {},
+  };
+  if (fields.entrypoint !== undefined) normalized.entrypoint = fields.entrypoint.value;
+  if (fields.cmd !== undefined) normalized.cmd = fields.cmd.value;
+  const check = fields.healthcheck;
+  if (check !== undefined) {
+    const health: NormalizedHealthcheck = { test: check.test.value };
+    if (check.interval !== undefined) health.interval = check.interval.value;
+    if (check.timeout !== undefined) health.timeout = check.timeout.value;
+    if (check.retries !== undefined) health.retries = check.retries;
+    if (check.start_period !== undefined) health.startPeriod = check.start_period.value;
+    normalized.healthcheck = health;
+  }
+  if (fields.restart !== undefined) normalized.restart = fields.restart.value;
+  const { memory, cpus } = fields.resources ?? {};
+  if (memory !== undefined) normalized.resources.memory = memory.value;
+  if (cpus !== undefined) normalized.resources.nanoCpus = cpus.value;
+  // Pulling only a missing image is what a spec without `pull` does.
+  if (fields.pull !== undefined && fields.pull !== "missing") normalized.pull = fields.pull;
+  if (fields.stop_timeout !== undefined) normalized.stopTimeout = fields.stop_timeout.value;
+  return { spec: writtenForm(fields) as Spec, normalized, hash: normalizedHash(normalized) };
+}
+
+/** A spec schema whose image is checked by `image`. */
+function specSchema(image: v.GenericSchema<string>) {
+  return v.pipe(
+    mapping(v.strictObject({ ...SPEC_ENTRIES, image })),
+    // Runs on specs with other problems too, so that every problem is reported at once.
+    v.rawCheck(({ dataset, addIssue }) => {
+      for (const conflict of specConflicts(dataset.value)) {
+        addIssue({
+          message: conflict.message(`options[${conflict.optionIndex}]`),
+          input: conflict,
+        });
+      }
+    }),
+    v.transform((fields) => assemble(fields as SpecFields)),
+  );
+}
+
+/** One container's configuration: checked, parsed and normalized. */
+export const SpecSchema = specSchema(ImageSchema);
+
+/**
+ * A spec stored by an earlier version: the same, except that an image reference is taken as it
+ * was accepted then (the engine judges it, as it did), so an upgrade refuses nothing stored.
+ */
+export const StoredSpecSchema = specSchema(v.pipe(v.string(), v.nonEmpty("must not be empty")));
 
 /** A named list of container specs. */
 export const ManifestSchema = v.strictObject({
@@ -167,11 +303,5 @@ export const ManifestSchema = v.strictObject({
   containers: v.array(SpecSchema),
 });
 
-/** One container's configuration as written in a manifest. */
-export type Spec = v.InferOutput<typeof SpecSchema>;
-/** A spec's health check as written. */
-export type Healthcheck = v.InferOutput<typeof HealthcheckSchema>;
-/** A spec's pull policy. */
-export type PullPolicy = typeof PULL_POLICIES[number];
-/** A validated manifest. */
+/** A validated manifest: its name and, per container, the spec as written, normalized, hashed. */
 export type Manifest = v.InferOutput<typeof ManifestSchema>;

@@ -1,12 +1,20 @@
 /** Container rows as the API shows them, and the columns a new spec starts from. */
-import type { ContainerStatus, Desired, Spec, State } from "../api/schemas.ts";
+import type {
+  ContainerStatus,
+  Desired,
+  NormalizedSpec,
+  ParsedSpec,
+  SpecConfig,
+  State,
+} from "../api/schemas.ts";
 import type { ContainerRow } from "./store/store.ts";
 
 /** Turns a stored row into the API's `ContainerStatus`, omitting absent optional fields. */
 export function toStatus(row: ContainerRow): ContainerStatus {
   const status: ContainerStatus = {
     manifestName: row.manifest,
-    config: JSON.parse(row.spec) as Spec,
+    config: JSON.parse(row.spec) as SpecConfig,
+    normalized: JSON.parse(row.normalized) as NormalizedSpec,
     host: row.host,
     desired: row.desired as Desired,
     state: row.state as State,
@@ -25,10 +33,11 @@ export function toStatus(row: ContainerRow): ContainerStatus {
 }
 
 /** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
-export function freshSpec(spec: Spec, hash: string) {
+export function freshSpec({ spec, normalized, hash }: ParsedSpec) {
   return {
     host: spec.host,
     spec: JSON.stringify(spec),
+    normalized: JSON.stringify(normalized),
     spec_hash: hash,
     desired: "running" as const,
     state: "pending" as const,

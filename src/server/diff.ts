@@ -3,20 +3,25 @@
  * and `manifest diff` shows them, so the two can never disagree.
  */
 import { isDeepStrictEqual } from "node:util";
-import type { ContainerPlan, FieldChange, Manifest, ManifestPlan, Spec } from "../api/schemas.ts";
-import { type Json, normalizeSpec, specHash } from "../manifest/hash.ts";
+import type {
+  ContainerPlan,
+  FieldChange,
+  Manifest,
+  ManifestPlan,
+  NormalizedSpec,
+  ParsedSpec,
+} from "../api/schemas.ts";
+import { canonicalForm, type Json } from "../manifest/hash.ts";
 import type { ContainerRow } from "./store/store.ts";
 
 /** What `up` does to one container, with what it needs to do it. */
 export type Step =
-  | { action: "create"; spec: Spec; hash: string }
-  | {
+  | ({ action: "create" } & ParsedSpec)
+  | ({
     action: "recreate" | "update" | "unchanged";
-    spec: Spec;
-    hash: string;
     row: ContainerRow;
     changes: FieldChange[];
-  }
+  } & ParsedSpec)
   | { action: "remove"; row: ContainerRow };
 
 /** A path of keys as written in a field line: `environment.MODE`, `labels["a.b"]`. */
@@ -61,44 +66,40 @@ function rawChanges(
   out.push(change);
 }
 
-/** A copy of `spec` with the field at `path` set to `value` (or removed when undefined). */
-function withField(spec: Json, path: string[], value: Json | undefined): Json {
-  const [key, ...rest] = path;
-  const copy = isMap(spec) ? { ...spec } : {};
-  const next = rest.length === 0 ? value : withField(copy[key] ?? {}, rest, value);
-  if (next === undefined) delete copy[key];
-  else copy[key] = next;
-  return copy;
+/** Fields whose keys the normalized form keeps, so that a change inside one is judged alone. */
+const KEYED = new Set(["environment", "labels", "resources"]);
+
+/**
+ * The normalized value a change of the written spec at `path` lands in: the same key at the top
+ * level, and one key deeper in maps whose keys stay (`environment.MODE`).
+ */
+function normalizedAt(form: { [key: string]: Json }, path: string[]): Json | undefined {
+  const [field, key] = path;
+  const value = form[field];
+  if (!KEYED.has(field) || key === undefined) return value;
+  return isMap(value) ? value[key] : undefined;
 }
 
 /**
  * The fields that differ between a stored container and a new spec, with the values as written.
  * A difference of spelling only (`cmd` as a string or a list, ports in another order) is left
- * out when it does not change the normalized form the hash is taken over.
+ * out: it does not change the normalized form, which both sides carry already parsed.
  */
-function specChanges(row: ContainerRow, spec: Spec, hash: string): FieldChange[] {
+function specChanges(row: ContainerRow, parsed: ParsedSpec): FieldChange[] {
   const stored = JSON.parse(row.spec) as Json;
   const all: RawChange[] = [];
-  rawChanges([], stored, spec as unknown as Json, all);
-  let normal: Json | undefined;
-  try {
-    normal = normalizeSpec(stored as unknown as Spec);
-  } catch {
-    // A spec stored by an older version may use a spelling this one rejects: show every field.
-  }
-  const meaningful = all.filter((change) => {
-    if (normal === undefined) return true;
-    try {
-      const changed = withField(stored, change.path, change.to) as unknown as Spec;
-      return !isDeepStrictEqual(normalizeSpec(changed), normal);
-    } catch {
-      return true;
-    }
-  });
+  rawChanges([], stored, parsed.spec as unknown as Json, all);
+  const before = canonicalForm(JSON.parse(row.normalized) as NormalizedSpec);
+  const after = canonicalForm(parsed.normalized);
+  const meaningful = all.filter((change) =>
+    !isDeepStrictEqual(normalizedAt(before, change.path), normalizedAt(after, change.path))
+  );
   const shown = meaningful.length > 0 ? meaningful : all;
   const changes = shown.map(({ path, ...values }) => ({ field: fieldName(path), ...values }));
   // The hash may also move with no field changed (a spec hashed by an older version).
-  if (changes.length === 0) changes.push({ field: "specHash", from: row.spec_hash, to: hash });
+  if (changes.length === 0) {
+    changes.push({ field: "specHash", from: row.spec_hash, to: parsed.hash });
+  }
   return changes;
 }
 
@@ -115,19 +116,19 @@ function desiredChanges(row: ContainerRow): FieldChange[] {
 export function planSteps(manifest: Manifest, stored: ContainerRow[]): Step[] {
   const byName = new Map(stored.map((row) => [row.name, row]));
   const steps: Step[] = [];
-  for (const spec of manifest.containers) {
-    const hash = specHash(spec);
+  for (const parsed of manifest.containers) {
+    const { spec, hash } = parsed;
     const row = byName.get(spec.name);
     byName.delete(spec.name);
     if (row === undefined) {
-      steps.push({ action: "create", spec, hash });
+      steps.push({ action: "create", ...parsed });
     } else if (row.spec_hash !== hash || row.host !== spec.host) {
-      const changes = [...specChanges(row, spec, hash), ...desiredChanges(row)];
-      steps.push({ action: "recreate", spec, hash, row, changes });
+      const changes = [...specChanges(row, parsed), ...desiredChanges(row)];
+      steps.push({ action: "recreate", ...parsed, row, changes });
     } else if (row.desired !== "running") {
-      steps.push({ action: "update", spec, hash, row, changes: desiredChanges(row) });
+      steps.push({ action: "update", ...parsed, row, changes: desiredChanges(row) });
     } else {
-      steps.push({ action: "unchanged", spec, hash, row, changes: [] });
+      steps.push({ action: "unchanged", ...parsed, row, changes: [] });
     }
   }
   for (const row of byName.values()) {

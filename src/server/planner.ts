@@ -93,7 +93,7 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
-      this.#refuseDraining(manifest.containers.map((spec) => spec.host));
+      this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, now);
       const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
@@ -103,7 +103,7 @@ export class Planner {
             this.store.insertContainer({
               manifest: manifest.name,
               name: step.spec.name,
-              ...freshSpec(step.spec, step.hash),
+              ...freshSpec(step),
               generation: 1,
               restart_generation: 0,
               created_at: now,
@@ -115,7 +115,7 @@ export class Planner {
           case "recreate":
             this.store.updateContainer({
               ...step.row,
-              ...freshSpec(step.spec, step.hash),
+              ...freshSpec(step),
               generation: step.row.generation + 1,
               updated_at: now,
             });
@@ -146,7 +146,7 @@ export class Planner {
 
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
   diff(manifest: Manifest): ManifestPlan {
-    this.#refuseDraining(manifest.containers.map((spec) => spec.host));
+    this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
     return manifestPlan(
       manifest.name,
       planSteps(manifest, this.store.containersOfManifest(manifest.name)),

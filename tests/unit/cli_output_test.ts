@@ -20,6 +20,12 @@ Deno.test("ps shows exit codes and health beside the state", () => {
   assert.equal(stateText(status({ state: "running", health: "healthy" })), "running (healthy)");
 });
 
+Deno.test("ps shows ports as the spec wrote them", () => {
+  const config = { name: "web", host: "host-a", image: "i", ports: ["8080:80", "53/udp"] };
+  assert.match(psTable([status({ config })]), /8080:80,53\/udp/);
+  assert.match(psTable([status({ config: { ...config, ports: "80" } })]), /i\s+-\s+running/);
+});
+
 Deno.test("ps adds an error column only when a container has an error", () => {
   assert.ok(!psTable([status()]).includes("ERROR"));
   const failed = psTable([status({ state: "failed", error: "no such image" })]);

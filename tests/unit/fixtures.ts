@@ -6,6 +6,18 @@ export function status(overrides: Partial<ContainerStatus> = {}): ContainerStatu
   return {
     manifestName: "shop",
     config: { name: "web", host: "host-a", image: "launcher-test:1" },
+    normalized: {
+      name: "web",
+      host: "host-a",
+      image: "launcher-test:1",
+      ports: [],
+      environment: {},
+      options: [],
+      runOptions: {},
+      volumes: [],
+      labels: {},
+      resources: {},
+    },
     host: "host-a",
     desired: "running",
     state: "pending",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { parseNanoseconds, parseStopTimeout } from "../../src/manifest/durations.ts";
-import { engineHealthcheck, healthTest } from "../../src/manifest/healthcheck.ts";
+import { healthNanoseconds, stopTimeoutSeconds } from "../../src/manifest/durations.ts";
+import { healthTest } from "../../src/manifest/healthcheck.ts";
+import { parseSpec } from "../../src/manifest/spec.ts";
 import { ValueError } from "../../src/manifest/value_error.ts";
 
 Deno.test("healthTest turns a string into CMD-SHELL and a list into CMD", () => {
@@ -34,9 +35,11 @@ Deno.test("healthTest rejects tests the engine could not run", () => {
   );
 });
 
-Deno.test("engineHealthcheck gives durations in nanoseconds and leaves unset ones out", () => {
+Deno.test("a normalized health check has durations in nanoseconds and no unset ones", () => {
+  const normalized = (healthcheck: unknown) =>
+    parseSpec({ name: "web", host: "h", image: "i", healthcheck }).normalized.healthcheck;
   assert.deepEqual(
-    engineHealthcheck({
+    normalized({
       test: "exit 0",
       interval: "10s",
       timeout: "500ms",
@@ -44,46 +47,56 @@ Deno.test("engineHealthcheck gives durations in nanoseconds and leaves unset one
       start_period: "1m30s",
     }),
     {
-      Test: ["CMD-SHELL", "exit 0"],
-      Interval: 10e9,
-      Timeout: 500e6,
-      Retries: 0,
-      StartPeriod: 90e9,
+      test: ["CMD-SHELL", "exit 0"],
+      interval: 10e9,
+      timeout: 500e6,
+      retries: 0,
+      startPeriod: 90e9,
     },
   );
-  assert.deepEqual(engineHealthcheck({ test: ["true"] }), { Test: ["CMD", "true"] });
+  assert.deepEqual(normalized({ test: ["true"] }), { test: ["CMD", "true"] });
 });
 
-Deno.test("parseNanoseconds reads Go-style durations of at least 1ms", () => {
-  assert.equal(parseNanoseconds("1ms"), 1e6);
-  assert.equal(parseNanoseconds("1.5s"), 1.5e9);
-  assert.equal(parseNanoseconds("2m"), 120e9);
-  assert.equal(parseNanoseconds("1h30m"), 5400e9);
-  assert.equal(parseNanoseconds("1m30s250ms"), 90.25e9);
-  for (const text of ["", "10", "s", "1d", "1 s", "-1s", "1S", ".5s", "1.s"]) {
-    assert.throws(() => parseNanoseconds(text), (error) => {
+Deno.test("healthNanoseconds reads the one duration grammar, at least 1ms", () => {
+  assert.equal(healthNanoseconds("1ms"), 1e6);
+  assert.equal(healthNanoseconds("1.5s"), 1.5e9);
+  assert.equal(healthNanoseconds("2m"), 120e9);
+  assert.equal(healthNanoseconds("1h30m"), 5400e9);
+  assert.equal(healthNanoseconds("1m30s250ms"), 90.25e9);
+  assert.equal(healthNanoseconds("1.5ms"), 1.5e6);
+  assert.equal(healthNanoseconds("1d"), 86_400e9);
+  assert.equal(healthNanoseconds("10"), 10e9);
+  assert.equal(healthNanoseconds(10), 10e9);
+  for (const text of ["", "s", "1 s", "-1s", "1S", ".5s", "1.s", "1x", "1m-1s"]) {
+    assert.throws(() => healthNanoseconds(text), (error) => {
       assert.ok(error instanceof ValueError);
-      assert.ok(error.message.startsWith(`has malformed value ${JSON.stringify(text)}`), text);
+      assert.equal(
+        error.message,
+        `${JSON.stringify(text)} is not a duration such as 500ms, 30s, 1m30s, 2h or 7d`,
+      );
       return true;
     });
   }
-  assert.throws(() => parseNanoseconds("0s"), /below the engine's minimum of 1ms/);
-  assert.throws(() => parseNanoseconds("0.5ms"), /below the engine's minimum of 1ms/);
-  assert.throws(() => parseNanoseconds("99999999h"), /the duration is too long/);
+  assert.throws(() => healthNanoseconds("0s"), /below the engine's minimum of 1ms/);
+  assert.throws(() => healthNanoseconds("0.5ms"), /below the engine's minimum of 1ms/);
+  assert.throws(() => healthNanoseconds(0), /below the engine's minimum of 1ms/);
+  assert.throws(() => healthNanoseconds("99999999h"), /the duration is too long/);
 });
 
-Deno.test("parseStopTimeout takes seconds or a duration of whole seconds", () => {
-  assert.equal(parseStopTimeout(0), 0);
-  assert.equal(parseStopTimeout(30), 30);
-  assert.equal(parseStopTimeout("45"), 45);
-  assert.equal(parseStopTimeout("30s"), 30);
-  assert.equal(parseStopTimeout("2m"), 120);
-  assert.equal(parseStopTimeout("1m30s"), 90);
-  assert.equal(parseStopTimeout("1500ms500ms"), 2);
-  assert.throws(() => parseStopTimeout(-1), /expected a whole number of seconds, 0 or more/);
-  assert.throws(() => parseStopTimeout(1.5), /expected a whole number of seconds, 0 or more/);
-  assert.throws(() => parseStopTimeout("1.1s"), /the engine takes whole seconds/);
-  assert.throws(() => parseStopTimeout("500ms"), /the engine takes whole seconds/);
-  assert.throws(() => parseStopTimeout("soon"), /expected a number of seconds or a duration/);
-  assert.throws(() => parseStopTimeout(""), /expected a number of seconds or a duration/);
+Deno.test("stopTimeoutSeconds takes seconds or a duration of whole seconds", () => {
+  assert.equal(stopTimeoutSeconds(0), 0);
+  assert.equal(stopTimeoutSeconds(30), 30);
+  assert.equal(stopTimeoutSeconds("45"), 45);
+  assert.equal(stopTimeoutSeconds("30s"), 30);
+  assert.equal(stopTimeoutSeconds("2m"), 120);
+  assert.equal(stopTimeoutSeconds("1m30s"), 90);
+  assert.equal(stopTimeoutSeconds("1500ms500ms"), 2);
+  assert.equal(stopTimeoutSeconds("1d"), 86_400);
+  assert.throws(() => stopTimeoutSeconds(-1), /expected a whole number of seconds, 0 or more/);
+  assert.throws(() => stopTimeoutSeconds(1.5), /expected a whole number of seconds, 0 or more/);
+  assert.throws(() => stopTimeoutSeconds("1.1s"), /the engine takes whole seconds/);
+  assert.throws(() => stopTimeoutSeconds("1.5"), /the engine takes whole seconds/);
+  assert.throws(() => stopTimeoutSeconds("500ms"), /the engine takes whole seconds/);
+  assert.throws(() => stopTimeoutSeconds("soon"), /"soon" is not a duration such as/);
+  assert.throws(() => stopTimeoutSeconds(""), /"" is not a duration such as/);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ErrorDetail } from "../../src/api/schemas.ts";
+import { specHash } from "../../src/manifest/hash.ts";
 import { ManifestError, parseManifest } from "../../src/manifest/parse.ts";
 
 /** Asserts that parsing fails with exactly this message and these details. */
@@ -42,28 +43,50 @@ containers:
     entrypoint: [docker-entrypoint.sh]
     cmd: postgres -c 'max_connections=200'
 `;
-  assert.deepEqual(parseManifest(text, "yaml"), {
-    name: "shop",
-    containers: [
-      {
-        name: "web",
-        host: "host-a",
-        image: "nginx:1.27",
-        entrypoint: "/docker-entrypoint.sh",
-        cmd: ["nginx", "-g", "daemon off;"],
-        ports: ["8080:80", "127.0.0.1:5353:53/udp"],
-        environment: { MODE: "prod", WORKERS: 4, DEBUG: false },
-        options: ["--restart=always", "--memory=256m"],
-      },
-      {
-        name: "db",
-        host: "host-b.example.com",
-        image: "postgres:17",
-        entrypoint: ["docker-entrypoint.sh"],
-        cmd: "postgres -c 'max_connections=200'",
-      },
+  const manifest = parseManifest(text, "yaml");
+  assert.equal(manifest.name, "shop");
+  assert.deepEqual(manifest.containers.map((c) => c.spec), [
+    {
+      name: "web",
+      host: "host-a",
+      image: "nginx:1.27",
+      entrypoint: "/docker-entrypoint.sh",
+      cmd: ["nginx", "-g", "daemon off;"],
+      ports: ["8080:80", "127.0.0.1:5353:53/udp"],
+      environment: { MODE: "prod", WORKERS: 4, DEBUG: false },
+      options: ["--restart=always", "--memory=256m"],
+    },
+    {
+      name: "db",
+      host: "host-b.example.com",
+      image: "postgres:17",
+      entrypoint: ["docker-entrypoint.sh"],
+      cmd: "postgres -c 'max_connections=200'",
+    },
+  ]);
+  assert.deepEqual(manifest.containers[0].normalized, {
+    name: "web",
+    host: "host-a",
+    image: "nginx:1.27",
+    entrypoint: ["/docker-entrypoint.sh"],
+    cmd: ["nginx", "-g", "daemon off;"],
+    ports: [
+      { hostIp: "127.0.0.1", hostPort: 5353, containerPort: 53, protocol: "udp" },
+      { hostPort: 8080, containerPort: 80, protocol: "tcp" },
     ],
+    environment: { MODE: "prod", WORKERS: "4", DEBUG: "false" },
+    options: ["--restart=always", "--memory=256m"],
+    runOptions: { restart: { name: "always" }, memory: 256 * 1024 ** 2 },
+    volumes: [],
+    labels: {},
+    resources: {},
   });
+  assert.deepEqual(manifest.containers[1].normalized.cmd, [
+    "postgres",
+    "-c",
+    "max_connections=200",
+  ]);
+  assert.equal(manifest.containers[0].hash, specHash(manifest.containers[0].spec));
 });
 
 Deno.test("parseManifest reads the same manifest sent as JSON", () => {
@@ -71,8 +94,9 @@ Deno.test("parseManifest reads the same manifest sent as JSON", () => {
     name: "shop",
     containers: [{ name: "web", host: "host-a", image: "nginx", cmd: "nginx -g 'daemon off;'" }],
   };
-  assert.deepEqual(parseManifest(JSON.stringify(manifest, null, 2), "json"), manifest);
-  assert.deepEqual(parseManifest(`\uFEFF${JSON.stringify(manifest)}`, "json"), manifest);
+  const specs = (text: string) => parseManifest(text, "json").containers.map((c) => c.spec);
+  assert.deepEqual(specs(JSON.stringify(manifest, null, 2)), manifest.containers);
+  assert.deepEqual(specs(`\uFEFF${JSON.stringify(manifest)}`), manifest.containers);
 });
 
 Deno.test("parseManifest accepts an empty container list and YAML anchors", () => {
@@ -91,7 +115,7 @@ containers:
     image: i
     options: *opts
 `;
-  assert.deepEqual(parseManifest(text, "yaml").containers[1].options, ["--restart=always"]);
+  assert.deepEqual(parseManifest(text, "yaml").containers[1].spec.options, ["--restart=always"]);
 });
 
 Deno.test("parseManifest rejects an empty body", () => {
@@ -137,30 +161,39 @@ Deno.test("parseManifest rejects malformed YAML with its line and column", () =>
   rejects(
     "name: shop\nname: shop\ncontainers: []\n",
     "yaml",
-    "line 2, column 1: map keys must be unique",
-    [{ message: "map keys must be unique", line: 2, column: 1 }],
+    "name (line 2, column 1): map keys must be unique",
+    [{ path: "name", message: "map keys must be unique", line: 2, column: 1 }],
   );
   rejects(
     "name: a\ncontainers: []\n---\nname: b\n",
     "yaml",
-    "line 3, column 1: source contains multiple documents; please use YAML.parseAllDocuments()",
-    [{
-      message: "source contains multiple documents; please use YAML.parseAllDocuments()",
-      line: 3,
-      column: 1,
-    }],
+    "line 3, column 1: manifest must be one YAML document, found 2",
+    [{ message: "manifest must be one YAML document, found 2", line: 3, column: 1 }],
+  );
+  rejects(
+    "name: a\ncontainers: []\n---\nname: b\n---\n---\n",
+    "yaml",
+    "line 3, column 1: manifest must be one YAML document, found 4",
+    [{ message: "manifest must be one YAML document, found 4", line: 3, column: 1 }],
   );
   rejects(
     "name: shop\ncontainers:\n  - *web\n",
     "yaml",
-    "line 3, column 5: alias *web has no anchor &web before it",
-    [{ message: "alias *web has no anchor &web before it", line: 3, column: 5 }],
+    "containers[0] (line 3, column 5): alias *web has no anchor &web before it",
+    [{
+      path: "containers[0]",
+      message: "alias *web has no anchor &web before it",
+      line: 3,
+      column: 5,
+    }],
   );
+  const tag = "tag !custom is not supported: write plain strings, numbers, booleans, lists " +
+    "and mappings";
   rejects(
     "name: shop\ncontainers: !custom []\n",
     "yaml",
-    "line 2, column 13: unresolved tag: !custom",
-    [{ message: "unresolved tag: !custom", line: 2, column: 13 }],
+    `containers (line 2, column 13): ${tag}`,
+    [{ path: "containers", message: tag, line: 2, column: 13 }],
   );
 });
 
@@ -505,8 +538,9 @@ Deno.test("parseManifest takes entrypoint and cmd as a string or a list", () => 
     oneContainer("name: web", "host: a", "image: i", "entrypoint: sh -c", "cmd: [echo, hi]"),
     "yaml",
   );
-  assert.equal(manifest.containers[0].entrypoint, "sh -c");
-  assert.deepEqual(manifest.containers[0].cmd, ["echo", "hi"]);
+  assert.equal(manifest.containers[0].spec.entrypoint, "sh -c");
+  assert.deepEqual(manifest.containers[0].spec.cmd, ["echo", "hi"]);
+  assert.deepEqual(manifest.containers[0].normalized.entrypoint, ["sh", "-c"]);
   rejects(
     oneContainer("name: web", "host: a", "image: i", `cmd: "echo 'hi"`),
     "yaml",

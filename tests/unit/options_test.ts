@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import type { RunOptions } from "../../src/manifest/normalized.ts";
 import {
   normalizeOptions,
   OptionError,
   parseOptions,
-  type RunOptions,
+  readOptions,
 } from "../../src/manifest/options.ts";
 
 function rejects(options: string[], message: string, index: number): void {
@@ -17,7 +18,7 @@ function rejects(options: string[], message: string, index: number): void {
 }
 
 Deno.test("parseOptions accepts every flag form", () => {
-  const expected: RunOptions = { restartPolicy: { Name: "always" } };
+  const expected: RunOptions = { restart: { name: "always" } };
   assert.deepEqual(parseOptions(["--restart=always"]), expected);
   assert.deepEqual(parseOptions(["--restart always"]), expected);
   assert.deepEqual(parseOptions(["--restart   always"]), expected);
@@ -67,16 +68,16 @@ Deno.test("parseOptions maps every supported option to the engine's terms", () =
   ]);
   const expected: RunOptions = {
     networkMode: "host",
-    restartPolicy: { Name: "on-failure", MaximumRetryCount: 5 },
+    restart: { name: "on-failure", maxRetries: 5 },
     binds: ["/srv/data:/data:ro,Z", "cache:/cache"],
     privileged: true,
     memory: 256 * 1024 * 1024,
     nanoCpus: 1_500_000_000,
     extraHosts: ["db:10.0.0.5", "v6:::1", "gw:host-gateway"],
     devices: [
-      { PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm" },
-      { PathOnHost: "/dev/sda", PathInContainer: "/dev/xvda", CgroupPermissions: "r" },
-      { PathOnHost: "/dev/snd", PathInContainer: "/dev/snd", CgroupPermissions: "rw" },
+      { hostPath: "/dev/fuse", containerPath: "/dev/fuse", permissions: "rwm" },
+      { hostPath: "/dev/sda", containerPath: "/dev/xvda", permissions: "r" },
+      { hostPath: "/dev/snd", containerPath: "/dev/snd", permissions: "rw" },
     ],
     tmpfs: { "/run": "size=64m,noexec", "/tmp": "" },
     hostname: "web-1.local",
@@ -85,7 +86,7 @@ Deno.test("parseOptions maps every supported option to the engine's terms", () =
     securityOpt: ["no-new-privileges", "seccomp=unconfined"],
     ipcMode: "shareable",
     shmSize: 1024 ** 3,
-    ulimits: [{ Name: "nofile", Soft: 1024, Hard: 2048 }, { Name: "core", Soft: -1, Hard: -1 }],
+    ulimits: [{ name: "nofile", soft: 1024, hard: 2048 }, { name: "core", soft: -1, hard: -1 }],
     dns: ["1.1.1.1", "2606:4700::1111"],
     dnsSearch: ["example.com"],
     labels: { tier: "web", flag: "" },
@@ -102,16 +103,16 @@ Deno.test("parseOptions reads sizes, CPUs, restart policies and booleans", () =>
   assert.equal(parseOptions(["--memory=100b"]).memory, 100);
   assert.equal(parseOptions(["--cpus=.5"]).nanoCpus, 500_000_000);
   assert.equal(parseOptions(["--cpus=2"]).nanoCpus, 2_000_000_000);
-  assert.deepEqual(parseOptions(["--restart=no"]).restartPolicy, { Name: "no" });
-  assert.deepEqual(parseOptions(["--restart=unless-stopped"]).restartPolicy, {
-    Name: "unless-stopped",
+  assert.deepEqual(parseOptions(["--restart=no"]).restart, { name: "no" });
+  assert.deepEqual(parseOptions(["--restart=unless-stopped"]).restart, {
+    name: "unless-stopped",
   });
-  assert.deepEqual(parseOptions(["--restart=on-failure"]).restartPolicy, { Name: "on-failure" });
+  assert.deepEqual(parseOptions(["--restart=on-failure"]).restart, { name: "on-failure" });
   assert.equal(parseOptions(["--privileged=true"]).privileged, true);
   assert.equal(parseOptions(["--privileged=false"]).privileged, false);
   assert.equal(parseOptions(["--network=container:db"]).networkMode, "container:db");
   assert.equal(parseOptions(["--ipc", "container:db"]).ipcMode, "container:db");
-  assert.equal(parseOptions(["--ulimit=nofile=1024"]).ulimits?.[0].Hard, 1024);
+  assert.equal(parseOptions(["--ulimit=nofile=1024"]).ulimits?.[0].hard, 1024);
 });
 
 Deno.test("parseOptions rejects unknown flags, naming them", () => {
@@ -301,4 +302,16 @@ Deno.test("normalizeOptions spells every option one way, in the order given", ()
     ["--memory=1g", "--network=host", "--volume=/a:/a", "--volume=/b:/b", "--privileged=true"],
   );
   assert.throws(() => normalizeOptions(["--bogus"]), OptionError);
+});
+
+Deno.test("readOptions reads a list once: spelling, settings and where each flag is", () => {
+  assert.deepEqual(readOptions(["-m", "1g", "--restart always", "-l=a=b"]), {
+    options: ["--memory=1g", "--restart=always", "--label=a=b"],
+    run: { memory: 1024 ** 3, restart: { name: "always" }, labels: { a: "b" } },
+    uses: [
+      { name: "--memory", value: "1g", index: 0 },
+      { name: "--restart", value: "always", index: 2 },
+      { name: "--label", value: "a=b", index: 3 },
+    ],
+  });
 });

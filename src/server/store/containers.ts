@@ -17,6 +17,7 @@ const CONTAINER_COLUMNS = columns<ContainerRow>({
   generation: true,
   restart_generation: true,
   force: true,
+  normalized: true,
   created_at: true,
   updated_at: true,
 });

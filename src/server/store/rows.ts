@@ -27,6 +27,8 @@ export interface ContainerRow {
   restart_generation: number;
   /** 1 when `container rm` asked for a removal without a graceful stop. */
   force: number;
+  /** The spec parsed once at the door (JSON of a NormalizedSpec). */
+  normalized: string;
   created_at: string;
   updated_at: string;
 }

@@ -3,6 +3,8 @@
  * column goes into the table's DDL and, so that older data dirs get it too, into ADDED_COLUMNS.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { LauncherError } from "../../errors.ts";
+import { parseStoredSpec } from "../../manifest/spec.ts";
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS manifests (
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS containers (
   generation INTEGER NOT NULL,
   restart_generation INTEGER NOT NULL,
   force INTEGER NOT NULL DEFAULT 0,
+  normalized TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (manifest, name)
@@ -86,7 +89,11 @@ CREATE TABLE IF NOT EXISTS tokens (
  */
 const ADDED_COLUMNS: Record<string, Record<string, string>> = {
   // `container rm` removes without a graceful stop.
-  containers: { force: "INTEGER NOT NULL DEFAULT 0" },
+  containers: {
+    force: "INTEGER NOT NULL DEFAULT 0",
+    // Specs parsed once at the door; older rows are filled at open (fillNormalized).
+    normalized: "TEXT NOT NULL DEFAULT ''",
+  },
   // Scoped tokens.
   tokens: {
     role: "TEXT NOT NULL DEFAULT 'admin'",
@@ -119,7 +126,11 @@ export function migrate(db: DatabaseSync): void {
   // The installation's id: made once, kept for the life of the data dir.
   db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('cluster', $id)")
     .run({ id: crypto.randomUUID() });
-  if (missingColumns(db).size === 0) return;
+  const unfilled = () =>
+    db.prepare("SELECT 1 AS one FROM pragma_table_info('containers') WHERE name = 'normalized'")
+        .get() !== undefined &&
+    db.prepare("SELECT 1 AS one FROM containers WHERE normalized = '' LIMIT 1").get() !== undefined;
+  if (missingColumns(db).size === 0 && !unfilled()) return;
   db.exec("BEGIN IMMEDIATE");
   try {
     // Read again under the write lock: another server on the same file may have just migrated.
@@ -132,10 +143,41 @@ export function migrate(db: DatabaseSync): void {
     if (missing.get("tokens")?.includes("role")) {
       db.exec("UPDATE tokens SET id = lower(hex(randomblob(6)))");
     }
+    fillNormalized(db);
     db.exec("COMMIT");
   } catch (error) {
     // SQLite may have rolled back already (a full disk): a ROLLBACK would then fail and hide why.
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/**
+ * Fills `containers.normalized` where it is empty: a data dir from before specs were parsed once
+ * at the door has each stored spec parsed, once, when the store opens.
+ */
+function fillNormalized(db: DatabaseSync): void {
+  const rows = db.prepare("SELECT manifest, name, spec FROM containers WHERE normalized = ''")
+    .all();
+  const fill = db.prepare(
+    "UPDATE containers SET normalized = $normalized WHERE manifest = $manifest AND name = $name",
+  );
+  for (const { manifest, name, spec } of rows) {
+    let normalized;
+    try {
+      normalized = parseStoredSpec(JSON.parse(String(spec))).normalized;
+    } catch (error) {
+      if (!(error instanceof LauncherError)) throw error;
+      // Every stored spec passed a door at least as strict; say which one does not, loudly.
+      throw new LauncherError(
+        "invalid_stored_spec",
+        `the stored spec of ${manifest}/${name} does not parse: ${error.message}`,
+      );
+    }
+    fill.run({
+      manifest: String(manifest),
+      name: String(name),
+      normalized: JSON.stringify(normalized),
+    });
   }
 }

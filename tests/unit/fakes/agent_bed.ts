@@ -8,6 +8,7 @@ import {
   LABEL_MANIFEST,
   LABEL_SPEC_HASH,
 } from "../../../src/agent/labels.ts";
+import { parseSpec } from "../../../src/manifest/spec.ts";
 import { FakeApi } from "./fake_api.ts";
 import { FakeEngine } from "./fake_engine.ts";
 import { ManualClock, settle } from "./manual_clock.ts";
@@ -23,11 +24,13 @@ export interface Bed {
   until(what: string, check: () => boolean): Promise<void>;
 }
 
-/** A desired container of manifest `shop` on `host-a`. */
+/** A desired container of manifest `shop` on `host-a`; its normalized form follows `config`. */
 export function want(name: string, overrides: Partial<ContainerStatus> = {}): ContainerStatus {
+  const config = overrides.config ?? { name, host: "host-a", image: "launcher-test:1" };
   return {
     manifestName: "shop",
-    config: { name, host: "host-a", image: "launcher-test:1" },
+    config,
+    normalized: parseSpec(config).normalized,
     host: "host-a",
     desired: "running",
     state: "pending",

@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
-import { containerConfig } from "../../src/agent/container_config.ts";
+import { createBody } from "../../src/agent/create_body.ts";
 import type { CreateContainerBody } from "../../src/docker/wire.ts";
 import type { Spec } from "../../src/manifest/schema.ts";
+import { parseSpec } from "../../src/manifest/spec.ts";
 
 const ours = { "launcher.manifest": "shop", "launcher.container": "web" };
 
-Deno.test("containerConfig sets only the image and labels for a bare spec", () => {
+/** The create body of a spec as written, through its normalized form as the agent gets it. */
+function bodyOf(spec: Spec, labels: Record<string, string>): CreateContainerBody {
+  // Through JSON, as the normalized form travels from the server to the agent.
+  return createBody(JSON.parse(JSON.stringify(parseSpec(spec).normalized)), labels);
+}
+
+Deno.test("createBody sets only the image and labels for a bare spec", () => {
   const spec: Spec = { name: "web", host: "host-a", image: "nginx:1.27" };
   const expected: CreateContainerBody = { Image: "nginx:1.27", Labels: ours, HostConfig: {} };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
-Deno.test("containerConfig maps commands, environment and ports", () => {
+Deno.test("createBody maps commands, environment and ports", () => {
   const spec: Spec = {
     name: "web",
     host: "host-a",
@@ -30,25 +37,26 @@ Deno.test("containerConfig maps commands, environment and ports", () => {
     Labels: ours,
     HostConfig: {
       PortBindings: {
-        "80/tcp": [{ HostPort: "8080" }, { HostIp: "::1", HostPort: "" }, { HostPort: "8081" }],
+        // In the canonical order of the ports, as the hash has them.
+        "80/tcp": [{ HostPort: "8080" }, { HostPort: "8081" }, { HostIp: "::1", HostPort: "" }],
         "443/tcp": [{ HostPort: "8443" }],
         "53/udp": [{ HostIp: "127.0.0.1", HostPort: "5353" }],
         "9000/tcp": [{ HostPort: "" }],
       },
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
-Deno.test("containerConfig turns an empty entrypoint into the engine's reset", () => {
+Deno.test("createBody turns an empty entrypoint into the engine's reset", () => {
   const spec: Spec = { name: "web", host: "h", image: "busybox", entrypoint: "", cmd: "sh -c 'x'" };
-  const body = containerConfig(spec, ours);
+  const body = bodyOf(spec, ours);
   assert.deepEqual(body.Entrypoint, [""]);
   assert.deepEqual(body.Cmd, ["sh", "-c", "x"]);
-  assert.deepEqual(containerConfig({ ...spec, entrypoint: [] }, ours).Entrypoint, [""]);
+  assert.deepEqual(bodyOf({ ...spec, entrypoint: [] }, ours).Entrypoint, [""]);
 });
 
-Deno.test("containerConfig maps every option to its HostConfig field", () => {
+Deno.test("createBody maps every option to its HostConfig field", () => {
   const spec: Spec = {
     name: "web",
     host: "host-a",
@@ -104,21 +112,21 @@ Deno.test("containerConfig maps every option to its HostConfig field", () => {
       DnsSearch: ["example.com"],
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
-Deno.test("containerConfig lets launcher's labels win over the spec's", () => {
+Deno.test("createBody lets launcher's labels win over the spec's", () => {
   const spec: Spec = { name: "web", host: "h", image: "i", options: ["--label=owner=team"] };
-  const body = containerConfig(spec, { owner: "launcher", ...ours });
+  const body = bodyOf(spec, { owner: "launcher", ...ours });
   assert.deepEqual(body.Labels, { owner: "launcher", ...ours });
 });
 
-Deno.test("containerConfig keeps an explicit --privileged=false", () => {
+Deno.test("createBody keeps an explicit --privileged=false", () => {
   const spec: Spec = { name: "web", host: "h", image: "i", options: ["--privileged=false"] };
-  assert.deepEqual(containerConfig(spec, ours).HostConfig, { Privileged: false });
+  assert.deepEqual(bodyOf(spec, ours).HostConfig, { Privileged: false });
 });
 
-Deno.test("containerConfig maps every first-class field to the engine's", () => {
+Deno.test("createBody maps every first-class field to the engine's", () => {
   const spec: Spec = {
     name: "web",
     host: "h",
@@ -155,10 +163,10 @@ Deno.test("containerConfig maps every first-class field to the engine's", () => 
       NanoCpus: 1_500_000_000,
     },
   };
-  assert.deepEqual(containerConfig(spec, ours), expected);
+  assert.deepEqual(bodyOf(spec, ours), expected);
 });
 
-Deno.test("containerConfig merges fields with the options that set other things", () => {
+Deno.test("createBody merges fields with the options that set other things", () => {
   const spec: Spec = {
     name: "web",
     host: "h",
@@ -168,7 +176,7 @@ Deno.test("containerConfig merges fields with the options that set other things"
     resources: { memory: 67108864 },
     options: ["--label=team=shop", "--cpus=2", "-v", "/a:/a"],
   };
-  const body = containerConfig(spec, ours);
+  const body = bodyOf(spec, ours);
   assert.deepEqual(body.Labels, { team: "shop", tier: "front", ...ours });
   assert.deepEqual(body.HostConfig, {
     RestartPolicy: { Name: "always" },
@@ -177,6 +185,8 @@ Deno.test("containerConfig merges fields with the options that set other things"
     NanoCpus: 2e9,
   });
   // Launcher's own labels win over the spec's labels too.
-  const forged = containerConfig({ ...spec, labels: { "launcher.manifest": "other" } }, ours);
-  assert.equal(forged.Labels["launcher.manifest"], "shop");
+  // The door refuses such a label; a normalized form that carries one anyway still loses.
+  const normalized = parseSpec(spec).normalized;
+  const forged = createBody({ ...normalized, labels: { "launcher.manifest": "other" } }, ours);
+  assert.equal(forged.Labels?.["launcher.manifest"], "shop");
 });
