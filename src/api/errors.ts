@@ -4,9 +4,10 @@
  */
 import * as v from "valibot";
 import { type ErrorDetail, LauncherError } from "../errors.ts";
+import { apiObject } from "./validation.ts";
 
 /** One problem of a request: where it is and what is wrong. */
-export const ErrorDetailSchema = v.object({
+export const ErrorDetailSchema = apiObject({
   path: v.optional(v.string()),
   message: v.string(),
   line: v.optional(v.number()),
@@ -14,8 +15,8 @@ export const ErrorDetailSchema = v.object({
 });
 
 /** Every error answer: `{"error": {"code", "message", "details"?}}`. */
-export const ErrorBodySchema = v.object({
-  error: v.object({
+export const ErrorBodySchema = apiObject({
+  error: apiObject({
     code: v.string(),
     message: v.string(),
     details: v.optional(v.array(ErrorDetailSchema)),

@@ -1,28 +1,8 @@
 /** The JSON body middleware every route with a JSON body uses: parse, then validate. */
 import type { MiddlewareHandler } from "hono";
-import * as v from "valibot";
-import type { ErrorDetail } from "../../api/schemas.ts";
+import type * as v from "valibot";
 import { BadRequestError } from "../../api/errors.ts";
-
-/** An issue's path written as the manifest parser writes its paths: `containers[0].name`. */
-function issuePath(issue: v.BaseIssue<unknown>): string | undefined {
-  let path = "";
-  for (const item of issue.path ?? []) {
-    const key = item.key;
-    if (typeof key === "number") path += `[${key}]`;
-    else if (typeof key === "string") path += path === "" ? key : `.${key}`;
-    else return undefined;
-  }
-  return path === "" ? undefined : path;
-}
-
-/** Valibot issues as error details (path, message). */
-function issueDetails(issues: readonly v.BaseIssue<unknown>[]): ErrorDetail[] {
-  return issues.map((issue) => {
-    const path = issuePath(issue);
-    return path === undefined ? { message: issue.message } : { path, message: issue.message };
-  });
-}
+import { validateInput } from "../../api/validation.ts";
 
 /** Input types a JSON body middleware adds to a route, for the typed client. */
 type JsonInput<S extends v.GenericSchema> = {
@@ -52,14 +32,11 @@ export function jsonBody<S extends v.GenericSchema>(
         throw new BadRequestError(`request body is not valid JSON: ${reason}`);
       }
     }
-    const parsed = v.safeParse(schema, value);
-    if (!parsed.success) {
-      const details = issueDetails(parsed.issues);
-      const first = details[0];
-      const where = first.path === undefined ? "" : `${first.path}: `;
-      throw new BadRequestError(`request body is invalid: ${where}${first.message}`, details);
+    const result = validateInput(schema, value);
+    if (!result.success) {
+      throw new BadRequestError(`request body is invalid: ${result.problem}`, result.details);
     }
-    c.req.addValidatedData("json", parsed.output as object);
+    c.req.addValidatedData("json", result.output as object);
     await next();
   };
 }
