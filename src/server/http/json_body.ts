@@ -3,12 +3,36 @@ import type { MiddlewareHandler } from "hono";
 import type * as v from "valibot";
 import { BadRequestError } from "../../api/errors.ts";
 import { validateInput } from "../../api/validation.ts";
+import { describeJsonProblem, jsonProblem } from "./json_text.ts";
 
 /** Input types a JSON body middleware adds to a route, for the typed client. */
 type JsonInput<S extends v.GenericSchema> = {
   in: { json: v.InferInput<S> };
   out: { json: v.InferOutput<S> };
 };
+
+/**
+ * Parses a request body as JSON. The text is checked first, so that a body that is not JSON, or
+ * nests too deeply, is refused by where it goes wrong and never quoted back.
+ */
+export function parseJsonBody(text: string): unknown {
+  const problem = jsonProblem(text);
+  if (problem !== undefined) {
+    const { message, line, column } = problem;
+    throw new BadRequestError(
+      problem.kind === "depth"
+        ? `request body is nested too deeply: ${describeJsonProblem(problem)}`
+        : `request body is not valid JSON: ${describeJsonProblem(problem)}`,
+      [{ message, line, column }],
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The check above agrees with JSON.parse; should they ever differ, still quote nothing.
+    throw new BadRequestError("request body is not valid JSON");
+  }
+}
 
 /**
  * Reads a JSON body and validates it; an empty body is read as `{}` when `allowEmpty`, and
@@ -25,12 +49,7 @@ export function jsonBody<S extends v.GenericSchema>(
     if (text.trim() === "") {
       if (!allowEmpty) throw new BadRequestError("request body is empty: send a JSON object");
     } else {
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new BadRequestError(`request body is not valid JSON: ${reason}`);
-      }
+      value = parseJsonBody(text);
     }
     const result = validateInput(schema, value);
     if (!result.success) {
