@@ -70,6 +70,18 @@ export class InvalidQueryError extends LauncherError {
   }
 }
 
+/** A known path asked with a method it does not take; `allow` lists those it takes. */
+export class MethodNotAllowedError extends LauncherError {
+  override readonly status = 405;
+
+  constructor(method: string, path: string, readonly allow: readonly string[]) {
+    super(
+      "method_not_allowed",
+      `${path} does not take ${method}: use ${allow.join(", ")}`,
+    );
+  }
+}
+
 /** A request body in a media type the route does not accept. */
 export class UnsupportedMediaTypeError extends LauncherError {
   override readonly status = 415;

@@ -45,9 +45,9 @@ async function issue(h: Harness, scope: TokenScope): Promise<TokenCreated> {
   return v.parse(TokenCreatedSchema, body);
 }
 
-/** A request path for a table pattern: a subtree's `*` becomes a sample segment. */
+/** A request path for a table pattern: a `:name` segment becomes a sample segment. */
 function samplePath(pattern: string): string {
-  return pattern.endsWith("/*") ? `${pattern.slice(0, -1)}sample` : pattern;
+  return pattern.replace(/:[^/]+/g, "sample");
 }
 
 /** A body the route would accept from its rightful caller, so only access can refuse it. */
@@ -68,11 +68,7 @@ function everyRoute(h: Harness): { method: string; path: string }[] {
     if (route.method === "ALL" || !route.path.startsWith(`${API_PREFIX}/`)) continue;
     add(route.method, route.path.slice(API_PREFIX.length));
   }
-  for (const rule of ROUTE_ACCESS) {
-    for (const method of rule.method === "*" ? ["GET", "POST"] : [rule.method]) {
-      add(method, rule.path);
-    }
-  }
+  for (const rule of ROUTE_ACCESS) add(rule.method, rule.path);
   return [...seen.values()];
 }
 

@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ErrorBody,
   type ErrorDetail,
+  MethodNotAllowedError,
   PayloadTooLargeError,
   RateLimitedError,
 } from "../../api/errors.ts";
@@ -16,12 +17,12 @@ import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
 import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
-import { accessControl } from "./access.ts";
+import { accessControl, apiPath, matchRoute } from "./access.ts";
 import { containerRoutes } from "./container_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
-import { isLogUpload, logsRoutes } from "./logs_routes.ts";
+import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
         if (error instanceof RateLimitedError) {
           c.header("Retry-After", String(error.retryAfterSeconds));
         }
+        if (error instanceof MethodNotAllowedError) c.header("Allow", error.allow.join(", "));
         return c.json(
           errorBody(error.code, error.message, error.details),
           error.status as ContentfulStatusCode,
@@ -81,7 +83,10 @@ export function createApp(deps: AppDeps) {
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
     .basePath("/api/v1")
-    .use("*", (c, next) => isLogUpload(c.req.method, c.req.path) ? next() : limitBody(c, next))
+    .use("*", (c, next) => {
+      const match = matchRoute(c.req.method, apiPath(c.req.path));
+      return match.kind === "route" && match.rule.streamsBody ? next() : limitBody(c, next);
+    })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
     .route("/", tokenRoutes({ auth, limiter }))

@@ -26,14 +26,6 @@ const DEFAULT_WAIT_MS = 30_000;
 /** The largest `tail`. */
 const MAX_TAIL = 1_000_000_000;
 
-/**
- * Whether a request is an agent's log upload: its body streams for as long as the logs are
- * followed, so the router exempts it from the body size limit.
- */
-export function isLogUpload(method: string, path: string): boolean {
-  return method === "POST" && /^\/api\/v1\/agent\/logs\/[^/]+$/.test(path);
-}
-
 function invalid(name: string, message: string): InvalidQueryError {
   return new InvalidQueryError(`${name} ${message}`, [{ path: name, message }]);
 }
