@@ -4,6 +4,9 @@ import { HostSchema, NameSchema } from "../manifest/schema.ts";
 import { FieldChangeSchema } from "./containers.ts";
 import { apiObject } from "./validation.ts";
 
+/** The most events one `GET /events` answer holds. */
+export const MAX_EVENTS_LIMIT = 10_000;
+
 /** What an event records: an applied manifest, a removal, a container action, a new state. */
 export const EVENT_KINDS = ["up", "down", "action", "state"] as const;
 export const EventKindSchema = v.picklist(EVENT_KINDS);

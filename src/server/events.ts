@@ -10,6 +10,7 @@ import type {
   FieldChange,
   StateReport,
 } from "../api/schemas.ts";
+import { MAX_EVENTS_LIMIT } from "../api/events.ts";
 import type { Principal } from "./auth.ts";
 import type { Step } from "./diff.ts";
 import { OverloadedError } from "../api/errors.ts";
@@ -58,9 +59,8 @@ export const DEFAULT_ACTOR = "admin";
 /** The default retention: 7 days or 100,000 events, whichever is reached first. */
 const DEFAULT_EVENTS_RETENTION_MS = 7 * 86_400_000;
 const DEFAULT_EVENTS_MAX_ROWS = 100_000;
-/** How many events one read returns by default, and at most. */
+/** How many events one read returns by default (at most `MAX_EVENTS_LIMIT`, the contract's). */
 const DEFAULT_EVENTS_LIMIT = 1000;
-export const MAX_EVENTS_LIMIT = 10_000;
 
 const DEFAULT_MAX_WAITERS = 10_000;
 /** The most rows one prune deletes, so that no change waits long on one. */

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  ContainerQuerySchema,
+  EventsQuerySchema,
   HostNameBodySchema,
   HostRegistrationSchema,
+  LogsQuerySchema,
   StateReportSchema,
   TokenRequestSchema,
 } from "../../src/api/schemas.ts";
@@ -66,4 +69,37 @@ Deno.test("details give the path of each problem, keys included", () => {
     { path: "host", message: "must be a string, not the number 3" },
     { path: "extra", message: 'unknown field "extra" (expected host)' },
   ]);
+});
+
+Deno.test("query parameters are parsed in one place each, and refused by name", () => {
+  const ok = validateInput(LogsQuerySchema, { manifest: "shop", container: "web", since: "10m" });
+  assert.ok(ok.success);
+  assert.deepEqual(ok.output, {
+    manifest: "shop",
+    container: "web",
+    since: { agoMs: 600_000 },
+    follow: false,
+    timestamps: false,
+  });
+  const poll = validateInput(ContainerQuerySchema, { host: "host-a", index: "7", wait: "2m" });
+  assert.ok(poll.success);
+  assert.deepEqual(poll.output, { host: "host-a", index: 7, wait: 120_000 });
+  const cases: [Parameters<typeof validateInput>[0], unknown, string][] = [
+    [ContainerQuerySchema, { host: ["a", "b"] }, "host: must be given once, not 2 times"],
+    [ContainerQuerySchema, {}, 'missing required query parameter "host"'],
+    [
+      ContainerQuerySchema,
+      { host: "a", verbose: "1" },
+      'unknown query parameter "verbose" (expected host, index, wait)',
+    ],
+    [EventsQuerySchema, { wait: "1s" }, "wait: needs after: pass the last event id seen (0: none)"],
+    [
+      LogsQuerySchema,
+      { manifest: "shop", container: "web", follow: "maybe" },
+      'follow: must be true or false, not the string "maybe"',
+    ],
+  ];
+  for (const [schema, input, problem] of cases) {
+    assert.equal(refused(schema, input).problem, problem);
+  }
 });

@@ -1,14 +1,24 @@
-/** The JSON body middleware every route with a JSON body uses: parse, then validate. */
-import type { MiddlewareHandler } from "hono";
+/**
+ * The one way routes take input: `jsonBody` and `query` read a request's JSON body or query
+ * string, check it against a schema of the contract (src/api) with `validateInput`, and hand the
+ * typed value to the route as `c.req.valid(...)`; anything wrong is a 400 in the API's words.
+ */
+import type { Context, MiddlewareHandler } from "hono";
 import type * as v from "valibot";
-import { BadRequestError } from "../../api/errors.ts";
+import { BadRequestError, InvalidQueryError } from "../../api/errors.ts";
 import { validateInput } from "../../api/validation.ts";
 import { describeJsonProblem, jsonProblem } from "./json_text.ts";
 
-/** Input types a JSON body middleware adds to a route, for the typed client. */
+/** Input types a body middleware adds to a route, for the typed client. */
 type JsonInput<S extends v.GenericSchema> = {
   in: { json: v.InferInput<S> };
   out: { json: v.InferOutput<S> };
+};
+
+/** Input types a query middleware adds to a route. */
+type QueryInput<S extends v.GenericSchema> = {
+  in: { query: Record<string, string | string[]> };
+  out: { query: v.InferOutput<S> };
 };
 
 /**
@@ -53,9 +63,38 @@ export function jsonBody<S extends v.GenericSchema>(
     }
     const result = validateInput(schema, value);
     if (!result.success) {
-      throw new BadRequestError(`request body is invalid: ${result.problem}`, result.details);
+      throw new BadRequestError(
+        `request body is invalid: ${result.problem}`,
+        result.details,
+      );
     }
     c.req.addValidatedData("json", result.output as object);
+    await next();
+  };
+}
+
+/** A request's query parameters: a value given once as a string, a repeated one as a list. */
+function queryOf(c: Context): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    query[name] = values.length === 1 ? values[0] : values;
+  }
+  return query;
+}
+
+/** Reads the query string and validates it. */
+export function query<S extends v.GenericSchema>(
+  schema: S,
+): MiddlewareHandler<Record<never, never>, string, QueryInput<S>> {
+  return async (c, next) => {
+    const result = validateInput(schema, queryOf(c));
+    if (!result.success) {
+      throw new InvalidQueryError(
+        `query is invalid: ${result.problem}`,
+        result.details,
+      );
+    }
+    c.req.addValidatedData("query", result.output as object);
     await next();
   };
 }
