@@ -15,6 +15,7 @@ import {
 } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
+import type { Clock } from "../clock.ts";
 import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
 import { accessControl, apiPath, matchRoute } from "./access.ts";
@@ -34,6 +35,8 @@ export interface AppDeps {
   maxWaitMs?: number;
   /** Receives unexpected errors (answered as 500 `internal`). */
   log?: (line: string) => void;
+  /** What token expiry and password rate limits are judged by (default the planner's clock). */
+  clock?: Clock;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -49,8 +52,10 @@ function errorBody(code: string, message: string, details?: ErrorDetail[]): Erro
 export function createApp(deps: AppDeps) {
   const { planner, password, log } = deps;
   const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-  const auth = new TokenAuth(planner.store, password);
-  const limiter = new FailureLimiter();
+  const clock = deps.clock ?? planner.clock;
+  const now = () => clock.now();
+  const auth = new TokenAuth(planner.store, password, { now });
+  const limiter = new FailureLimiter({ now });
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -92,9 +97,9 @@ export function createApp(deps: AppDeps) {
     .route("/", tokenRoutes({ auth, limiter }))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs }))
-    .route("/", eventsRoutes({ events: planner.events, maxWaitMs }))
+    .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
-    .route("/", logsRoutes({ planner, maxWaitMs }));
+    .route("/", logsRoutes({ planner, maxWaitMs, clock }));
 }
 
 /** The API app's type, for `hc<App>`. */

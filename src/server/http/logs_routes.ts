@@ -13,7 +13,8 @@ import {
   LogsQuerySchema,
   sinceTime,
 } from "../../api/schemas.ts";
-import { type LogQuery, openContainerLogs } from "../logs.ts";
+import { type LogQuery, openContainerLogs } from "../container_logs.ts";
+import type { Clock } from "../clock.ts";
 import type { Planner } from "../planner.ts";
 import { query } from "./validate.ts";
 
@@ -22,10 +23,12 @@ export interface LogRouteDeps {
   planner: Planner;
   /** Upper bound of an agent poll's `wait`. */
   maxWaitMs: number;
+  /** What `since` durations count back from. */
+  clock: Clock;
 }
 
 /** The log routes, to mount under `/api/v1` after the access middleware. */
-export function logsRoutes({ planner, maxWaitMs }: LogRouteDeps) {
+export function logsRoutes({ planner, maxWaitMs, clock }: LogRouteDeps) {
   const deps = { store: planner.store, hosts: planner.hosts, relay: planner.logs };
   return new Hono<AppEnv>()
     .get("/logs", query(LogsQuerySchema), async (c) => {
@@ -33,7 +36,7 @@ export function logsRoutes({ planner, maxWaitMs }: LogRouteDeps) {
       const logQuery: LogQuery = { ...rest };
       if (tail !== undefined) logQuery.tail = tail;
       // The agent's engine takes Unix seconds.
-      if (since !== undefined) logQuery.since = sinceTime(since, Date.now()) / 1000;
+      if (since !== undefined) logQuery.since = sinceTime(since, clock.now()) / 1000;
       const signal = c.req.raw.signal;
       let stream: ReadableStream<Uint8Array>;
       try {
