@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { HostSchema, NameSchema } from "../manifest/schema.ts";
 import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
+import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
 
 /** What the user wants for a container. */
 export const DESIRED = ["running", "stopped", "killed", "removed"] as const;
@@ -32,13 +33,13 @@ export const ActionSchema = v.picklist(ACTIONS);
 export type Action = v.InferOutput<typeof ActionSchema>;
 
 /** `POST /manifest/down`. */
-export const ManifestDownSchema = v.strictObject({ manifest: NameSchema });
+export const ManifestDownSchema = apiStrictObject({ manifest: NameSchema });
 
 /** `POST /manifest/ps`: an empty body or no `manifest` lists every manifest. */
-export const ManifestPsSchema = v.strictObject({ manifest: v.optional(NameSchema) });
+export const ManifestPsSchema = apiStrictObject({ manifest: v.optional(NameSchema) });
 
 /** `POST /container/action`. */
-export const ContainerActionSchema = v.strictObject({
+export const ContainerActionSchema = apiStrictObject({
   action: ActionSchema,
   host: HostSchema,
   container: NameSchema,
@@ -47,7 +48,7 @@ export const ContainerActionSchema = v.strictObject({
 export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
 
 /** One observed state, as an agent reports it. */
-export const StateReportSchema = v.strictObject({
+export const StateReportSchema = apiStrictObject({
   host: HostSchema,
   name: NameSchema,
   manifest: v.optional(NameSchema),
@@ -98,7 +99,7 @@ export const ContainerStatusSchema = v.object({
 export type ContainerStatus = v.InferOutput<typeof ContainerStatusSchema>;
 
 /** `GET /container?host=H&index=N`: the host's desired list and the index it is at. */
-export const HostDesiredSchema = v.object({
+export const HostDesiredSchema = apiObject({
   index: v.number(),
   containers: v.array(ContainerStatusSchema),
   /** Present (true) once the host has registered; its agent registers again when it is absent. */
@@ -112,7 +113,7 @@ export const HostDesiredSchema = v.object({
 export type HostDesired = v.InferOutput<typeof HostDesiredSchema>;
 
 /** `POST /manifest/up`: what changed, by container name. */
-export const UpResultSchema = v.object({
+export const UpResultSchema = apiObject({
   manifest: NameSchema,
   created: v.array(v.string()),
   updated: v.array(v.string()),
@@ -130,7 +131,7 @@ export const PlanActionSchema = v.picklist(PLAN_ACTIONS);
 export type PlanAction = v.InferOutput<typeof PlanActionSchema>;
 
 /** One field that differs, by its path in the normalized spec (`environment.MODE`). */
-export const FieldChangeSchema = v.object({
+export const FieldChangeSchema = apiObject({
   field: v.string(),
   /** Absent when the field was not set before. */
   from: v.optional(v.unknown()),
@@ -140,7 +141,7 @@ export const FieldChangeSchema = v.object({
 export type FieldChange = v.InferOutput<typeof FieldChangeSchema>;
 
 /** One container's line of a plan. */
-export const ContainerPlanSchema = v.object({
+export const ContainerPlanSchema = apiObject({
   name: NameSchema,
   host: HostSchema,
   action: PlanActionSchema,
@@ -149,7 +150,7 @@ export const ContainerPlanSchema = v.object({
 export type ContainerPlan = v.InferOutput<typeof ContainerPlanSchema>;
 
 /** `POST /manifest/diff`: what `up` would do, container by container, changing nothing. */
-export const ManifestPlanSchema = v.object({
+export const ManifestPlanSchema = apiObject({
   manifest: NameSchema,
   /** Whether `up` would change anything. */
   changed: v.boolean(),
@@ -158,11 +159,11 @@ export const ManifestPlanSchema = v.object({
 export type ManifestPlan = v.InferOutput<typeof ManifestPlanSchema>;
 
 /** `GET /manifests`: one manifest with its container count and its counts by state. */
-export const ManifestSummarySchema = v.object({
+export const ManifestSummarySchema = apiObject({
   name: NameSchema,
   containers: v.number(),
   /** Containers by state, as `ps` shows them; states with none are left out. */
-  states: v.record(v.string(), v.number()),
+  states: apiRecord(v.string(), v.number()),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

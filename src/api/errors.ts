@@ -4,9 +4,10 @@
  */
 import * as v from "valibot";
 import { type ErrorDetail, LauncherError } from "../errors.ts";
+import { apiObject } from "./validation.ts";
 
 /** One problem of a request: where it is and what is wrong. */
-export const ErrorDetailSchema = v.object({
+export const ErrorDetailSchema = apiObject({
   path: v.optional(v.string()),
   message: v.string(),
   line: v.optional(v.number()),
@@ -14,8 +15,8 @@ export const ErrorDetailSchema = v.object({
 });
 
 /** Every error answer: `{"error": {"code", "message", "details"?}}`. */
-export const ErrorBodySchema = v.object({
-  error: v.object({
+export const ErrorBodySchema = apiObject({
+  error: apiObject({
     code: v.string(),
     message: v.string(),
     details: v.optional(v.array(ErrorDetailSchema)),
@@ -66,6 +67,18 @@ export class InvalidQueryError extends LauncherError {
 
   constructor(message: string, details?: ErrorDetail[]) {
     super("invalid_query", message, details);
+  }
+}
+
+/** A known path asked with a method it does not take; `allow` lists those it takes. */
+export class MethodNotAllowedError extends LauncherError {
+  override readonly status = 405;
+
+  constructor(method: string, path: string, readonly allow: readonly string[]) {
+    super(
+      "method_not_allowed",
+      `${path} does not take ${method}: use ${allow.join(", ")}`,
+    );
   }
 }
 

@@ -2,6 +2,10 @@
 import * as v from "valibot";
 import { HostSchema, NameSchema } from "../manifest/schema.ts";
 import { FieldChangeSchema } from "./containers.ts";
+import { apiObject } from "./validation.ts";
+
+/** The most events one `GET /events` answer holds. */
+export const MAX_EVENTS_LIMIT = 10_000;
 
 /** What an event records: an applied manifest, a removal, a container action, a new state. */
 export const EVENT_KINDS = ["up", "down", "action", "state"] as const;
@@ -9,7 +13,7 @@ export const EventKindSchema = v.picklist(EVENT_KINDS);
 export type EventKind = v.InferOutput<typeof EventKindSchema>;
 
 /** One entry of the event history. */
-export const EventSchema = v.object({
+export const EventSchema = apiObject({
   /** Grows with every event and is never reused; `GET /events?after=` reads on from it. */
   id: v.number(),
   time: v.string(),
@@ -31,5 +35,5 @@ export const EventSchema = v.object({
 export type EventRecord = v.InferOutput<typeof EventSchema>;
 
 /** `GET /events`: events by id, and the id to pass as `after` to read on from them. */
-export const EventPageSchema = v.object({ events: v.array(EventSchema), last: v.number() });
+export const EventPageSchema = apiObject({ events: v.array(EventSchema), last: v.number() });
 export type EventPage = v.InferOutput<typeof EventPageSchema>;

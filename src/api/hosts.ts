@@ -1,6 +1,7 @@
 /** The contract of hosts: what agents register, and how the server shows a host. */
 import * as v from "valibot";
 import { HostSchema } from "../manifest/schema.ts";
+import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
 
 /** A host label key: `zone`, `example.com/rack`. */
 export const HostLabelKeySchema = v.pipe(
@@ -23,7 +24,7 @@ export const HostLabelValueSchema = v.pipe(
 
 /** A host's labels: at most 64. */
 export const HostLabelsSchema = v.pipe(
-  v.record(HostLabelKeySchema, HostLabelValueSchema),
+  apiRecord(HostLabelKeySchema, HostLabelValueSchema),
   v.check((labels) => Object.keys(labels).length <= 64, "must hold at most 64 labels"),
 );
 
@@ -32,7 +33,7 @@ const FactSchema = v.pipe(v.string(), v.maxLength(200, "must be at most 200 char
 const CountSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** `POST /hosts/register`: what an agent says about its host, on its first contact. */
-export const HostRegistrationSchema = v.strictObject({
+export const HostRegistrationSchema = apiStrictObject({
   host: HostSchema,
   engineVersion: FactSchema,
   os: FactSchema,
@@ -52,7 +53,7 @@ export const HOST_STATUSES = ["online", "offline", "draining"] as const;
 export const HostStatusNameSchema = v.picklist(HOST_STATUSES);
 
 /** `GET /hosts`: one host, as its agent registered it and as the server sees it now. */
-export const HostStatusSchema = v.object({
+export const HostStatusSchema = apiObject({
   name: HostSchema,
   status: HostStatusNameSchema,
   online: v.boolean(),
@@ -69,21 +70,21 @@ export const HostStatusSchema = v.object({
   memory: v.optional(v.number()),
   agentVersion: v.optional(v.string()),
   intervalMs: v.optional(v.number()),
-  labels: v.record(v.string(), v.string()),
+  labels: apiRecord(v.string(), v.string()),
   /** Containers placed on it: running (as last reported) and all. */
-  containers: v.object({ running: v.number(), total: v.number() }),
+  containers: apiObject({ running: v.number(), total: v.number() }),
 });
 export type HostStatus = v.InferOutput<typeof HostStatusSchema>;
 
 /** `POST /hosts/drain`. */
-export const HostNameBodySchema = v.strictObject({ host: HostSchema });
+export const HostNameBodySchema = apiStrictObject({ host: HostSchema });
 
 /** `POST /hosts/remove`: `force` also forgets what is left on a drained, offline host. */
-export const HostRemoveBodySchema = v.strictObject({
+export const HostRemoveBodySchema = apiStrictObject({
   host: HostSchema,
   force: v.optional(v.boolean(), false),
 });
 
 /** `POST /hosts/drain`: the containers it marked for removal (`manifest/container`). */
-export const HostDrainResultSchema = v.object({ host: HostSchema, removed: v.array(v.string()) });
+export const HostDrainResultSchema = apiObject({ host: HostSchema, removed: v.array(v.string()) });
 export type HostDrainResult = v.InferOutput<typeof HostDrainResultSchema>;

@@ -1,12 +1,13 @@
 /** The contract of logs: requests handed to agents, and the NDJSON lines of `GET /logs`. */
 import * as v from "valibot";
 import { NameSchema } from "../manifest/schema.ts";
+import { apiObject } from "./validation.ts";
 
 /** Which stream a log line came from. */
 export const LogStreamNameSchema = v.picklist(["stdout", "stderr"]);
 
 /** One log request as the server hands it to the agent of the container's host. */
-export const LogRequestSchema = v.object({
+export const LogRequestSchema = apiObject({
   id: v.string(),
   manifest: NameSchema,
   container: NameSchema,
@@ -20,10 +21,10 @@ export const LogRequestSchema = v.object({
 export type LogRequest = v.InferOutput<typeof LogRequestSchema>;
 
 /** `GET /agent/logs/requests`: the log requests waiting for an agent's host. */
-export const LogRequestListSchema = v.object({ requests: v.array(LogRequestSchema) });
+export const LogRequestListSchema = apiObject({ requests: v.array(LogRequestSchema) });
 
 /** One line of `GET /logs` (NDJSON): a piece of output, with its engine time when asked. */
-export const LogLineSchema = v.object({
+export const LogLineSchema = apiObject({
   stream: LogStreamNameSchema,
   data: v.string(),
   time: v.optional(v.string()),
@@ -31,8 +32,8 @@ export const LogLineSchema = v.object({
 export type LogLine = v.InferOutput<typeof LogLineSchema>;
 
 /** A line of `GET /logs` that ends the stream with an error (the agent or engine failed). */
-export const LogErrorLineSchema = v.object({
-  error: v.object({ code: v.string(), message: v.string() }),
+export const LogErrorLineSchema = apiObject({
+  error: apiObject({ code: v.string(), message: v.string() }),
 });
 
 /** Any line of `GET /logs`. */
@@ -43,6 +44,6 @@ export const LogFrameSchema = v.union([LogLineSchema, LogErrorLineSchema]);
  * of `GET /logs` follow, or an error that answers the client's request.
  */
 export const LogUploadStartSchema = v.union([
-  v.object({ ready: v.literal(true) }),
+  apiObject({ ready: v.literal(true) }),
   LogErrorLineSchema,
 ]);

@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { HostSchema } from "../manifest/schema.ts";
 import { DurationError, parseDuration } from "../duration.ts";
+import { apiObject, apiStrictObject } from "./validation.ts";
 
 /** What a token may do: everything, one host's agent work, or read without changing anything. */
 export const ROLES = ["admin", "agent", "read"] as const;
@@ -43,20 +44,20 @@ const AGENT_HOST_MESSAGE = "is required for role agent and allowed for no other 
 
 /** `POST /token`: the password, and optionally the scope of the token (admin by default). */
 export const TokenRequestSchema = v.pipe(
-  v.strictObject({ password: v.string(), ...TOKEN_SCOPE_ENTRIES }),
+  apiStrictObject({ password: v.string("must be a string"), ...TOKEN_SCOPE_ENTRIES }),
   v.forward(v.check((scope) => agentHostCheck(scope), AGENT_HOST_MESSAGE), ["host"]),
 );
-export const TokenResponseSchema = v.object({ token: v.string() });
+export const TokenResponseSchema = apiObject({ token: v.string() });
 
 /** `POST /tokens`: a new token made with an admin token. */
 export const TokenCreateSchema = v.pipe(
-  v.strictObject(TOKEN_SCOPE_ENTRIES),
+  apiStrictObject(TOKEN_SCOPE_ENTRIES),
   v.forward(v.check((scope) => agentHostCheck(scope), AGENT_HOST_MESSAGE), ["host"]),
 );
 export type TokenScope = v.InferOutput<typeof TokenCreateSchema>;
 
 /** A new token, shown this once: `id` is public and names it in lists and revocations. */
-export const TokenCreatedSchema = v.object({
+export const TokenCreatedSchema = apiObject({
   id: v.string(),
   token: v.string(),
   role: RoleSchema,
@@ -66,7 +67,7 @@ export const TokenCreatedSchema = v.object({
 export type TokenCreated = v.InferOutput<typeof TokenCreatedSchema>;
 
 /** `GET /tokens`: one token without its secret. */
-export const TokenInfoSchema = v.object({
+export const TokenInfoSchema = apiObject({
   id: v.string(),
   role: RoleSchema,
   host: v.optional(HostSchema),
@@ -78,4 +79,4 @@ export const TokenInfoSchema = v.object({
 export type TokenInfo = v.InferOutput<typeof TokenInfoSchema>;
 
 /** `POST /tokens/revoke`. */
-export const TokenRevokeSchema = v.strictObject({ id: v.pipe(v.string(), v.nonEmpty()) });
+export const TokenRevokeSchema = apiStrictObject({ id: v.pipe(v.string(), v.nonEmpty()) });

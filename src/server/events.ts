@@ -10,10 +10,12 @@ import type {
   FieldChange,
   StateReport,
 } from "../api/schemas.ts";
+import { MAX_EVENTS_LIMIT } from "../api/events.ts";
 import type { Principal } from "./auth.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import type { Step } from "./diff.ts";
-import { OverloadedError } from "../api/errors.ts";
 import type { ContainerRow, EventRow, Store } from "./store/store.ts";
+import { Waiters } from "./waiters.ts";
 
 /** What one event says, before the log gives it an id and a time. */
 export interface NewEvent {
@@ -37,8 +39,8 @@ export interface EventLogOptions {
   maxRows?: number;
   /** How many `wait` calls may be held at once (default 10,000). */
   maxWaiters?: number;
-  /** The clock (milliseconds since the epoch); tests move it. */
-  now?: () => number;
+  /** The time events are stamped and aged with, and the timers of held waits. */
+  clock?: Clock;
 }
 
 /** Which events to read. */
@@ -58,17 +60,16 @@ export const DEFAULT_ACTOR = "admin";
 /** The default retention: 7 days or 100,000 events, whichever is reached first. */
 const DEFAULT_EVENTS_RETENTION_MS = 7 * 86_400_000;
 const DEFAULT_EVENTS_MAX_ROWS = 100_000;
-/** How many events one read returns by default, and at most. */
+/** How many events one read returns by default (at most `MAX_EVENTS_LIMIT`, the contract's). */
 const DEFAULT_EVENTS_LIMIT = 1000;
-export const MAX_EVENTS_LIMIT = 10_000;
 
 const DEFAULT_MAX_WAITERS = 10_000;
 /** The most rows one prune deletes, so that no change waits long on one. */
 const PRUNE_BATCH = 5000;
 /** How often old events are looked for, at most. */
 const AGE_PRUNE_EVERY_MS = 60_000;
-/** setTimeout fires at once beyond this delay (a signed 32-bit count of milliseconds). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Every follower waits on the one key: any new event may be one it wants. */
+const ANY_EVENT = "any";
 
 /** An observed state as `ps` shows it: `running`, `running (healthy)`, `exited (137)`. */
 function observed(state: string, exitCode: number | null, health: string | null): string {
@@ -168,21 +169,22 @@ export class EventLog {
   readonly retentionMs: number;
   readonly maxRows: number;
   readonly #store: Store;
-  readonly #maxWaiters: number;
-  readonly #now: () => number;
-  readonly #waiters = new Set<(woken: boolean) => void>();
+  readonly #clock: Clock;
+  readonly #waits: Waiters<typeof ANY_EVENT>;
   /** What the store holds, as counted at the last prune plus the inserts since. */
   #rows: number;
   #lastAgePrune = -Infinity;
   #wakeQueued = false;
-  #draining = false;
 
   constructor(store: Store, options: EventLogOptions = {}) {
     this.#store = store;
     this.retentionMs = options.retentionMs ?? DEFAULT_EVENTS_RETENTION_MS;
     this.maxRows = options.maxRows ?? DEFAULT_EVENTS_MAX_ROWS;
-    this.#maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#waits = new Waiters({
+      max: options.maxWaiters ?? DEFAULT_MAX_WAITERS,
+      clock: this.#clock,
+    });
     this.#rows = store.countEvents();
     store.transaction(() => this.#prune());
   }
@@ -193,7 +195,7 @@ export class EventLog {
    */
   record(events: NewEvent[]): void {
     if (events.length === 0) return;
-    const at = new Date(this.#now()).toISOString();
+    const at = new Date(this.#clock.now()).toISOString();
     this.#store.transaction(() => {
       for (const e of events) {
         this.#store.insertEvent({
@@ -219,7 +221,7 @@ export class EventLog {
   /** Events matching `filter`, by id, and the id to read on from (`after` of the next read). */
   list(filter: EventFilter = {}): EventPage {
     const limit = Math.min(filter.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT);
-    const oldest = this.#now() - this.retentionMs;
+    const oldest = this.#clock.now() - this.retentionMs;
     const query = {
       after: filter.after ?? 0,
       since: new Date(Math.max(filter.since ?? oldest, oldest)).toISOString(),
@@ -243,34 +245,19 @@ export class EventLog {
    * `false` when `timeoutMs` runs out, `signal` aborts or the server shuts down. Rejects with
    * `OverloadedError` when too many calls are already held.
    */
-  wait(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.#store.lastEventId() > afterId) return Promise.resolve(true);
-    if (this.#draining || timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
-    if (this.#waiters.size >= this.#maxWaiters) {
-      return Promise.reject(new OverloadedError(this.#maxWaiters));
-    }
-    return new Promise((resolve) => {
-      const done = (woken: boolean) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        if (this.#waiters.delete(done)) resolve(woken);
-      };
-      const onAbort = () => done(false);
-      const timer = setTimeout(onAbort, Math.min(timeoutMs, MAX_TIMER_MS));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(done);
-    });
+  async wait(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#store.lastEventId() > afterId) return true;
+    return await this.#waits.wait(ANY_EVENT, timeoutMs, signal) === "woken";
   }
 
   /** How many `wait` calls are being held right now. */
   get heldWaiters(): number {
-    return this.#waiters.size;
+    return this.#waits.held;
   }
 
   /** Releases every held `wait` and answers new ones at once (server shutdown). */
   releaseWaiters(): void {
-    this.#draining = true;
-    for (const done of [...this.#waiters]) done(false);
+    this.#waits.close();
   }
 
   /** Wakes followers after the current transaction, once however many events it recorded. */
@@ -279,7 +266,7 @@ export class EventLog {
     this.#wakeQueued = true;
     queueMicrotask(() => {
       this.#wakeQueued = false;
-      for (const done of [...this.#waiters]) done(true);
+      this.#waits.wakeAll();
     });
   }
 
@@ -293,7 +280,7 @@ export class EventLog {
       this.#store.pruneEventsBeyond(this.maxRows - slack, PRUNE_BATCH);
       this.#rows = this.#store.countEvents();
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     if (now - this.#lastAgePrune < AGE_PRUNE_EVERY_MS) return;
     const cutoff = new Date(now - this.retentionMs).toISOString();
     const deleted = this.#store.pruneEventsBefore(cutoff, PRUNE_BATCH);

@@ -14,13 +14,15 @@ import type {
   UpResult,
 } from "../api/schemas.ts";
 import { manifestPlan, planSteps } from "./diff.ts";
-import { ConflictError, NotFoundError, OverloadedError } from "../api/errors.ts";
+import { ConflictError, NotFoundError } from "../api/errors.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { freshSpec, toStatus } from "./container_rows.ts";
 import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
+import { Waiters } from "./waiters.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
 export interface ReportManyResult {
@@ -36,16 +38,17 @@ export interface PlannerOptions {
   maxWaiters?: number;
   /** Retention of the event history. */
   events?: EventLogOptions;
-  /** The clock that host liveness is judged by, in Unix milliseconds (default `Date.now`). */
-  now?: () => number;
+  /**
+   * The time and timers of everything the planner owns: host liveness, event retention, held
+   * waits, the log relay (default the system clock).
+   */
+  clock?: Clock;
   /** Limits and timings of the log relay. */
   logs?: LogRelayOptions;
 }
 
 /** The default cap of held long-poll waiters: each holds a socket and memory. */
 const DEFAULT_MAX_WAITERS = 10_000;
-/** setTimeout fires at once beyond this delay (a signed 32-bit count of milliseconds). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The one interface to desired and observed state, over a store. */
 export class Planner {
@@ -57,26 +60,28 @@ export class Planner {
   /** Hands log requests to agents and pipes their output back. */
   readonly logs: LogRelay;
   readonly #cluster: string;
-  readonly #maxWaiters: number;
-  readonly #waiters = new Map<string, Set<() => void>>();
-  #held = 0;
-  #draining = false;
+  /** The time and timers of the planner and everything it owns. */
+  readonly clock: Clock;
+  /** The agents' long-polls, by host. */
+  readonly #hostWaits: Waiters<string>;
 
   constructor(store: Store, options: PlannerOptions = {}) {
     this.store = store;
     this.#cluster = store.clusterId();
-    this.#maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
-    this.events = new EventLog(store, options.events);
+    this.clock = options.clock ?? systemClock;
+    const clock = this.clock;
+    this.#hostWaits = new Waiters({ max: options.maxWaiters ?? DEFAULT_MAX_WAITERS, clock });
+    this.events = new EventLog(store, { ...options.events, clock });
     this.hosts = new HostRegistry(store, {
-      polling: (host) => (this.#waiters.get(host)?.size ?? 0) > 0,
-      now: options.now,
+      polling: (host) => this.#hostWaits.count(host) > 0,
+      now: () => clock.now(),
     });
-    this.logs = new LogRelay(options.logs);
+    this.logs = new LogRelay({ ...options.logs, clock });
   }
 
   /** How many `waitForHost` calls are being held right now. */
   get heldWaiters(): number {
-    return this.#held;
+    return this.#hostWaits.held;
   }
 
   /**
@@ -270,49 +275,22 @@ export class Planner {
    * that saw a store since replaced) resolves at once too, so the client can resync. Rejects
    * with `OverloadedError` when too many calls are already held.
    */
-  waitForHost(
+  async waitForHost(
     host: string,
     afterIndex: number,
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
     this.hosts.seen(host);
-    if (
-      this.#draining || timeoutMs <= 0 || signal?.aborted || this.hostIndex(host) !== afterIndex
-    ) {
-      return Promise.resolve();
-    }
-    if (this.#held >= this.#maxWaiters) {
-      return Promise.reject(new OverloadedError(this.#maxWaiters));
-    }
-    return new Promise((resolve) => {
-      let set = this.#waiters.get(host);
-      if (set === undefined) {
-        set = new Set();
-        this.#waiters.set(host, set);
-      }
-      const waiters = set;
-      const wake = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", wake);
-        if (!waiters.delete(wake)) return;
-        this.#held--;
-        if (waiters.size === 0 && this.#waiters.get(host) === waiters) this.#waiters.delete(host);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.min(timeoutMs, MAX_TIMER_MS));
-      signal?.addEventListener("abort", wake, { once: true });
-      waiters.add(wake);
-      this.#held++;
-    });
+    if (this.hostIndex(host) !== afterIndex) return;
+    await this.#hostWaits.wait(host, timeoutMs, signal);
   }
 
   /** Releases every held `waitForHost` call and answers new ones at once (server shutdown). */
   releaseWaiters(): void {
-    this.#draining = true;
+    this.#hostWaits.close();
     this.events.releaseWaiters();
     this.logs.close();
-    this.#wakeAll();
   }
 
   /**
@@ -430,14 +408,6 @@ export class Planner {
 
   /** Wakes the waiters of hosts whose index moved; call after the transaction committed. */
   #wake(hosts: Iterable<string>): void {
-    for (const host of hosts) {
-      const waiters = this.#waiters.get(host);
-      if (waiters === undefined) continue;
-      for (const wake of [...waiters]) wake();
-    }
-  }
-
-  #wakeAll(): void {
-    this.#wake([...this.#waiters.keys()]);
+    for (const host of hosts) this.#hostWaits.wake(host);
   }
 }

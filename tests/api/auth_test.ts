@@ -70,7 +70,10 @@ Deno.test("an unknown route answers 401 without a token and 404 with one", async
   try {
     await assertError(await h.app.request("/api/v1/nope"), 401, "unauthorized");
     await assertError(await h.call("GET", "/nope"), 404, "not_found", /no route/);
-    await assertError(await h.call("GET", "/manifest/up"), 404, "not_found");
+    await assertError(await h.app.request("/api/v1/manifest/up"), 401, "unauthorized");
+    const wrongMethod = await h.call("GET", "/manifest/up");
+    await assertError(wrongMethod, 405, "method_not_allowed", /\/manifest\/up does not take GET/);
+    assert.equal(wrongMethod.headers.get("allow"), "POST");
     await assertError(await h.app.request("/elsewhere"), 404, "not_found");
   } finally {
     await h.close();

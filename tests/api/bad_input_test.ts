@@ -340,7 +340,7 @@ const QUERY_CASES: Case[] = [
     path: "/container",
     status: 400,
     code: "invalid_query",
-    message: /host is required/,
+    message: /missing required query parameter "host"/,
   },
   {
     name: "an empty host",

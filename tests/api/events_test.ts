@@ -4,7 +4,9 @@ import { type EventPage, EventPageSchema, type EventRecord } from "../../src/api
 import { parseManifest } from "../../src/manifest/parse.ts";
 import { Planner } from "../../src/server/planner.ts";
 import { Store } from "../../src/server/store/store.ts";
+import { ManualClock } from "./clock.ts";
 import { assertError, type Harness, openHarness, PASSWORD, SHOP_YAML } from "./harness.ts";
+import { until } from "./until.ts";
 
 const DAY = 86_400_000;
 
@@ -168,7 +170,7 @@ Deno.test("events filter by manifest, host, since, after and limit", async () =>
     assert.equal(paged.last, all.events[2].id, "a full page reads on from its last event");
     assert.deepEqual(pick(await events(h, `?after=${paged.last}`)), ["shop/db"]);
     assert.equal((await events(h, "?since=1h")).events.length, 4);
-    const future = new Date(Date.now() + 60_000).toISOString();
+    const future = new Date(h.clock.now() + 60_000).toISOString();
     assert.deepEqual((await events(h, `?since=${future}`)).events, []);
     const none = await events(h, "?manifest=nothing");
     assert.deepEqual(none, { events: [], last: all.last });
@@ -204,7 +206,6 @@ Deno.test("bad event queries answer 400 invalid_query", async () => {
 /** A held `GET /events` and whether it has been answered. */
 function follow(h: Harness, query: string, signal?: AbortSignal) {
   let answered = false;
-  const started = performance.now();
   const answer = (async () => {
     const res = await h.app.request(`/api/v1/events${query}`, {
       headers: { authorization: `Bearer ${h.token}` },
@@ -212,12 +213,15 @@ function follow(h: Harness, query: string, signal?: AbortSignal) {
     });
     const body = v.parse(EventPageSchema, await res.json());
     answered = true;
-    return { body, ms: performance.now() - started };
+    return body;
   })();
   return { answered: () => answered, answer };
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `count` event follows are held. */
+function held(h: Harness, count: number): Promise<void> {
+  return until(`${count} held event polls`, () => h.planner.events.heldWaiters === count);
+}
 
 Deno.test("after and wait hold the request until a matching event comes", async () => {
   const h = await openHarness();
@@ -226,24 +230,40 @@ Deno.test("after and wait hold the request until a matching event comes", async 
     const { last } = await events(h);
     const any = follow(h, `?after=${last}&wait=5s`);
     const hostB = follow(h, `?after=${last}&wait=5s&host=host-b`);
-    await delay(100);
+    await held(h, 2);
     assert.equal(any.answered(), false);
     await action(h, { action: "stop", host: "host-a", container: "web" });
-    const { body, ms } = await any.answer;
-    assert.ok(ms < 1000, `answered after ${ms} ms`);
+    const body = await any.answer;
     assert.deepEqual(body.events.map((e) => [e.kind, e.container]), [["action", "web"]]);
-    await delay(100);
+    // The host-b follow was woken too, found nothing of its own, and waits again.
+    await held(h, 1);
     assert.equal(hostB.answered(), false, "an event on another host does not answer");
     await action(h, { action: "kill", host: "host-b", container: "db" });
     const b = await hostB.answer;
-    assert.deepEqual(b.body.events.map((e) => [e.action, e.host]), [["kill", "host-b"]]);
+    assert.deepEqual(b.events.map((e) => [e.action, e.host]), [["kill", "host-b"]]);
+    assert.equal(h.planner.events.heldWaiters, 0);
+  } finally {
+    await h.close();
+  }
+});
 
-    const waited = await follow(h, `?after=${b.body.last}&wait=200ms`).answer;
-    assert.deepEqual(waited.body, { events: [], last: b.body.last });
-    assert.ok(waited.ms >= 150, `held ${waited.ms} ms`);
-    const behind = await follow(h, "?after=0&wait=5s").answer;
-    assert.equal(behind.body.events.length, 4, "events already there answer at once");
-    assert.ok(behind.ms < 1000);
+Deno.test("a follow that nothing answers ends with no events when its wait runs out", async () => {
+  const h = await openHarness();
+  try {
+    await h.up(SHOP_YAML);
+    const { last } = await events(h);
+    const quiet = follow(h, `?after=${last}&wait=200ms`);
+    await held(h, 1);
+    assert.deepEqual(h.clock.pending(), [200], "held for its wait");
+    h.clock.advance(199);
+    assert.equal(h.planner.events.heldWaiters, 1, "still held just before its wait ends");
+    h.clock.advance(1);
+    assert.deepEqual(await quiet.answer, { events: [], last });
+    assert.equal(h.planner.events.heldWaiters, 0);
+
+    const behind = follow(h, "?after=0&wait=5s");
+    assert.equal((await behind.answer).events.length, 2, "events already there answer at once");
+    assert.deepEqual(h.clock.pending(), [], "without holding");
   } finally {
     await h.close();
   }
@@ -252,13 +272,11 @@ Deno.test("after and wait hold the request until a matching event comes", async 
 Deno.test("a shutdown answers held event polls at once", async () => {
   const h = await openHarness();
   try {
-    const held = follow(h, "?after=0&wait=30s");
-    await delay(50);
-    assert.equal(h.planner.events.heldWaiters, 1);
+    const pending = follow(h, "?after=0&wait=30s");
+    await held(h, 1);
     h.planner.releaseWaiters();
-    const { body, ms } = await held.answer;
+    const body = await pending.answer;
     assert.deepEqual(body.events, []);
-    assert.ok(ms < 1000);
     assert.equal(h.planner.events.heldWaiters, 0);
   } finally {
     await h.close();
@@ -269,13 +287,11 @@ Deno.test("a client that hangs up releases its held event poll", async () => {
   const h = await openHarness();
   try {
     const controller = new AbortController();
-    const held = follow(h, "?after=0&wait=30s", controller.signal);
-    await delay(50);
-    assert.equal(h.planner.events.heldWaiters, 1);
+    const pending = follow(h, "?after=0&wait=30s", controller.signal);
+    await held(h, 1);
     controller.abort();
-    await held.answer.catch(() => {});
-    await delay(20);
-    assert.equal(h.planner.events.heldWaiters, 0);
+    await pending.answer.catch(() => {});
+    await held(h, 0);
   } finally {
     await h.close();
   }
@@ -284,9 +300,8 @@ Deno.test("a client that hangs up releases its held event poll", async () => {
 /** A planner over a fresh data dir with a retention and a movable clock. */
 async function retained(maxRows: number, retentionMs: number) {
   const dir = await Deno.makeTempDir({ prefix: "launcher-events-test-" });
-  const clock = { now: Date.now() };
-  const open = () =>
-    new Planner(new Store(dir), { events: { maxRows, retentionMs, now: () => clock.now } });
+  const clock = new ManualClock();
+  const open = () => new Planner(new Store(dir), { events: { maxRows, retentionMs }, clock });
   return { dir, clock, open };
 }
 
@@ -319,16 +334,16 @@ Deno.test("retention drops events past their age, on read at once and from the s
   try {
     planner.up(parseManifest(SHOP_YAML, "yaml"));
     assert.equal(planner.events.list().events.length, 2);
-    clock.now += 6 * DAY;
+    clock.advance(6 * DAY);
     assert.equal(planner.events.list().events.length, 2, "younger than the retention");
-    clock.now += 2 * DAY;
+    clock.advance(2 * DAY);
     assert.deepEqual(planner.events.list().events, [], "older ones are not read");
     assert.equal(planner.store.countEvents(), 2, "a quiet store has pruned nothing yet");
     planner.action({ action: "stop", host: "host-a", container: "web" });
     assert.equal(planner.store.countEvents(), 1, "the next event prunes the old ones");
     assert.deepEqual(planner.events.list().events.map((e) => e.action), ["stop"]);
 
-    clock.now += 8 * DAY;
+    clock.advance(8 * DAY);
     planner.close();
     planner = open();
     assert.equal(planner.store.countEvents(), 0, "opening the store prunes too");

@@ -80,8 +80,7 @@ Deno.test("a full disk answers 507 storage_full, changes nothing, and the same u
   await withTmpfs(async (mount) => {
     const dataDir = join(mount, "data");
     await Deno.mkdir(dataDir);
-    let offset = 0;
-    const h = await openHarness({ dataDir, now: () => Date.now() + offset });
+    const h = await openHarness({ dataDir });
     try {
       await h.up(SHOP_YAML);
       await json(
@@ -129,7 +128,7 @@ Deno.test("a full disk answers 507 storage_full, changes nothing, and the same u
         headers: { authorization: `Bearer ${readToken}` },
       });
       assert.deepEqual(await json(ps), before.ps);
-      offset = 5000;
+      h.clock.advance(5000);
       const desired = await json(await h.call("GET", "/container?host=host-a"));
       assert.equal((desired as unknown[]).length, 1);
       assert.equal(

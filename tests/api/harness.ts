@@ -12,6 +12,7 @@ import {
 } from "../../src/api/schemas.ts";
 import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
 import { Store } from "../../src/server/store/store.ts";
+import { ManualClock } from "./clock.ts";
 
 /** The token password every harness uses. */
 export const PASSWORD = "s3cret-pass";
@@ -41,6 +42,8 @@ containers:
 export interface Harness {
   app: App;
   planner: Planner;
+  /** The clock of the planner and the app: it moves only when the test moves it. */
+  clock: ManualClock;
   dataDir: string;
   token: string;
   /** Sends a request with the token; strings and bytes are sent as is, other values as JSON. */
@@ -54,7 +57,9 @@ export interface Harness {
 }
 
 /** Options of a harness. */
-export interface HarnessOptions extends PlannerOptions {
+export interface HarnessOptions extends Omit<PlannerOptions, "clock"> {
+  /** The clock of the planner and the app (default a new `ManualClock`). */
+  clock?: ManualClock;
   dataDir?: string;
   maxWaitMs?: number;
   /** Reuse a token issued earlier instead of asking for a new one. */
@@ -64,10 +69,12 @@ export interface HarnessOptions extends PlannerOptions {
 /** Opens a store and an app; asks for a token through `POST /token`. */
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "launcher-api-test-" });
+  const clock = options.clock ?? new ManualClock();
   const planner = new Planner(new Store(dataDir), {
     maxWaiters: options.maxWaiters,
-    now: options.now,
+    clock,
     logs: options.logs,
+    events: options.events,
   });
   const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
   let token = options.token;
@@ -96,6 +103,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   return {
     app,
     planner,
+    clock,
     dataDir,
     token,
     call,

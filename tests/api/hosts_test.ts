@@ -11,7 +11,9 @@ import {
   type HostStatus,
   HostStatusSchema,
 } from "../../src/api/schemas.ts";
+import type { ManualClock } from "./clock.ts";
 import { assertError, find, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
+import { until } from "./until.ts";
 
 /** A registration as an agent sends it. */
 function registration(host: string, extra: Partial<HostRegistration> = {}): HostRegistration {
@@ -29,11 +31,10 @@ function registration(host: string, extra: Partial<HostRegistration> = {}): Host
   };
 }
 
-/** A harness whose host liveness runs on `clock.now`. */
-async function withClock(): Promise<{ h: Harness; clock: { now: number } }> {
-  const clock = { now: Date.now() };
-  const h = await openHarness({ now: () => clock.now });
-  return { h, clock };
+/** A harness whose host liveness runs on a clock the test moves. */
+async function withClock(): Promise<{ h: Harness; clock: ManualClock }> {
+  const h = await openHarness();
+  return { h, clock: h.clock };
 }
 
 async function register(h: Harness, r: HostRegistration): Promise<HostStatus> {
@@ -125,9 +126,9 @@ Deno.test("a host is offline after 3 missed intervals; a held poll counts as see
   const { h, clock } = await withClock();
   try {
     await register(h, registration("host-a", { intervalMs: 1000 }));
-    clock.now += 2900;
+    clock.advance(2900);
     assert.equal((await hosts(h)).get("host-a")?.status, "online");
-    clock.now += 200;
+    clock.advance(200);
     const offline = (await hosts(h)).get("host-a");
     assert.equal(offline?.status, "offline");
     assert.equal(offline?.online, false);
@@ -137,17 +138,17 @@ Deno.test("a host is offline after 3 missed intervals; a held poll counts as see
       headers: { authorization: `Bearer ${h.token}` },
       signal: controller.signal,
     }));
-    await waitUntil(() => h.planner.heldWaiters === 1);
-    clock.now += 3_600_000;
+    await until("the poll to be held", () => h.planner.heldWaiters === 1);
+    clock.advance(59_000);
     const polling = (await hosts(h)).get("host-a");
     assert.equal(polling?.status, "online", "a host whose agent holds a poll is online");
-    assert.equal(polling?.lastSeen, new Date(clock.now).toISOString());
+    assert.equal(polling?.lastSeen, new Date(clock.now()).toISOString());
 
     controller.abort();
     await held.then((res) => res.body?.cancel()).catch(() => {});
-    await waitUntil(() => h.planner.heldWaiters === 0);
+    await until("the poll to be released", () => h.planner.heldWaiters === 0);
     assert.equal((await hosts(h)).get("host-a")?.status, "online");
-    clock.now += 3001;
+    clock.advance(3001);
     assert.equal((await hosts(h)).get("host-a")?.status, "offline");
   } finally {
     await h.close();
@@ -162,7 +163,7 @@ Deno.test("containers of an offline host show unknown in ps and come back with i
     await report(h, "host-a", "web", "running");
     assert.equal(find(await h.ps(), "shop", "web").state, "running");
 
-    clock.now += 3001;
+    clock.advance(3001);
     const ps = await h.ps();
     assert.equal(find(ps, "shop", "web").state, "unknown");
     assert.equal(find(ps, "shop", "db").state, "pending", "a host never seen keeps pending");
@@ -275,7 +276,7 @@ Deno.test("force removes a drained, offline host with what is left on it", async
     await assertError(await force(), 409, "conflict", /must be drained and offline/);
     await h.call("POST", "/hosts/drain", { host: "host-a" });
     await assertError(await force(), 409, "conflict", /must be drained and offline/);
-    clock.now += 3001;
+    clock.advance(3001);
     assert.equal((await force()).status, 200);
     assert.equal((await hosts(h)).has("host-a"), false);
     assert.deepEqual((await h.ps()).map((c) => c.config.name), ["db"]);
@@ -319,11 +320,3 @@ Deno.test("an agent token registers its own host only", async () => {
     await h.close();
   }
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -2,18 +2,16 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { type HostDesired, HostDesiredSchema } from "../../src/api/schemas.ts";
 import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { until } from "./until.ts";
 
 /** A long-poll in flight: its answer, and whether it has come yet. */
 interface Poll {
   done: () => boolean;
-  answer: Promise<{ res: Response; body: HostDesired; ms: number }>;
+  answer: Promise<{ res: Response; body: HostDesired }>;
 }
 
 function poll(h: Harness, host: string, index: number, wait: string, signal?: AbortSignal): Poll {
   let finished = false;
-  const started = performance.now();
   const answer = (async () => {
     const res = await h.app.request(
       `/api/v1/container?host=${host}&index=${index}&wait=${wait}`,
@@ -23,9 +21,14 @@ function poll(h: Harness, host: string, index: number, wait: string, signal?: Ab
     assert.equal(res.status, 200, text);
     const body = v.parse(HostDesiredSchema, JSON.parse(text));
     finished = true;
-    return { res, body, ms: performance.now() - started };
+    return { res, body };
   })();
   return { done: () => finished, answer };
+}
+
+/** Waits until the planner holds `count` long-polls. */
+function held(h: Harness, count: number): Promise<void> {
+  return until(`${count} held long-polls`, () => h.planner.heldWaiters === count);
 }
 
 Deno.test("without index the list answers at once with the index in a header", async () => {
@@ -48,13 +51,13 @@ Deno.test("without index the list answers at once with the index in a header", a
   }
 });
 
+// The harness's clock stands still, so a poll answered without moving it was never held.
 Deno.test("an index behind the host's answers at once", async () => {
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
     const index = h.planner.hostIndex("host-a");
-    const { res, body, ms } = await poll(h, "host-a", index - 1, "30s").answer;
-    assert.ok(ms < 1000, `answered in ${ms} ms`);
+    const { res, body } = await poll(h, "host-a", index - 1, "30s").answer;
     assert.equal(body.index, index);
     assert.equal(res.headers.get("x-launcher-index"), String(index));
     assert.deepEqual(body.containers.map((c) => c.config.name), ["web"]);
@@ -69,8 +72,7 @@ Deno.test("an index ahead of the host's (a replaced store) answers at once", asy
   try {
     await h.up(SHOP_YAML);
     const index = h.planner.hostIndex("host-a");
-    const { body, ms } = await poll(h, "host-a", index + 1000, "30s").answer;
-    assert.ok(ms < 1000, `answered in ${ms} ms`);
+    const { body } = await poll(h, "host-a", index + 1000, "30s").answer;
     assert.equal(body.index, index);
   } finally {
     await h.close();
@@ -82,15 +84,14 @@ Deno.test("a poll is held until a change for its host, and only that host", asyn
   try {
     await h.up(SHOP_YAML);
     const indexA = h.planner.hostIndex("host-a");
-    const held = poll(h, "host-a", indexA, "10s");
-    await delay(30);
-    assert.ok(!held.done(), "held");
-    assert.equal(h.planner.heldWaiters, 1);
+    const pending = poll(h, "host-a", indexA, "10s");
+    await held(h, 1);
 
     await h.up(SHOP_YAML.replace("postgres:16", "postgres:17"));
     await h.call("POST", "/state", { host: "host-a", name: "web", state: "running" });
-    await delay(30);
-    assert.ok(!held.done(), "a change for host-b and a report do not wake host-a");
+    // Both were answered, and a wake would have ended the wait at once: it is still held.
+    assert.equal(h.planner.heldWaiters, 1, "a change for host-b and a report do not wake host-a");
+    assert.ok(!pending.done());
 
     const res = await h.call("POST", "/container/action", {
       action: "restart",
@@ -98,8 +99,7 @@ Deno.test("a poll is held until a change for its host, and only that host", asyn
       container: "web",
     });
     assert.equal(res.status, 202);
-    const { body, ms } = await held.answer;
-    assert.ok(ms < 5000, `woken after ${ms} ms`);
+    const { body } = await pending.answer;
     assert.ok(body.index > indexA);
     assert.equal(body.index, h.planner.hostIndex("host-a"));
     assert.equal(body.containers[0].restartGeneration, 2);
@@ -113,11 +113,10 @@ Deno.test("a poll is held until a change for its host, and only that host", asyn
 Deno.test("a poll on a host with nothing yet is woken by its first container", async () => {
   const h = await openHarness();
   try {
-    const held = poll(h, "host-a", 0, "10s");
-    await delay(20);
-    assert.ok(!held.done());
+    const pending = poll(h, "host-a", 0, "10s");
+    await held(h, 1);
     await h.up(SHOP_YAML);
-    const { body } = await held.answer;
+    const { body } = await pending.answer;
     assert.deepEqual(body.containers.map((c) => c.config.name), ["web"]);
   } finally {
     await h.close();
@@ -130,11 +129,13 @@ Deno.test("a poll times out with the unchanged list", async () => {
     await h.up(SHOP_YAML);
     const index = h.planner.hostIndex("host-a");
     const before = h.planner.desired("host-a");
-    const held = poll(h, "host-a", index, "300ms");
-    await delay(20);
+    const pending = poll(h, "host-a", index, "300ms");
+    await held(h, 1);
     await h.up(SHOP_YAML.replace("postgres:16", "postgres:17"));
-    const { res, body, ms } = await held.answer;
-    assert.ok(ms >= 290, `held ${ms} ms`);
+    h.clock.advance(299);
+    assert.equal(h.planner.heldWaiters, 1, "held until its wait is over");
+    h.clock.advance(1);
+    const { res, body } = await pending.answer;
     assert.deepEqual(body, before);
     assert.equal(res.headers.get("x-launcher-index"), String(index));
     assert.equal(h.planner.heldWaiters, 0);
@@ -144,16 +145,27 @@ Deno.test("a poll times out with the unchanged list", async () => {
 });
 
 Deno.test("wait accepts ms, s, m and plain seconds, capped by maxWaitMs", async () => {
-  const h = await openHarness({ maxWaitMs: 150 });
+  const h = await openHarness({ maxWaitMs: 150_000 });
   try {
     await h.up(SHOP_YAML);
     const index = h.planner.hostIndex("host-a");
-    for (const wait of ["100ms", "1s", "2m", "30"]) {
-      const { ms } = await poll(h, "host-a", index, wait).answer;
-      assert.ok(ms >= 90 && ms < 1000, `wait=${wait} held ${ms} ms`);
+    const cases: [string, number][] = [
+      ["100ms", 100],
+      ["1s", 1000],
+      ["2m", 120_000],
+      ["30", 30_000],
+      ["1h", 150_000],
+    ];
+    for (const [wait, ms] of cases) {
+      const pending = poll(h, "host-a", index, wait);
+      await held(h, 1);
+      assert.deepEqual(h.clock.pending(), [ms], `wait=${wait} holds ${ms} ms`);
+      h.clock.advance(ms);
+      await pending.answer;
+      assert.equal(h.planner.heldWaiters, 0);
     }
-    const { ms } = await poll(h, "host-a", index, "0").answer;
-    assert.ok(ms < 90, "wait=0 answers at once");
+    await poll(h, "host-a", index, "0").answer;
+    assert.deepEqual(h.clock.pending(), [], "wait=0 answers without holding");
   } finally {
     await h.close();
   }
@@ -163,12 +175,12 @@ Deno.test("the request's abort signal ends the wait", async () => {
   const h = await openHarness();
   try {
     const controller = new AbortController();
-    const held = poll(h, "host-a", 0, "10s", controller.signal);
-    await delay(20);
-    assert.equal(h.planner.heldWaiters, 1);
+    const pending = poll(h, "host-a", 0, "10s", controller.signal);
+    await held(h, 1);
     controller.abort();
-    await held.answer;
-    assert.equal(h.planner.heldWaiters, 0);
+    await pending.answer.catch(() => {});
+    await held(h, 0);
+    assert.deepEqual(h.clock.pending(), [], "its timer is gone too");
   } finally {
     await h.close();
   }
@@ -179,8 +191,7 @@ Deno.test("beyond the cap of held requests the server answers 503", async () => 
   try {
     const first = poll(h, "host-a", 0, "10s");
     const second = poll(h, "host-b", 0, "10s");
-    await delay(20);
-    assert.equal(h.planner.heldWaiters, 2);
+    await held(h, 2);
     await assertError(
       await h.call("GET", "/container?host=host-a&index=0&wait=10s"),
       503,
@@ -200,16 +211,16 @@ Deno.test("beyond the cap of held requests the server answers 503", async () => 
 
 Deno.test("closing the planner releases every held poll", async () => {
   const h = await openHarness();
-  const held = poll(h, "host-a", 0, "10s");
-  await delay(20);
+  const pending = poll(h, "host-a", 0, "10s");
+  await held(h, 1);
   h.planner.releaseWaiters();
-  const { body } = await held.answer;
+  const { body } = await pending.answer;
   assert.deepEqual({ ...body, cluster: undefined }, {
     index: 0,
     containers: [],
     cluster: undefined,
   });
-  const late = await poll(h, "host-a", 0, "10s").answer;
-  assert.ok(late.ms < 1000, "a released planner holds nothing new");
+  await poll(h, "host-a", 0, "10s").answer;
+  assert.equal(h.planner.heldWaiters, 0, "a released planner holds nothing new");
   await h.close();
 });

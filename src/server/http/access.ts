@@ -1,11 +1,11 @@
 /**
- * Who may call which route: the one table of route access and the middleware that enforces it.
- * Every request passes here before its route; a route missing from the table needs admin.
+ * Who may call which route: the one table of the API's routes and the middleware that enforces
+ * it. Every request passes here before its route; a path missing from the table needs admin.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { ErrorDetail } from "../../api/schemas.ts";
 import type { Principal, TokenAuth } from "../auth.ts";
-import { ForbiddenError, UnauthorizedError } from "../../api/errors.ts";
+import { ForbiddenError, MethodNotAllowedError, UnauthorizedError } from "../../api/errors.ts";
 import type { AppEnv } from "./env.ts";
 
 /**
@@ -20,21 +20,25 @@ export type Need = "none" | "read" | "admin" | "agent";
  */
 export type HostSource = "query" | "body";
 
-/** One row of the access table. */
+/** One route of the API, and who may call it. */
 export interface RouteRule {
-  /** An HTTP method, or `*` for all (HEAD is looked up as GET). */
-  method: string;
-  /** A path under `/api/v1`: exact, or ending in `/*` for everything below it. */
+  method: "GET" | "POST";
+  /** A path under `/api/v1`, as Hono writes it: a `:name` segment matches any one segment. */
   path: string;
   need: Need;
   /** Where an `agent` route names its host. */
   host?: HostSource;
+  /** The body streams for as long as it lasts (an agent's log upload): no size limit applies. */
+  streamsBody?: true;
 }
 
 /** The path prefix of every API route. */
 export const API_PREFIX = "/api/v1";
 
-/** Every route and what it needs (the table of the parallel-work notes). */
+/**
+ * Every route of the API and what it needs: the one table the access check, the 405 answers
+ * (with their `Allow` header) and the body limit read. A test checks it against the router.
+ */
 export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/healthz", need: "none" },
   { method: "POST", path: "/token", need: "none" },
@@ -50,7 +54,8 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/container", need: "agent", host: "query" },
   { method: "POST", path: "/state", need: "agent", host: "body" },
   { method: "POST", path: "/hosts/register", need: "agent", host: "body" },
-  { method: "*", path: "/agent/logs/*", need: "agent", host: "query" },
+  { method: "GET", path: "/agent/logs/requests", need: "agent", host: "query" },
+  { method: "POST", path: "/agent/logs/:id", need: "agent", host: "query", streamsBody: true },
   { method: "POST", path: "/hosts/drain", need: "admin" },
   { method: "POST", path: "/hosts/remove", need: "admin" },
   { method: "GET", path: "/tokens", need: "admin" },
@@ -58,22 +63,46 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "POST", path: "/tokens/revoke", need: "admin" },
 ];
 
-/** What a route missing from the table needs: the safe default. */
-const UNLISTED: RouteRule = { method: "*", path: "*", need: "admin" };
+/** What a path missing from the table needs: the safe default. */
+const UNLISTED: RouteRule = { method: "GET", path: "*", need: "admin" };
 
-/** Whether a path matches a rule's pattern (a subtree pattern does not match its root). */
+/** What the table says about a request. */
+export type RouteMatch =
+  | { kind: "route"; rule: RouteRule }
+  /** A known path asked with another method: the methods it takes, and whether anyone may ask. */
+  | { kind: "method"; allow: string[]; open: boolean }
+  | { kind: "unknown" };
+
+/** Whether a path matches a rule's pattern, segment by segment. */
 function matchPath(pattern: string, path: string): boolean {
-  if (!pattern.endsWith("/*")) return pattern === path;
-  const root = pattern.slice(0, -1);
-  return path.startsWith(root) && path.length > root.length;
+  const want = pattern.split("/");
+  const got = path.split("/");
+  return want.length === got.length &&
+    want.every((part, i) => part.startsWith(":") ? got[i] !== "" : part === got[i]);
 }
 
-/** The rule of a request (a path under `/api/v1`), or the admin default for unlisted routes. */
-export function ruleFor(method: string, path: string): RouteRule {
+/** The rule of a request (a path under `/api/v1`; HEAD is asked as GET), or why there is none. */
+export function matchRoute(method: string, path: string): RouteMatch {
   const wanted = method === "HEAD" ? "GET" : method;
-  return ROUTE_ACCESS.find((rule) =>
-    (rule.method === "*" || rule.method === wanted) && matchPath(rule.path, path)
-  ) ?? UNLISTED;
+  const rules = ROUTE_ACCESS.filter((rule) => matchPath(rule.path, path));
+  const rule = rules.find((r) => r.method === wanted);
+  if (rule !== undefined) return { kind: "route", rule };
+  if (rules.length === 0) return { kind: "unknown" };
+  const methods = new Set<string>(rules.map((r) => r.method));
+  if (methods.has("GET")) methods.add("HEAD");
+  const allow = ["GET", "HEAD", "POST"].filter((m) => methods.has(m));
+  return { kind: "method", allow, open: rules.some((r) => r.need === "none") };
+}
+
+/** The rule of a request, or the admin default for paths and methods the table lacks. */
+export function ruleFor(method: string, path: string): RouteRule {
+  const match = matchRoute(method, path);
+  return match.kind === "route" ? match.rule : UNLISTED;
+}
+
+/** A request path without the `/api/v1` prefix. */
+export function apiPath(path: string): string {
+  return path.startsWith(`${API_PREFIX}/`) ? path.slice(API_PREFIX.length) : path;
 }
 
 /** The token of a `Bearer` Authorization header. */
@@ -162,14 +191,19 @@ async function authorize(
 
 /**
  * The middleware deciding access for every route: routes that need no token pass; others need a
- * valid Bearer token (401 otherwise) whose role allows the route (403 otherwise).
+ * valid Bearer token (401 otherwise) whose role allows the route (403 otherwise). A known path
+ * asked with a method it does not take is 405, after a token check unless anyone may use the
+ * path: the table is no secret to token holders, but routes are not probed anonymously.
  */
 export function accessControl(auth: TokenAuth): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const path = c.req.path.startsWith(`${API_PREFIX}/`)
-      ? c.req.path.slice(API_PREFIX.length)
-      : c.req.path;
-    const rule = ruleFor(c.req.method, path);
+    const path = apiPath(c.req.path);
+    const match = matchRoute(c.req.method, path);
+    if (match.kind === "method") {
+      if (!match.open) auth.authenticate(bearerToken(c));
+      throw new MethodNotAllowedError(c.req.method, path, match.allow);
+    }
+    const rule = match.kind === "route" ? match.rule : UNLISTED;
     if (rule.need !== "none") {
       const principal = auth.authenticate(bearerToken(c));
       await authorize(c, principal, rule, `${c.req.method} ${path}`);

@@ -9,19 +9,21 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ErrorBody,
   type ErrorDetail,
+  MethodNotAllowedError,
   PayloadTooLargeError,
   RateLimitedError,
 } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
+import type { Clock } from "../clock.ts";
 import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
-import { accessControl } from "./access.ts";
+import { accessControl, apiPath, matchRoute } from "./access.ts";
 import { containerRoutes } from "./container_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
-import { isLogUpload, logsRoutes } from "./logs_routes.ts";
+import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 
@@ -33,6 +35,8 @@ export interface AppDeps {
   maxWaitMs?: number;
   /** Receives unexpected errors (answered as 500 `internal`). */
   log?: (line: string) => void;
+  /** What token expiry and password rate limits are judged by (default the planner's clock). */
+  clock?: Clock;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -48,8 +52,10 @@ function errorBody(code: string, message: string, details?: ErrorDetail[]): Erro
 export function createApp(deps: AppDeps) {
   const { planner, password, log } = deps;
   const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-  const auth = new TokenAuth(planner.store, password);
-  const limiter = new FailureLimiter();
+  const clock = deps.clock ?? planner.clock;
+  const now = () => clock.now();
+  const auth = new TokenAuth(planner.store, password, { now });
+  const limiter = new FailureLimiter({ now });
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -65,6 +71,7 @@ export function createApp(deps: AppDeps) {
         if (error instanceof RateLimitedError) {
           c.header("Retry-After", String(error.retryAfterSeconds));
         }
+        if (error instanceof MethodNotAllowedError) c.header("Allow", error.allow.join(", "));
         return c.json(
           errorBody(error.code, error.message, error.details),
           error.status as ContentfulStatusCode,
@@ -81,15 +88,18 @@ export function createApp(deps: AppDeps) {
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
     .basePath("/api/v1")
-    .use("*", (c, next) => isLogUpload(c.req.method, c.req.path) ? next() : limitBody(c, next))
+    .use("*", (c, next) => {
+      const match = matchRoute(c.req.method, apiPath(c.req.path));
+      return match.kind === "route" && match.rule.streamsBody ? next() : limitBody(c, next);
+    })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
     .route("/", tokenRoutes({ auth, limiter }))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs }))
-    .route("/", eventsRoutes({ events: planner.events, maxWaitMs }))
+    .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
-    .route("/", logsRoutes({ planner, maxWaitMs }));
+    .route("/", logsRoutes({ planner, maxWaitMs, clock }));
 }
 
 /** The API app's type, for `hc<App>`. */

@@ -9,7 +9,7 @@ import {
   HostRegistrationSchema,
   HostRemoveBodySchema,
 } from "../../api/schemas.ts";
-import { jsonBody } from "./json_body.ts";
+import { jsonBody } from "./validate.ts";
 import type { AppEnv } from "./env.ts";
 import { actorName } from "../events.ts";
 import type { Planner } from "../planner.ts";

@@ -29,5 +29,6 @@ export async function readManifestBody(c: Context): Promise<Manifest> {
   if (text.trim() === "") {
     throw new BadRequestError(`request body is empty: send the manifest as ${format}`);
   }
+  // The parser refuses what nests too deeply before anything recurses, with line and column.
   return parseManifest(text, format);
 }

@@ -8,7 +8,7 @@ import { actorName } from "../events.ts";
 import { manifestSummaries } from "../manifest_summary.ts";
 import type { Planner } from "../planner.ts";
 import type { AppEnv } from "./env.ts";
-import { jsonBody } from "./json_body.ts";
+import { jsonBody } from "./validate.ts";
 import { readManifestBody } from "./manifest_body.ts";
 
 /** The manifest routes, to mount under `/api/v1` after the access middleware. */

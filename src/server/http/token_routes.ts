@@ -8,7 +8,7 @@ import type { AppEnv } from "./env.ts";
 import type { Context } from "hono";
 import { TokenCreateSchema, TokenRequestSchema, TokenRevokeSchema } from "../../api/schemas.ts";
 import type { TokenScope } from "../../api/schemas.ts";
-import { jsonBody } from "./json_body.ts";
+import { jsonBody } from "./validate.ts";
 import { parseDuration } from "../../duration.ts";
 import type { TokenAuth, TokenGrant } from "../auth.ts";
 import { RateLimitedError, UnauthorizedError } from "../../api/errors.ts";
