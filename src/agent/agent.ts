@@ -6,7 +6,7 @@
  */
 import type { ContainerStatus, HostDesired, StateReport } from "../api/schemas.ts";
 import type { ContainerEvent, Engine } from "../docker/engine.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS } from "./deadline.ts";
 import { EngineView, type Seen } from "./engine_view.ts";
 import { Failures } from "./failures.ts";
@@ -101,7 +101,14 @@ export class Agent {
       intervalMs,
       log,
     });
-    const logs = new AgentLogs({ client: api, engine, host, waitMs: this.#opts.waitMs, log });
+    const logs = new AgentLogs({
+      client: api,
+      engine,
+      host,
+      waitMs: this.#opts.waitMs,
+      clock,
+      log,
+    });
     const puller = pullDesired({
       api,
       clock,

@@ -1,6 +1,6 @@
 /** Deadlines on engine calls: a hung engine fails one container's step, never the agent. */
 import { LauncherError } from "../errors.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 
 /** The default deadline of a non-streaming engine call. */
 export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;

@@ -8,7 +8,7 @@ import type { ContainerStatus } from "../api/schemas.ts";
 import { createBody } from "./create_body.ts";
 import type { Engine } from "../docker/engine.ts";
 import { LauncherError } from "../errors.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 import { withDeadline } from "./deadline.ts";
 import type { EngineView } from "./engine_view.ts";
 import { engineName, type Identity, ownLabels } from "./labels.ts";

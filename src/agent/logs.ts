@@ -11,7 +11,7 @@ import { ApiError } from "../client/errors.ts";
 import type { ContainerDetails, Engine, LogStreamName } from "../docker/engine.ts";
 import { LauncherError } from "../errors.ts";
 import { Backoff } from "./backoff.ts";
-import { sleep } from "../sleep.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { engineName } from "./labels.ts";
 
 /** What the log side of an agent needs. */
@@ -21,6 +21,8 @@ export interface AgentLogsOptions {
   host: string;
   /** How long one poll for log requests may be held by the server (default 30 s). */
   waitMs?: number;
+  /** The clock the agent's waits go through (default the system's). */
+  clock?: Clock;
   /** How often a stopped, followed container is looked at (default 250 ms). */
   restartPollMs?: number;
   log: (line: string) => void;
@@ -65,7 +67,10 @@ export class AgentLogs {
           log(`the server hands out no log requests (older than this agent?): ${error.message}`);
         }
         unsupported = missing;
-        await sleep(missing ? UNSUPPORTED_RETRY_MS : backoff.next(), signal);
+        await (this.opts.clock ?? systemClock).sleep(
+          missing ? UNSUPPORTED_RETRY_MS : backoff.next(),
+          signal,
+        );
       }
     }
   }
@@ -178,7 +183,7 @@ export class AgentLogs {
   /** Waits until the container runs again; undefined when `signal` aborts first. */
   async #nextRun(name: string, signal: AbortSignal): Promise<ContainerDetails | undefined> {
     while (!signal.aborted) {
-      await sleep(this.opts.restartPollMs ?? 250, signal);
+      await (this.opts.clock ?? systemClock).sleep(this.opts.restartPollMs ?? 250, signal);
       if (signal.aborted) return undefined;
       const details = await this.opts.engine.inspectContainer(name).catch(() => null);
       if (details?.state.running) return details;

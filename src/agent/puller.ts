@@ -7,7 +7,7 @@
 import type { HostDesired } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import { Backoff } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 import type { Registration } from "./registration.ts";
 
 /** The calls of the API client that the agent makes. */

@@ -7,7 +7,7 @@
  */
 import type { ContainerStatus } from "../api/schemas.ts";
 import type { Engine } from "../docker/engine.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 import { withDeadline } from "./deadline.ts";
 import type { EngineView, Seen } from "./engine_view.ts";
 import { Executor, StepError } from "./executor.ts";

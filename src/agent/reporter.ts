@@ -6,7 +6,7 @@
  */
 import type { StateReport } from "../api/schemas.ts";
 import { Backoff } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 
 /** What the reporter needs. */
 export interface ReporterOptions {

@@ -5,7 +5,7 @@
  */
 import type { ContainerEvent, Engine } from "../docker/engine.ts";
 import { Backoff } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 import { LABEL_MANIFEST } from "./labels.ts";
 
 /** What the watcher needs. */

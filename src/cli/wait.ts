@@ -2,7 +2,7 @@
 import type { ContainerStatus } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
-import { sleep } from "../sleep.ts";
+import { systemClock } from "../clock.ts";
 import { FailedError } from "./errors.ts";
 import { stateText } from "./output.ts";
 
@@ -97,6 +97,6 @@ export async function waitForManifest(
           ` after ${Math.round(timeoutMs / 1000)}s`,
       );
     }
-    await sleep(100);
+    await systemClock.sleep(100);
   }
 }

@@ -12,7 +12,7 @@ import type {
 } from "../api/schemas.ts";
 import { MAX_EVENTS_LIMIT } from "../api/events.ts";
 import type { Principal } from "./auth.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import type { Step } from "./diff.ts";
 import type { ContainerRow, EventRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";

@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { LogUploadStartSchema } from "../api/schemas.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 
 const NEWLINE = new Uint8Array([10]);
 /** The longest first line an agent may send (its ready or error line). */

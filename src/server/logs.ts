@@ -15,7 +15,7 @@ import {
   OverloadedError,
   ShuttingDownError,
 } from "../api/errors.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import { logErrorLine, parseStart, pipeUpload, readFirstLine } from "./log_pipe.ts";
 import { Waiters } from "./waiters.ts";
 

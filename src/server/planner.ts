@@ -15,7 +15,7 @@ import type {
 } from "../api/schemas.ts";
 import { manifestPlan, planSteps } from "./diff.ts";
 import { ConflictError, NotFoundError } from "../api/errors.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { freshSpec, toStatus } from "./container_rows.ts";
 import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";

@@ -5,7 +5,7 @@
  * each holds a socket and memory.
  */
 import { OverloadedError } from "../api/errors.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 
 /** Why a wait ended. */
 export type WaitEnd = "woken" | "timeout" | "aborted" | "closed";

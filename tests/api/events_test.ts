@@ -4,7 +4,7 @@ import { type EventPage, EventPageSchema, type EventRecord } from "../../src/api
 import { parseManifest } from "../../src/manifest/parse.ts";
 import { Planner } from "../../src/server/planner.ts";
 import { Store } from "../../src/server/store/store.ts";
-import { ManualClock } from "./clock.ts";
+import { ManualClock } from "../manual_clock.ts";
 import { assertError, type Harness, openHarness, PASSWORD, SHOP_YAML } from "./harness.ts";
 import { until } from "./until.ts";
 

@@ -12,7 +12,7 @@ import {
 } from "../../src/api/schemas.ts";
 import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
 import { Store } from "../../src/server/store/store.ts";
-import { ManualClock } from "./clock.ts";
+import { ManualClock } from "../manual_clock.ts";
 
 /** The token password every harness uses. */
 export const PASSWORD = "s3cret-pass";

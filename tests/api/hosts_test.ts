@@ -11,7 +11,7 @@ import {
   type HostStatus,
   HostStatusSchema,
 } from "../../src/api/schemas.ts";
-import type { ManualClock } from "./clock.ts";
+import type { ManualClock } from "../manual_clock.ts";
 import { assertError, find, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 import { until } from "./until.ts";
 

@@ -12,7 +12,7 @@ import {
   LogRequestListSchema,
 } from "../../src/api/schemas.ts";
 import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
-import type { ManualClock } from "./clock.ts";
+import type { ManualClock } from "../manual_clock.ts";
 import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 import { until } from "./until.ts";
 

@@ -100,15 +100,15 @@ Deno.test("a failed step is retried after its backoff, at once on a new intent, 
     await until("failed", () => api.last("web")?.state === "failed");
     assert.equal(api.last("web")?.error, "no such device");
     assert.equal(engine.count("start"), 1);
-    await clock.advance(100);
+    await clock.pass(100);
     assert.equal(engine.count("start"), 1, "no retry before the backoff");
     // The first backoff is 0.5 s to 1 s (jittered), the second at least 1 s.
-    await clock.advance(1000);
+    await clock.pass(1000);
     await until("a retry", () => engine.count("start") === 2);
     api.set([want("web", { generation: 2 })]);
     await until("a retry on the new intent", () => engine.count("start") === 3);
     failing = false;
-    await clock.advance(120_000);
+    await clock.pass(120_000);
     await until("running", () => api.last("web")?.state === "running");
     assert.equal(api.last("web")?.error, undefined);
     assert.equal(logs.filter((l) => l.includes("start failed: no such device")).length, 1);
@@ -224,7 +224,7 @@ Deno.test("a hung engine call fails its container at the deadline and holds nobo
     api.set([want("stuck"), want("fine")]);
     await until("fine running", () => api.last("fine")?.state === "running");
     assert.equal(api.last("stuck")?.state, "created");
-    await clock.advance(1000);
+    await clock.pass(1000);
     await until("stuck failed", () => api.last("stuck")?.state === "failed");
     assert.match(api.last("stuck")!.error!, /did not answer start within 1s/);
   }, { engineTimeoutMs: 1000 });
@@ -240,7 +240,7 @@ Deno.test("a failure that clears without any other change is reported", async ()
     // Someone starts it by hand while the agent waits out its backoff.
     engine.hook = () => {};
     await engine.startContainer(engine.byName("shop_web")!.id);
-    await clock.advance(120_000);
+    await clock.pass(120_000);
     await until("running", () => api.last("web")?.state === "running");
     assert.equal(api.last("web")?.error, undefined);
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { OverloadedError } from "../../src/api/errors.ts";
 import { Waiters } from "../../src/server/waiters.ts";
-import { ManualClock } from "../api/clock.ts";
+import { ManualClock } from "../manual_clock.ts";
 
 Deno.test("a wait ends woken, on its timeout, on abort, or closed, and says which", async () => {
   const clock = new ManualClock();

@@ -15,7 +15,7 @@ import {
 } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../clock.ts";
 import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
 import { accessControl, apiPath, matchRoute } from "./access.ts";

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
 import { EventsQuerySchema, sinceTime } from "../../api/schemas.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../clock.ts";
 import type { EventFilter, EventLog } from "../events.ts";
 import { query } from "./validate.ts";
 

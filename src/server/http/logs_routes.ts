@@ -14,7 +14,7 @@ import {
   sinceTime,
 } from "../../api/schemas.ts";
 import { type LogQuery, openContainerLogs } from "../container_logs.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../clock.ts";
 import type { Planner } from "../planner.ts";
 import { query } from "./validate.ts";
 

@@ -11,7 +11,7 @@ import {
 import { parseSpec } from "../../../src/manifest/spec.ts";
 import { FakeApi } from "./fake_api.ts";
 import { FakeEngine } from "./fake_engine.ts";
-import { ManualClock, settle } from "./manual_clock.ts";
+import { ManualClock, settle } from "../../manual_clock.ts";
 
 /** What a test gets. */
 export interface Bed {
