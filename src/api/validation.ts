@@ -6,20 +6,11 @@
  */
 import * as v from "valibot";
 import type { ErrorDetail } from "../errors.ts";
+import { describe } from "../manifest/describe.ts";
 
 /** A value as a message names it: `the string "x"`, `the number 3`, `a list`, `an object`. */
 export function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "string") {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value;
-    return `the string ${JSON.stringify(shown)}`;
-  }
-  if (typeof value === "number") return `the number ${value}`;
-  if (typeof value === "boolean") return String(value);
-  return `a ${typeof value}`;
+  return describe(value, "json");
 }
 
 /** A message saying what a value must be and what it is instead. */
