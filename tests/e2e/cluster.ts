@@ -161,10 +161,13 @@ export class Cluster {
     this.server = undefined;
   }
 
-  /** Starts the agent of `host` against its own engine (with the admin token unless given one). */
-  startAgent(host: string, extra: string[] = [], token = this.token): void {
-    const engine = this.engines.hosts.find((h) => h.name === host);
-    if (!engine) throw new Error(`no engine for ${host}`);
+  /**
+   * Starts the agent of `host` against its own engine, or against the engine of `engineHost`
+   * (two agents sharing one engine), with the admin token unless given one.
+   */
+  startAgent(host: string, extra: string[] = [], token = this.token, engineHost = host): void {
+    const engine = this.engines.hosts.find((h) => h.name === engineHost);
+    if (!engine) throw new Error(`no engine for ${engineHost}`);
     this.agents.set(
       host,
       new Proc(`agent ${host}`, [
@@ -264,6 +267,11 @@ export class Cluster {
       }
     });
     if (!ok) throw new Error(`step failed: ${name}`);
+  }
+
+  /** What the agent of `host` has printed so far. */
+  agentOutput(host: string): string {
+    return this.agents.get(host)?.output.join("") ?? "";
   }
 
   /** The output of every process so far, for a failing test's message. */

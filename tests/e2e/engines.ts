@@ -24,6 +24,11 @@ export interface Engines {
   docker(host: string | EngineHost, ...args: string[]): Promise<string>;
   /** Restarts one host's dockerd (its containers stop, as on a real engine restart). */
   restart(host: string): Promise<void>;
+  /**
+   * SIGKILLs one host's dockerd (a crash), then starts it again on the same state; resolves when
+   * the new engine answers.
+   */
+  crash(host: string): Promise<void>;
   /** Stops every engine, its containers, namespace and files; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -39,7 +44,7 @@ interface HostState {
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 /** Hosts started and not yet swept, for the cleanup on unload and signals. */
@@ -85,6 +90,11 @@ export async function startEngines(names: string[]): Promise<Engines> {
       const state = states.find((s) => s.host.name === name);
       if (!state) throw new Error(`Unknown host "${name}"`);
       return restartHost(state);
+    },
+    crash: (name) => {
+      const state = states.find((s) => s.host.name === name);
+      if (!state) throw new Error(`Unknown host "${name}"`);
+      return crashHost(state);
     },
     stop: () => {
       stopping ??= Promise.all(states.map(stopHost)).then(async () => {
@@ -197,6 +207,26 @@ async function restartHost(state: HostState): Promise<void> {
   }
   signal(state.child.pid, "SIGTERM");
   await withTimeout(state.exited, STOP_TIMEOUT_MS);
+  await launchDockerd(state);
+}
+
+/**
+ * Kills a host's dockerd with SIGKILL and starts it again. Its containerd is left behind as a
+ * zombie nothing here reaps, and a pid file naming it makes the next dockerd wait ~80 s and give
+ * up (DESIGN.md section 7): that pid file goes first.
+ */
+async function crashHost(state: HostState): Promise<void> {
+  if (!state.child || !state.exited) {
+    throw new Error(`dockerd for ${state.host.name} is not running`);
+  }
+  signal(state.child.pid, "SIGKILL");
+  await withTimeout(state.exited, STOP_TIMEOUT_MS);
+  const pidFile = `${state.dir}/exec/containerd/containerd.pid`;
+  const containerd = await Deno.readTextFile(pidFile).then((p) => Number(p.trim()), () => 0);
+  // containerd follows its dockerd out within moments; a new dockerd must not find it half gone.
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (containerd > 0 && isAlive(containerd) && Date.now() < deadline) await delay(20);
+  if (containerd > 0 && !isAlive(containerd)) await Deno.remove(pidFile).catch(() => {});
   await launchDockerd(state);
 }
 
@@ -381,6 +411,9 @@ function buildImageTar(): Promise<string> {
     const dir = await Deno.makeTempDir({ prefix: `lt-image-${Deno.pid}-` });
     imageDir = dir;
     await Deno.mkdir(`${dir}/root/bin`, { recursive: true });
+    // A /tmp as real images have, so that the README's example runs on this image as written.
+    await Deno.mkdir(`${dir}/root/tmp`);
+    await Deno.chmod(`${dir}/root/tmp`, 0o1777);
     await Deno.copyFile("/bin/busybox", `${dir}/root/bin/busybox`);
     await Deno.chmod(`${dir}/root/bin/busybox`, 0o755);
     const applets = (await run("/bin/busybox", ["--list"])).split("\n")
