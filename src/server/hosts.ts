@@ -4,7 +4,8 @@
  * a long-poll, and for 3 of its intervals after the last one ended; liveness is computed when it
  * is read, so nothing has to run in the background to turn a host offline.
  */
-import type { HostRegistration, HostStatus } from "../api/schemas.ts";
+import type { ContainerStatus, HostRegistration, HostStatus } from "../api/schemas.ts";
+import { ConflictError, NotFoundError } from "../api/errors.ts";
 import type { HostRow, Store } from "./store/store.ts";
 
 /** How many intervals without a poll turn a host offline. */
@@ -152,6 +153,64 @@ export class HostRegistry {
     return this.#status(host, this.#store.hostInfo(host), {
       running: count?.running ?? 0,
       total: count?.total ?? 0,
+    });
+  }
+
+  /**
+   * Forgets a host (its index is kept). Throws `ConflictError` while containers are placed on it,
+   * and `NotFoundError` for an unknown host. With `force`, a drained host that is offline is
+   * forgotten with the containers left on it (all marked for removal): its agent is gone for good.
+   */
+  remove(host: string, force = false): void {
+    this.#store.transaction(() => {
+      let rows = this.#store.containersOfHost(host);
+      if (force && rows.length > 0) {
+        if (!this.isDraining(host) || this.isOnline(host)) {
+          throw new ConflictError(
+            `host ${host} must be drained and offline to be removed with its containers`,
+          );
+        }
+        for (const row of rows) {
+          this.#store.deleteContainer(row.manifest, row.name);
+          this.#store.deleteManifestIfEmpty(row.manifest);
+        }
+        rows = [];
+      }
+      if (rows.length > 0) {
+        const names = rows.slice(0, 5).map((row) => `${row.manifest}/${row.name}`);
+        const more = rows.length > names.length ? `, and ${rows.length - names.length} more` : "";
+        throw new ConflictError(
+          `host ${host} still has ${rows.length} container${rows.length === 1 ? "" : "s"} ` +
+            `(${names.join(", ")}${more}): drain it and wait until they are removed`,
+        );
+      }
+      if (!this.isKnown(host)) throw new NotFoundError(`host ${host} not found`);
+      this.forget(host);
+    });
+  }
+
+  /** Throws `ConflictError` naming the draining hosts among `hosts`. */
+  refuseDraining(hosts: string[]): void {
+    const draining = [...new Set(hosts)].filter((host) => this.isDraining(host)).sort();
+    if (draining.length === 0) return;
+    throw new ConflictError(
+      `host${draining.length === 1 ? "" : "s"} ${draining.join(", ")} ` +
+        `${draining.length === 1 ? "is" : "are"} draining and take${
+          draining.length === 1 ? "s" : ""
+        } no new containers`,
+    );
+  }
+
+  /** Shows containers of hosts that went offline as `unknown`; the stored state is kept. */
+  withLiveness(list: ContainerStatus[]): ContainerStatus[] {
+    const lost = new Map<string, boolean>();
+    return list.map((c) => {
+      let isLost = lost.get(c.host);
+      if (isLost === undefined) {
+        isLost = this.isLost(c.host);
+        lost.set(c.host, isLost);
+      }
+      return isLost ? { ...c, state: "unknown" } : c;
     });
   }
 

@@ -98,7 +98,7 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
-      this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
+      this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, now);
       const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
@@ -151,7 +151,7 @@ export class Planner {
 
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
   diff(manifest: Manifest): ManifestPlan {
-    this.#refuseDraining(manifest.containers.map((c) => c.spec.host));
+    this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
     return manifestPlan(
       manifest.name,
       planSteps(manifest, this.store.containersOfManifest(manifest.name)),
@@ -179,16 +179,18 @@ export class Planner {
 
   /** Lists the containers of one manifest, or of all, by manifest then name. */
   ps(name?: string): ContainerStatus[] {
-    if (name === undefined) return this.#withLiveness(this.store.allContainers().map(toStatus));
+    if (name === undefined) {
+      return this.hosts.withLiveness(this.store.allContainers().map(toStatus));
+    }
     if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
-    return this.#withLiveness(this.store.containersOfManifest(name).map(toStatus));
+    return this.hosts.withLiveness(this.store.containersOfManifest(name).map(toStatus));
   }
 
   /** Records a user's stop, kill, restart or rm of one container; `actor` is who asked. */
   action(a: ContainerAction, actor = DEFAULT_ACTOR): void {
     this.store.transaction(() => {
       const row = findContainer(this.store, a.host, a.container, a.manifest);
-      if (a.action !== "rm") this.#refuseDraining([row.host]);
+      if (a.action !== "rm") this.hosts.refuseDraining([row.host]);
       const now = new Date().toISOString();
       switch (a.action) {
         case "stop":
@@ -323,64 +325,6 @@ export class Planner {
     });
     this.#wake([host]);
     return removed;
-  }
-
-  /**
-   * Forgets a host (its index is kept). Throws `ConflictError` while containers are placed on it,
-   * and `NotFoundError` for an unknown host. With `force`, a drained host that is offline is
-   * forgotten with the containers left on it (all marked for removal): its agent is gone for good.
-   */
-  removeHost(host: string, force = false): void {
-    this.store.transaction(() => {
-      let rows = this.store.containersOfHost(host);
-      if (force && rows.length > 0) {
-        if (!this.hosts.isDraining(host) || this.hosts.isOnline(host)) {
-          throw new ConflictError(
-            `host ${host} must be drained and offline to be removed with its containers`,
-          );
-        }
-        for (const row of rows) {
-          this.store.deleteContainer(row.manifest, row.name);
-          this.store.deleteManifestIfEmpty(row.manifest);
-        }
-        rows = [];
-      }
-      if (rows.length > 0) {
-        const names = rows.slice(0, 5).map((row) => `${row.manifest}/${row.name}`);
-        const more = rows.length > names.length ? `, and ${rows.length - names.length} more` : "";
-        throw new ConflictError(
-          `host ${host} still has ${rows.length} container${rows.length === 1 ? "" : "s"} ` +
-            `(${names.join(", ")}${more}): drain it and wait until they are removed`,
-        );
-      }
-      if (!this.hosts.isKnown(host)) throw new NotFoundError(`host ${host} not found`);
-      this.hosts.forget(host);
-    });
-  }
-
-  /** Throws `ConflictError` naming the draining hosts among `hosts`. */
-  #refuseDraining(hosts: string[]): void {
-    const draining = [...new Set(hosts)].filter((host) => this.hosts.isDraining(host)).sort();
-    if (draining.length === 0) return;
-    throw new ConflictError(
-      `host${draining.length === 1 ? "" : "s"} ${draining.join(", ")} ` +
-        `${draining.length === 1 ? "is" : "are"} draining and take${
-          draining.length === 1 ? "s" : ""
-        } no new containers`,
-    );
-  }
-
-  /** Shows containers of hosts that went offline as `unknown`; the stored state is kept. */
-  #withLiveness(list: ContainerStatus[]): ContainerStatus[] {
-    const lost = new Map<string, boolean>();
-    return list.map((c) => {
-      let isLost = lost.get(c.host);
-      if (isLost === undefined) {
-        isLost = this.hosts.isLost(c.host);
-        lost.set(c.host, isLost);
-      }
-      return isLost ? { ...c, state: "unknown" } : c;
-    });
   }
 
   /** Releases held waiters and closes the store. */

@@ -30,7 +30,7 @@ export function hostsRoutes(planner: Planner) {
     })
     .post("/hosts/remove", jsonBody(HostRemoveBodySchema), (c) => {
       const { host, force } = c.req.valid("json");
-      planner.removeHost(host, force);
+      planner.hosts.remove(host, force);
       return c.json({ host }, 200);
     });
 }
