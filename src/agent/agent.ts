@@ -100,6 +100,8 @@ export class Agent {
       labels: this.#opts.labels ?? {},
       intervalMs,
       log,
+      clock,
+      engineTimeoutMs: this.#opts.engineTimeoutMs,
     });
     const logs = new AgentLogs({
       client: api,

@@ -12,6 +12,7 @@ import type { ContainerDetails, Engine, LogStreamName } from "../docker/engine.t
 import { LauncherError } from "../errors.ts";
 import { Backoff } from "./backoff.ts";
 import { type Clock, systemClock } from "../clock.ts";
+import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
 import { engineName } from "./labels.ts";
 
 /** What the log side of an agent needs. */
@@ -23,6 +24,8 @@ export interface AgentLogsOptions {
   waitMs?: number;
   /** The clock the agent's waits go through (default the system's). */
   clock?: Clock;
+  /** The deadline of an engine call that is not a stream (default 30 s). */
+  engineTimeoutMs?: number;
   /** How often a stopped, followed container is looked at (default 250 ms). */
   restartPollMs?: number;
   log: (line: string) => void;
@@ -125,7 +128,7 @@ export class AgentLogs {
   async *#lines(request: LogRequest, signal: AbortSignal): AsyncGenerator<string, void, undefined> {
     const { engine, host } = this.opts;
     const name = engineName(request.manifest, request.container);
-    let current = await engine.inspectContainer(name);
+    let current = await this.#inspect(name);
     if (current === null) {
       yield errorLine(
         "not_found",
@@ -180,12 +183,18 @@ export class AgentLogs {
     }
   }
 
+  /** One container by name, under the engine call deadline. */
+  #inspect(name: string): Promise<ContainerDetails | null> {
+    const { clock = systemClock, engine, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS } = this.opts;
+    return withDeadline(clock, engineTimeoutMs, "inspect", (s) => engine.inspectContainer(name, s));
+  }
+
   /** Waits until the container runs again; undefined when `signal` aborts first. */
   async #nextRun(name: string, signal: AbortSignal): Promise<ContainerDetails | undefined> {
     while (!signal.aborted) {
       await (this.opts.clock ?? systemClock).sleep(this.opts.restartPollMs ?? 250, signal);
       if (signal.aborted) return undefined;
-      const details = await this.opts.engine.inspectContainer(name).catch(() => null);
+      const details = await this.#inspect(name).catch(() => null);
       if (details?.state.running) return details;
     }
     return undefined;

@@ -7,7 +7,9 @@
 import type { HostRegistration } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import type { Engine } from "../docker/engine.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { VERSION } from "../version.ts";
+import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
 
 /** What a registration needs. */
 export interface RegistrationOptions {
@@ -17,14 +19,27 @@ export interface RegistrationOptions {
   labels: Record<string, string>;
   intervalMs: number;
   log: (line: string) => void;
+  clock?: Clock;
+  /** The deadline of each engine call (default 30 s). */
+  engineTimeoutMs?: number;
 }
 
 /** Reads what the engine says about the host, as a registration. */
 export async function hostFacts(
   engine: Engine,
-  opts: { host: string; labels: Record<string, string>; intervalMs: number },
+  opts: {
+    host: string;
+    labels: Record<string, string>;
+    intervalMs: number;
+    clock?: Clock;
+    engineTimeoutMs?: number;
+  },
 ): Promise<HostRegistration> {
-  const [version, info] = await Promise.all([engine.version(), engine.info()]);
+  const { clock = systemClock, engineTimeoutMs = DEFAULT_ENGINE_TIMEOUT_MS } = opts;
+  const [version, info] = await Promise.all([
+    withDeadline(clock, engineTimeoutMs, "version", (s) => engine.version(s)),
+    withDeadline(clock, engineTimeoutMs, "info", (s) => engine.info(s)),
+  ]);
   return {
     host: opts.host,
     engineVersion: version.version,
