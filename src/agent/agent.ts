@@ -43,7 +43,7 @@ export interface AgentOptions {
 
 /** One agent for one host and one engine. */
 export class Agent {
-  readonly view = new EngineView();
+  readonly #view = new EngineView();
   readonly #opts: AgentOptions;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
@@ -77,7 +77,7 @@ export class Agent {
     const reconciler = new Reconciler({
       engine,
       clock,
-      view: this.view,
+      view: this.#view,
       failures: this.#failures,
       me: () => this.#me,
       parallel: this.#opts.parallel,
@@ -133,11 +133,6 @@ export class Agent {
     await Promise.all([puller, watcher, logs.run(signal), this.#tick(signal)]);
   }
 
-  /** Resolves when no pass runs and no container is worked on (for tests). */
-  async idle(): Promise<void> {
-    await this.#reconciler?.idle();
-  }
-
   /** The periodic full check: one list call every interval. */
   async #tick(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -160,7 +155,7 @@ export class Agent {
   }
 
   #onEvent(event: ContainerEvent): void {
-    const seen = this.view.apply(event);
+    const seen = this.#view.apply(event);
     if (seen === undefined) return;
     const key = keyOf(seen);
     if (key !== undefined) this.#reporter?.schedule([key]);
@@ -183,7 +178,7 @@ export class Agent {
   #current(d: ContainerStatus): Seen | null {
     const name = engineName(d.manifestName, d.config.name);
     const key = containerKey(d.manifestName, d.config.name);
-    return this.view.all().find((seen) =>
+    return this.#view.all().find((seen) =>
       keyOf(seen) === key && seen.names.includes(name) &&
       seen.labels[LABEL_SPEC_HASH] === d.specHash
     ) ?? null;

@@ -97,13 +97,6 @@ export class Reconciler {
     this.#running ??= this.#loop();
   }
 
-  /** Resolves when no pass runs and no container is being worked on (for tests). */
-  async idle(): Promise<void> {
-    while (this.#running !== undefined || this.#busy.size > 0) {
-      await (this.#running ?? this.#opts.clock.sleep(0));
-    }
-  }
-
   async #loop(): Promise<void> {
     while (this.#requested) {
       this.#requested = false;
