@@ -43,7 +43,7 @@ export interface AgentOptions {
 
 /** One agent for one host and one engine. */
 export class Agent {
-  readonly #view = new EngineView();
+  readonly #view: EngineView;
   readonly #opts: AgentOptions;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
@@ -56,6 +56,7 @@ export class Agent {
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     this.#clock = opts.clock ?? systemClock;
+    this.#view = new EngineView(() => this.#clock.now());
     this.#log = opts.log ?? (() => {});
     this.#me = { host: opts.host };
     this.#failures = new Failures(this.#log);

@@ -19,10 +19,18 @@ export interface Seen {
   health?: string;
   /** The view's version when this entry last changed. */
   changed: number;
+  /** When it last changed (clock milliseconds). */
+  at: number;
 }
 
 /** How many removed ids are remembered, so that late events cannot bring them back. */
 const GONE_LIMIT = 1024;
+
+/**
+ * How long what an event or a call said outweighs a list. The engine's list lags its own events
+ * (a container listed `created` just after its `start` event): a list must not undo them.
+ */
+export const LIST_LAG_MS = 2000;
 
 /** The engine's words in a list entry: `Exited (137) 2 seconds ago`, `Up 1 minute (healthy)`. */
 export function parseStatus(status: string): { exitCode?: number; health?: string } {
@@ -36,9 +44,14 @@ export function parseStatus(status: string): { exitCode?: number; health?: strin
 
 /** The engine's containers as the agent last learned them. */
 export class EngineView {
+  readonly #now: () => number;
   readonly #byId = new Map<string, Seen>();
   readonly #gone = new Map<string, number>();
   #version = 0;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
 
   /** Grows with every change; read it before a call whose answer is applied with `since`. */
   get version(): number {
@@ -56,22 +69,23 @@ export class EngineView {
   }
 
   /**
-   * Takes a full list read after `since`: what changed meanwhile is newer than the list and
-   * stays. Returns the entries that changed (removed ones included).
+   * Takes a full list read after `since`: what changed meanwhile, or within the list's lag, is
+   * newer than the list and stays. Returns the entries that changed (removed ones included).
    */
   replace(list: ContainerSummary[], since: number): Seen[] {
     const changed: Seen[] = [];
     const listed = new Set<string>();
+    const fresh = (seen: Seen) => seen.changed > since || this.#now() - seen.at < LIST_LAG_MS;
     for (const c of list) {
       listed.add(c.id);
       if ((this.#gone.get(c.id) ?? -1) > since) continue;
       const known = this.#byId.get(c.id);
-      if (known !== undefined && known.changed > since) continue;
+      if (known !== undefined && fresh(known)) continue;
       const next = { names: c.names, labels: c.labels, state: c.state, ...parseStatus(c.status) };
       if (known === undefined || !same(known, next)) changed.push(this.#set(c.id, next));
     }
     for (const [id, known] of [...this.#byId]) {
-      if (listed.has(id) || known.changed > since) continue;
+      if (listed.has(id) || fresh(known)) continue;
       this.#remove(id);
       changed.push(known);
     }
@@ -144,8 +158,8 @@ export class EngineView {
     return known;
   }
 
-  #set(id: string, fields: Omit<Seen, "id" | "changed">): Seen {
-    const entry: Seen = { ...fields, id, changed: ++this.#version };
+  #set(id: string, fields: Omit<Seen, "id" | "changed" | "at">): Seen {
+    const entry: Seen = { ...fields, id, changed: ++this.#version, at: this.#now() };
     if (entry.exitCode === undefined) delete entry.exitCode;
     if (entry.health === undefined) delete entry.health;
     this.#byId.set(id, entry);
@@ -161,7 +175,10 @@ export class EngineView {
   }
 }
 
-function same(a: Omit<Seen, "id" | "changed">, b: Omit<Seen, "id" | "changed">): boolean {
+function same(
+  a: Omit<Seen, "id" | "changed" | "at">,
+  b: Omit<Seen, "id" | "changed" | "at">,
+): boolean {
   return a.state === b.state && a.exitCode === b.exitCode && a.health === b.health &&
     a.names.join("\n") === b.names.join("\n") &&
     JSON.stringify(a.labels) === JSON.stringify(b.labels);
