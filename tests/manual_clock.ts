@@ -87,18 +87,6 @@ export class ManualClock implements Clock {
 }
 
 /** Lets `n` macrotasks (and every microtask between them) run. */
-export async function turns(n = 1): Promise<void> {
+async function turns(n = 1): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Lets the event loop run until `check` holds; fails after `maxTurns` macrotasks. Nothing in a
- * fake takes real time, so this waits on work, never on the wall clock.
- */
-export async function settle(what: string, check: () => boolean, maxTurns = 5000): Promise<void> {
-  for (let i = 0; i < maxTurns; i++) {
-    if (check()) return;
-    await turns();
-  }
-  throw new Error(`never settled: ${what}`);
 }

@@ -6,7 +6,7 @@ import { Planner } from "../../src/server/planner.ts";
 import { Store } from "../../src/server/store/store.ts";
 import { ManualClock } from "../manual_clock.ts";
 import { assertError, type Harness, openHarness, PASSWORD, SHOP_YAML } from "./harness.ts";
-import { until } from "./until.ts";
+import { pollUntil } from "../poll_until.ts";
 
 const DAY = 86_400_000;
 
@@ -219,8 +219,8 @@ function follow(h: Harness, query: string, signal?: AbortSignal) {
 }
 
 /** Waits until `count` event follows are held. */
-function held(h: Harness, count: number): Promise<void> {
-  return until(`${count} held event polls`, () => h.planner.events.heldWaiters === count);
+async function held(h: Harness, count: number): Promise<void> {
+  await pollUntil(`${count} held event polls`, () => h.planner.events.heldWaiters === count);
 }
 
 Deno.test("after and wait hold the request until a matching event comes", async () => {

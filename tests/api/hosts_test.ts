@@ -13,7 +13,7 @@ import {
 } from "../../src/api/schemas.ts";
 import type { ManualClock } from "../manual_clock.ts";
 import { assertError, find, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
-import { until } from "./until.ts";
+import { pollUntil } from "../poll_until.ts";
 
 /** A registration as an agent sends it. */
 function registration(host: string, extra: Partial<HostRegistration> = {}): HostRegistration {
@@ -138,7 +138,7 @@ Deno.test("a host is offline after 3 missed intervals; a held poll counts as see
       headers: { authorization: `Bearer ${h.token}` },
       signal: controller.signal,
     }));
-    await until("the poll to be held", () => h.planner.heldWaiters === 1);
+    await pollUntil("the poll to be held", () => h.planner.heldWaiters === 1);
     clock.advance(59_000);
     const polling = (await hosts(h)).get("host-a");
     assert.equal(polling?.status, "online", "a host whose agent holds a poll is online");
@@ -146,7 +146,7 @@ Deno.test("a host is offline after 3 missed intervals; a held poll counts as see
 
     controller.abort();
     await held.then((res) => res.body?.cancel()).catch(() => {});
-    await until("the poll to be released", () => h.planner.heldWaiters === 0);
+    await pollUntil("the poll to be released", () => h.planner.heldWaiters === 0);
     assert.equal((await hosts(h)).get("host-a")?.status, "online");
     clock.advance(3001);
     assert.equal((await hosts(h)).get("host-a")?.status, "offline");

@@ -14,7 +14,7 @@ import {
 import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
 import type { ManualClock } from "../manual_clock.ts";
 import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
-import { until } from "./until.ts";
+import { pollUntil } from "../poll_until.ts";
 
 const REGISTRATION: HostRegistration = {
   host: "host-a",
@@ -126,7 +126,7 @@ async function readLine(
 /** Asks for logs while the fake agent polls; returns the request the agent got. */
 async function ask(h: Harness, query: string, signal?: AbortSignal) {
   const polled = agentPoll(h);
-  await until("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
+  await pollUntil("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
   const answer = request(h, `/logs?${query}`, { signal });
   const [got] = await polled;
   return { got, answer };
@@ -315,7 +315,7 @@ Deno.test("an agent that disconnects fails what it was handed, at once", async (
     const polled = request(h, "/agent/logs/requests?host=host-a&wait=10s", {
       signal: connection.signal,
     });
-    await until("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
+    await pollUntil("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
     // The clock stands still: the pickup timeout cannot be what answers.
     const answer = request(h, "/logs?manifest=shop&container=web&follow=true");
     await (await polled).body?.cancel();
@@ -325,10 +325,10 @@ Deno.test("an agent that disconnects fails what it was handed, at once", async (
 
     const again = new AbortController();
     const held = request(h, "/agent/logs/requests?host=host-a&wait=10s", { signal: again.signal });
-    await until("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
+    await pollUntil("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
     again.abort();
     await held.catch(() => {});
-    await until("the agent's poll to be released", () => h.planner.logs.heldPolls === 0);
+    await pollUntil("the agent's poll to be released", () => h.planner.logs.heldPolls === 0);
     await assertError(
       await request(h, "/logs?manifest=shop&container=web"),
       503,
@@ -347,7 +347,7 @@ Deno.test("a request no agent takes in time is 504", async () => {
     // The agent polls once and then never comes back for the request.
     await agentPoll(h, "host-a", "0");
     const res = request(h, "/logs?manifest=shop&container=web");
-    await until("the request to be queued", () => h.planner.logs.openSessions === 1);
+    await pollUntil("the request to be queued", () => h.planner.logs.openSessions === 1);
     clock.advance(9_999);
     assert.equal(h.planner.logs.openSessions, 1, "still waiting just before the pickup time");
     clock.advance(1);
@@ -363,7 +363,7 @@ Deno.test("a request no agent takes in time is 504", async () => {
     const { got, answer } = await ask(h, "manifest=shop&container=web");
     const silent = pushStream();
     const uploaded = upload(h, got.id, silent.stream);
-    await until("the server to read the upload", silent.read);
+    await pollUntil("the server to read the upload", silent.read);
     clock.advance(10_000);
     await assertError(await answer, 504, "agent_timeout");
     assert.equal((await uploaded).status, 204);
@@ -429,7 +429,7 @@ Deno.test("shutdown answers held polls and ends open streams", async () => {
     agent.push(READY);
     const res = await answer;
     const held = agentPoll(h, "host-a", "30s");
-    await until("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
+    await pollUntil("the agent's poll to be held", () => h.planner.logs.heldPolls === 1);
     h.planner.releaseWaiters();
     assert.deepEqual(await held, []);
     const lines = await readAll(res);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import { type HostDesired, HostDesiredSchema } from "../../src/api/schemas.ts";
 import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
-import { until } from "./until.ts";
+import { pollUntil } from "../poll_until.ts";
 
 /** A long-poll in flight: its answer, and whether it has come yet. */
 interface Poll {
@@ -27,8 +27,8 @@ function poll(h: Harness, host: string, index: number, wait: string, signal?: Ab
 }
 
 /** Waits until the planner holds `count` long-polls. */
-function held(h: Harness, count: number): Promise<void> {
-  return until(`${count} held long-polls`, () => h.planner.heldWaiters === count);
+async function held(h: Harness, count: number): Promise<void> {
+  await pollUntil(`${count} held long-polls`, () => h.planner.heldWaiters === count);
 }
 
 Deno.test("without index the list answers at once with the index in a header", async () => {

@@ -4,7 +4,7 @@ import { LauncherClient } from "../../src/client/client.ts";
 import { startServer } from "../../src/server/http/serve.ts";
 import { EmptyPasswordError } from "../../src/server/auth.ts";
 import { SHOP_YAML } from "./harness.ts";
-import { until } from "./until.ts";
+import { pollUntil } from "../poll_until.ts";
 
 Deno.test("startServer serves the API over HTTP on a free port and creates the data dir", async () => {
   const root = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
@@ -47,10 +47,10 @@ Deno.test("a client that hangs up releases its held long-poll", async () => {
   try {
     const controller = new AbortController();
     const held = client.desired("host-a", 0, 60_000, controller.signal);
-    await until("the poll to be held", () => server.planner.heldWaiters === 1);
+    await pollUntil("the poll to be held", () => server.planner.heldWaiters === 1);
     controller.abort();
     await assert.rejects(held);
-    await until("the waiter to be released", () => server.planner.heldWaiters === 0);
+    await pollUntil("the waiter to be released", () => server.planner.heldWaiters === 0);
 
     const answered = await client.desired("host-a", 0, 100);
     assert.deepEqual({ ...answered, cluster: undefined }, {
@@ -71,7 +71,7 @@ Deno.test("close answers held long-polls at once and closes the store", async ()
   const { dataDir, server, client } = await serveWithClient();
   try {
     const held = client.desired("host-a", 0, 60_000);
-    await until("the poll to be held", () => server.planner.heldWaiters === 1);
+    await pollUntil("the poll to be held", () => server.planner.heldWaiters === 1);
     // The poll asked for a minute: close answering it is what lets both of these finish.
     await server.close();
     assert.deepEqual({ ...await held, cluster: undefined }, {

@@ -237,11 +237,9 @@ Deno.test("a byte order mark, and a megabyte of text", () => {
   refusedAt(webJson({ image: mebibyte }), "json");
   refusedAt(`# ${mebibyte}\n${web("ports: [x]")}`);
   const many = Array.from({ length: 20_000 }, (_, i) => `port${i}: 1`);
-  const started = Date.now();
   assert.equal(refusedAt(web(...many)).length, 100, "the first hundred problems");
   const json = webJson(Object.fromEntries(many.map((line) => [line.split(":")[0], 1])));
   assert.equal(refusedAt(json, "json").length, 100);
-  assert.ok(Date.now() - started < 5000, "thousands of keys take linear time");
 });
 
 Deno.test("several YAML documents name how many, at the second", () => {

@@ -11,7 +11,8 @@ import {
 import { parseSpec } from "../../../src/manifest/spec.ts";
 import { FakeApi } from "./fake_api.ts";
 import { FakeEngine } from "./fake_engine.ts";
-import { ManualClock, settle } from "../../manual_clock.ts";
+import { ManualClock } from "../../manual_clock.ts";
+import { pollUntil } from "../../poll_until.ts";
 
 /** What a test gets. */
 export interface Bed {
@@ -79,7 +80,11 @@ export async function withAgent(
   const stop = new AbortController();
   const running = agent.run(stop.signal);
   try {
-    await fn({ agent, engine, api, clock, logs, until: settle });
+    // Nothing in a fake takes time: look again on every turn of the event loop.
+    const until = async (what: string, check: () => boolean) => {
+      await pollUntil(what, check, { everyMs: 0 });
+    };
+    await fn({ agent, engine, api, clock, logs, until });
   } finally {
     stop.abort();
     await running;
