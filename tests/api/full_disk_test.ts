@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
+import { assertError, type Harness, openHarness, registration, SHOP_YAML } from "./harness.ts";
 import { startServer } from "../../src/server/http/serve.ts";
 import { StoreOpenError } from "../../src/server/store/store.ts";
 
@@ -84,17 +84,7 @@ Deno.test("a full disk answers 507 storage_full, changes nothing, and the same u
     try {
       await h.up(SHOP_YAML);
       await json(
-        await h.call("POST", "/hosts/register", {
-          host: "host-a",
-          engineVersion: "27.0",
-          os: "linux",
-          arch: "x86_64",
-          cpus: 2,
-          memory: 1 << 30,
-          agentVersion: "0.1.0",
-          labels: {},
-          intervalMs: 5000,
-        }),
+        await h.call("POST", "/hosts/register", registration("host-a", { intervalMs: 5000 })),
       );
       // A token never used yet: its first use writes its last-used time.
       const created = await json(await h.call("POST", "/tokens", { role: "read" }), 201);

@@ -7,6 +7,7 @@ import {
   ContainerStatusSchema,
   type ErrorBody,
   ErrorBodySchema,
+  type HostRegistration,
   type UpResult,
   UpResultSchema,
 } from "../../src/api/schemas.ts";
@@ -149,4 +150,23 @@ export function find(list: ContainerStatus[], manifest: string, name: string): C
   const found = list.find((c) => c.manifestName === manifest && c.config.name === name);
   assert.ok(found, `${manifest}/${name} is listed`);
   return found;
+}
+
+/** A registration as an agent sends it; override what the test is about. */
+export function registration(
+  host: string,
+  extra: Partial<HostRegistration> = {},
+): HostRegistration {
+  return {
+    host,
+    engineVersion: "20.10.24",
+    os: "linux",
+    arch: "amd64",
+    cpus: 4,
+    memory: 8 * 1024 ** 3,
+    agentVersion: "0.1.0",
+    labels: { zone: "eu-1" },
+    intervalMs: 1000,
+    ...extra,
+  };
 }

@@ -12,6 +12,7 @@ import {
   type Harness,
   openHarness,
   PASSWORD,
+  registration,
   SHOP_YAML,
 } from "./harness.ts";
 
@@ -42,25 +43,13 @@ async function seeded(): Promise<Harness> {
   const h = await openHarness();
   await h.up(SHOP_YAML);
   await h.up(BLOG_YAML);
-  const res = await h.call("POST", "/hosts/register", REGISTRATION);
+  const res = await h.call("POST", "/hosts/register", registration("host-a"));
   assert.equal(res.status, 200, await res.text());
   const token = await h.call("POST", "/tokens", { role: "read" });
   assert.equal(token.status, 201);
   await token.body?.cancel();
   return h;
 }
-
-const REGISTRATION = {
-  host: "host-a",
-  engineVersion: "20.10.24",
-  os: "linux",
-  arch: "amd64",
-  cpus: 2,
-  memory: 1024,
-  agentVersion: "0.1.0",
-  labels: { zone: "eu-1" },
-  intervalMs: 1000,
-};
 
 /** One hostile request and what its answer must be. */
 interface Attack {
@@ -135,7 +124,7 @@ const BODY_ROUTES: BodyRoute[] = [
   },
   {
     path: "/hosts/register",
-    valid: REGISTRATION,
+    valid: registration("host-a"),
     wrongType: ["labels", ["zone=eu-1"], /labels: must be an object, not a list/],
   },
   {

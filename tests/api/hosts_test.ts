@@ -12,24 +12,15 @@ import {
   HostStatusSchema,
 } from "../../src/api/schemas.ts";
 import type { ManualClock } from "../manual_clock.ts";
-import { assertError, find, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
+import {
+  assertError,
+  find,
+  type Harness,
+  openHarness,
+  registration,
+  SHOP_YAML,
+} from "./harness.ts";
 import { pollUntil } from "../poll_until.ts";
-
-/** A registration as an agent sends it. */
-function registration(host: string, extra: Partial<HostRegistration> = {}): HostRegistration {
-  return {
-    host,
-    engineVersion: "20.10.24",
-    os: "linux",
-    arch: "amd64",
-    cpus: 4,
-    memory: 8 * 1024 ** 3,
-    agentVersion: "0.1.0",
-    labels: { zone: "eu-1" },
-    intervalMs: 1000,
-    ...extra,
-  };
-}
 
 /** A harness whose host liveness runs on a clock the test moves. */
 async function withClock(): Promise<{ h: Harness; clock: ManualClock }> {

@@ -6,27 +6,11 @@
  */
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import {
-  type HostRegistration,
-  type LogRequest,
-  LogRequestListSchema,
-} from "../../src/api/schemas.ts";
+import { type LogRequest, LogRequestListSchema } from "../../src/api/schemas.ts";
 import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
 import type { ManualClock } from "../manual_clock.ts";
-import { assertError, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
+import { assertError, type Harness, openHarness, registration, SHOP_YAML } from "./harness.ts";
 import { pollUntil } from "../poll_until.ts";
-
-const REGISTRATION: HostRegistration = {
-  host: "host-a",
-  engineVersion: "20.10.24",
-  os: "linux",
-  arch: "amd64",
-  cpus: 2,
-  memory: 1024,
-  agentVersion: "0.1.0",
-  labels: {},
-  intervalMs: 1000,
-};
 
 const READY = `${JSON.stringify({ ready: true })}\n`;
 const line = (stream: string, data: string) => `${JSON.stringify({ stream, data })}\n`;
@@ -38,7 +22,7 @@ async function open(options: Parameters<typeof openHarness>[0] = {}): Promise<
   const h = await openHarness(options);
   const clock = h.clock;
   await h.up(SHOP_YAML);
-  const res = await h.call("POST", "/hosts/register", REGISTRATION);
+  const res = await h.call("POST", "/hosts/register", registration("host-a", { labels: {} }));
   assert.equal(res.status, 200, await res.text());
   return { h, clock };
 }
