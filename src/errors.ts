@@ -24,3 +24,8 @@ export class LauncherError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** What an error says, for a message or a log line; anything thrown that is not an Error as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

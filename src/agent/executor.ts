@@ -7,7 +7,7 @@
 import type { ContainerStatus } from "../api/schemas.ts";
 import { createBody } from "./create_body.ts";
 import type { Engine } from "../docker/engine.ts";
-import { LauncherError } from "../errors.ts";
+import { errorMessage, LauncherError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { withDeadline } from "./deadline.ts";
 import type { EngineView } from "./engine_view.ts";
@@ -119,7 +119,7 @@ export class Executor {
     try {
       await this.#call("start", (s) => this.opts.engine.startContainer(id, s));
     } catch (error) {
-      if (d === undefined || !neverRan || !LEFTOVER.test(message(error))) throw error;
+      if (d === undefined || !neverRan || !LEFTOVER.test(errorMessage(error))) throw error;
       this.opts.log(
         `${key}: the engine kept state of a container that never ran; creating it again`,
       );
@@ -192,8 +192,4 @@ export class Executor {
 /** The spec's stop timeout in seconds, or undefined for the container's own. */
 function stopSeconds(d: ContainerStatus): number | undefined {
   return d.normalized.stopTimeout;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

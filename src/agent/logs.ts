@@ -9,7 +9,7 @@ import type { LogLine, LogRequest } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
 import type { ContainerDetails, Engine, LogStreamName } from "../docker/engine.ts";
-import { LauncherError } from "../errors.ts";
+import { errorMessage, LauncherError } from "../errors.ts";
 import { Backoff } from "./backoff.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
@@ -94,7 +94,7 @@ export class AgentLogs {
           if (!next.done) return c.enqueue(encoder.encode(next.value));
         } catch (error) {
           if (!controller.signal.aborted) {
-            c.enqueue(encoder.encode(errorLine(codeOf(error), text(error))));
+            c.enqueue(encoder.encode(errorLine(codeOf(error), errorMessage(error))));
           }
         }
         ended = true;
@@ -109,7 +109,7 @@ export class AgentLogs {
       await client.uploadLogs(host, request.id, body, controller.signal);
       outcome = ended ? "the output ended" : "the client left";
     } catch (error) {
-      if (!controller.signal.aborted) outcome = `the upload failed: ${text(error)}`;
+      if (!controller.signal.aborted) outcome = `the upload failed: ${errorMessage(error)}`;
       else outcome = "the agent is stopping";
     } finally {
       controller.abort();
@@ -218,8 +218,4 @@ export function unixSeconds(ns: bigint): string {
 
 function codeOf(error: unknown): string {
   return error instanceof LauncherError ? error.code : "engine_error";
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

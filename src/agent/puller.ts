@@ -9,6 +9,7 @@ import type { LauncherClient } from "../client/client.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
 import type { Registration } from "./registration.ts";
+import { errorMessage } from "../errors.ts";
 
 /** The calls of the API client that the agent makes. */
 export type AgentApi = Pick<
@@ -50,7 +51,7 @@ export async function pullDesired(opts: PullerOptions, signal: AbortSignal): Pro
     } catch (error) {
       if (signal.aborted) break;
       if (!failing) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         log(`cannot fetch the desired list: ${reason}; retrying`);
       }
       failing = true;

@@ -23,6 +23,7 @@ import {
 } from "./labels.ts";
 import { Limiter } from "./limiter.ts";
 import { type Observed, orphans, planContainer, type Step } from "./plan.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What the reconciler needs. */
 export interface ReconcilerOptions {
@@ -104,7 +105,7 @@ export class Reconciler {
         await this.#pass();
       } catch (error) {
         this.#refresh = true;
-        this.#opts.log(`cannot read the engine: ${message(error)}`);
+        this.#opts.log(`cannot read the engine: ${errorMessage(error)}`);
       }
     }
     this.#running = undefined;
@@ -190,7 +191,7 @@ export class Reconciler {
         if (failures.clear(key, `${current?.op ?? "work"} succeeded`)) this.#opts.changed(key);
       } catch (error) {
         const step = error instanceof StepError ? error.call : current?.op ?? "work";
-        const delay = failures.record(key, d, step, message(error), clock.now());
+        const delay = failures.record(key, d, step, errorMessage(error), clock.now());
         // The engine may hold what the failed call did after all (a create past its deadline).
         this.#refresh = true;
         clock.sleep(delay, this.#opts.signal).then(() => {
@@ -203,8 +204,4 @@ export class Reconciler {
       }
     });
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

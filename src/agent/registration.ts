@@ -10,6 +10,7 @@ import type { Engine } from "../docker/engine.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { VERSION } from "../version.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What a registration needs. */
 export interface RegistrationOptions {
@@ -80,7 +81,7 @@ export class Registration {
     } catch (error) {
       if (signal.aborted) return;
       if (!this.#failing) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         log(`cannot register host ${host}: ${reason}; trying again before a later poll`);
       }
       this.#failing = true;

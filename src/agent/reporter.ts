@@ -7,6 +7,7 @@
 import type { StateReport } from "../api/schemas.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What the reporter needs. */
 export interface ReporterOptions {
@@ -87,7 +88,7 @@ export class Reporter {
       await this.#opts.send(out.map((r) => r.report));
     } catch (error) {
       if (!this.#failing) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         this.#opts.log(`cannot report states: ${reason}; retrying`);
       }
       this.#failing = true;

@@ -7,6 +7,7 @@ import type { ContainerEvent, Engine } from "../docker/engine.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
 import { LABEL_MANIFEST } from "./labels.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What the watcher needs. */
 export interface WatcherOptions {
@@ -45,7 +46,7 @@ export async function watchEngine(opts: WatcherOptions, signal: AbortSignal): Pr
     } catch (error) {
       if (signal.aborted) break;
       if (!failing) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         log(`lost the engine's event stream: ${reason}; reconnecting`);
       }
       failing = true;

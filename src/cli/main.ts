@@ -1,6 +1,6 @@
 /** The CLI: builds the command tree, runs it, and turns every outcome into an exit code. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { LauncherError } from "../errors.ts";
+import { errorMessage, LauncherError } from "../errors.ts";
 import { DurationError } from "../duration.ts";
 import { agentCommand } from "./agent.ts";
 import { containerCommand } from "./container.ts";
@@ -82,6 +82,6 @@ function report(error: unknown): number {
     log(lines.join("\n"));
     return EXIT.failed;
   }
-  log(`error: ${error instanceof Error ? error.message : String(error)}`);
+  log(`error: ${errorMessage(error)}`);
   return EXIT.failed;
 }

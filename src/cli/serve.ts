@@ -4,6 +4,7 @@ import { parseDuration } from "../duration.ts";
 import type { RunningServer, ServeOptions } from "../server/http/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Starts the server; it (store, router, YAML parser) loads only for the roles that run it. */
 export async function launchServer(options: ServeOptions): Promise<RunningServer> {
@@ -20,7 +21,7 @@ export async function tokenPassword(
     try {
       text = await Deno.readTextFile(opts.tokenPassFile);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new UsageError(`cannot read the token password file: ${reason}`);
     }
     const password = text.split(/\r?\n/)[0];

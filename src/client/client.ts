@@ -34,6 +34,7 @@ import {
 } from "../api/schemas.ts";
 import { ApiError, UnreachableError } from "./errors.ts";
 import { textLines } from "../ndjson.ts";
+import { errorMessage } from "../errors.ts";
 
 const ContainerListSchema = v.array(ContainerStatusSchema);
 const ManifestListSchema = v.array(ManifestSummarySchema);
@@ -244,7 +245,7 @@ export class LauncherClient {
       yield* lines;
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new UnreachableError(this.url, error instanceof Error ? error.message : String(error));
+      throw new UnreachableError(this.url, errorMessage(error));
     }
   }
 
@@ -296,7 +297,7 @@ export class LauncherClient {
       res = await fetch(`${this.url}/api/v1${path}`, init);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new UnreachableError(this.url, error instanceof Error ? error.message : String(error));
+      throw new UnreachableError(this.url, errorMessage(error));
     }
     if (res.ok) return res;
     const text = await res.text();

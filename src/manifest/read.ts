@@ -19,7 +19,7 @@ import {
   type YAMLError,
   type YAMLMap,
 } from "yaml";
-import type { ErrorDetail } from "../errors.ts";
+import { type ErrorDetail, errorMessage } from "../errors.ts";
 import { describe } from "./describe.ts";
 import { depthDetail, tooDeep, tooDeepData } from "./depth.ts";
 import { type Key, type Locate, lowerFirst, type Position, shortPath } from "./issues.ts";
@@ -271,7 +271,7 @@ function aliasDetail(
   position: (offset: number) => Position,
   error: unknown,
 ): ErrorDetail {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   const name = /^Unresolved alias.*: (.*)$/.exec(text)?.[1];
   let start: number | undefined;
   visit(doc, {
@@ -292,7 +292,7 @@ function aliasDetail(
 }
 
 function jsonErrorDetail(body: string, error: unknown): ErrorDetail {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   const at = /^(.*?) at position (\d+)/.exec(text);
   if (at) return { message: lowerFirst(at[1]), ...offsetPosition(body, Number(at[2])) };
   if (text.startsWith("Unexpected end of JSON input")) {

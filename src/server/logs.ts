@@ -18,6 +18,7 @@ import {
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import { logErrorLine, parseStart, pipeUpload, readFirstLine } from "./log_pipe.ts";
 import { Waiters } from "./waiters.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Limits and timings of a relay. */
 export interface LogRelayOptions {
@@ -209,7 +210,7 @@ export class LogRelay {
       this.#clock.clearTimeout(session.timer);
     } catch (error) {
       reader.cancel().catch(() => {});
-      session.fail(new AgentError(`the agent of ${host} sent no logs: ${message(error)}`));
+      session.fail(new AgentError(`the agent of ${host} sent no logs: ${errorMessage(error)}`));
       return;
     }
     if (!this.#sessions.has(id)) {
@@ -297,8 +298,4 @@ export class LogRelay {
     if (rest.length > 0) this.#queued.set(session.host, rest);
     else this.#queued.delete(session.host);
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
