@@ -62,43 +62,36 @@ export class Executor {
 
   /** Runs one step; throws with the engine's message (or the deadline's) on failure. */
   async run(key: string, d: ContainerStatus | undefined, step: Step): Promise<void> {
-    const { view } = this.opts;
     switch (step.op) {
       case "remove":
-        await this.#call(
-          "remove",
-          (s) => this.opts.engine.removeContainer(step.id, { force: true }, s),
-        );
-        view.removed(step.id);
+        await this.#remove(step.id);
         break;
-      case "stop": {
-        const since = view.version;
-        const grace = (d === undefined ? undefined : stopSeconds(d)) ?? DEFAULT_STOP_SECONDS;
-        await this.#call(
+      case "stop":
+        await this.#settling(
+          step.id,
+          "exited",
           "stop",
-          (s) => this.opts.engine.stopContainer(step.id, undefined, s),
-          grace * 1000,
+          (id, s) => this.opts.engine.stopContainer(id, undefined, s),
+          graceMs(d),
         );
-        view.settled(step.id, "exited", since);
         break;
-      }
-      case "kill": {
-        const since = view.version;
-        await this.#call("kill", (s) => this.opts.engine.killContainer(step.id, s));
-        view.settled(step.id, "exited", since);
+      case "kill":
+        await this.#settling(
+          step.id,
+          "exited",
+          "kill",
+          (id, s) => this.opts.engine.killContainer(id, s),
+        );
         break;
-      }
-      case "restart": {
-        const since = view.version;
-        const grace = (d === undefined ? undefined : stopSeconds(d)) ?? DEFAULT_STOP_SECONDS;
-        await this.#call(
+      case "restart":
+        await this.#settling(
+          step.id,
+          "running",
           "restart",
-          (s) => this.opts.engine.restartContainer(step.id, undefined, s),
-          grace * 1000,
+          (id, s) => this.opts.engine.restartContainer(id, undefined, s),
+          graceMs(d),
         );
-        view.settled(step.id, "running", since);
         break;
-      }
       case "start":
         await this.#start(key, d, step.id);
         break;
@@ -110,6 +103,24 @@ export class Executor {
       }
     }
     this.opts.changed(key);
+  }
+
+  async #remove(id: string): Promise<void> {
+    await this.#call("remove", (s) => this.opts.engine.removeContainer(id, { force: true }, s));
+    this.opts.view.removed(id);
+  }
+
+  /** A call that leaves the container in `state`, written into the view once it answers. */
+  async #settling(
+    id: string,
+    state: "running" | "exited",
+    what: string,
+    call: (id: string, signal: AbortSignal) => Promise<void>,
+    extraMs = 0,
+  ): Promise<void> {
+    const since = this.opts.view.version;
+    await this.#call(what, (s) => call(id, s), extraMs);
+    this.opts.view.settled(id, state, since);
   }
 
   async #start(key: string, d: ContainerStatus | undefined, id: string): Promise<void> {
@@ -125,8 +136,7 @@ export class Executor {
       );
       // Starting it again fails the same way; a new container does not (moby keeps the old
       // task's id after an unclean restart).
-      await this.#call("remove", (s) => this.opts.engine.removeContainer(id, { force: true }, s));
-      view.removed(id);
+      await this.#remove(id);
       this.opts.changed(key);
       const fresh = await this.#create(key, d);
       return await this.#start(key, undefined, fresh);
@@ -189,7 +199,10 @@ export class Executor {
   }
 }
 
-/** The spec's stop timeout in seconds, or undefined for the container's own. */
-function stopSeconds(d: ContainerStatus): number | undefined {
-  return d.normalized.stopTimeout;
+/**
+ * How long a stop may take on top of the call's deadline: the spec's stop timeout, or the
+ * engine's default for a container whose spec is not known (an orphan) or sets none.
+ */
+function graceMs(d: ContainerStatus | undefined): number {
+  return (d?.normalized.stopTimeout ?? DEFAULT_STOP_SECONDS) * 1000;
 }
