@@ -1,6 +1,6 @@
 /** The contract of containers: desired and observed state, actions, reports, plans and lists. */
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
 import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
 
@@ -42,7 +42,7 @@ export const ManifestPsSchema = apiStrictObject({ manifest: v.optional(NameSchem
 export const ContainerActionSchema = apiStrictObject({
   action: ActionSchema,
   host: HostSchema,
-  container: NameSchema,
+  container: InstanceNameSchema,
   manifest: v.optional(NameSchema),
 });
 export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
@@ -50,7 +50,7 @@ export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
 /** One observed state, as an agent reports it. */
 export const StateReportSchema = apiStrictObject({
   host: HostSchema,
-  name: NameSchema,
+  name: InstanceNameSchema,
   manifest: v.optional(NameSchema),
   state: StateSchema,
   containerId: v.optional(v.string()),
@@ -78,7 +78,10 @@ export const ContainerStatusSchema = v.object({
   config: SpecConfigSchema,
   /** The spec as parsed at the door; agents build containers from it. */
   normalized: NormalizedSpecSchema,
-  host: HostSchema,
+  /** "" while a placed container waits for a host (`state` pending, `error` says why). */
+  host: v.union([HostSchema, v.literal("")]),
+  /** The spec a placed instance belongs to (`web` of `web.2`); absent for a pinned one. */
+  template: v.optional(NameSchema),
   desired: DesiredSchema,
   state: StateSchema,
   containerId: v.optional(v.string()),
@@ -142,10 +145,12 @@ export type FieldChange = v.InferOutput<typeof FieldChangeSchema>;
 
 /** One container's line of a plan. */
 export const ContainerPlanSchema = apiObject({
-  name: NameSchema,
-  host: HostSchema,
+  name: InstanceNameSchema,
+  /** Where it runs or would run; "" when no host fits (`pending` says why). */
+  host: v.union([HostSchema, v.literal("")]),
   action: PlanActionSchema,
   changes: v.array(FieldChangeSchema),
+  pending: v.optional(v.string()),
 });
 export type ContainerPlan = v.InferOutput<typeof ContainerPlanSchema>;
 

@@ -1,6 +1,6 @@
 /** The contract of the event history (`GET /events`). */
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { FieldChangeSchema } from "./containers.ts";
 import { apiObject } from "./validation.ts";
 
@@ -22,7 +22,7 @@ export const EventSchema = apiObject({
   actor: v.string(),
   manifest: v.optional(NameSchema),
   host: v.optional(HostSchema),
-  container: v.optional(NameSchema),
+  container: v.optional(InstanceNameSchema),
   /** `create`, `recreate`, `update` or `remove` (up, down); `stop`, `kill`, `restart`, `rm`. */
   action: v.optional(v.string()),
   /** A state change: the state before and after, as `ps` shows them (`exited (137)`). */

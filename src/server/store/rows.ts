@@ -6,6 +6,8 @@
 /** One stored manifest: its name and when it was first and last applied. */
 export interface ManifestRow {
   name: string;
+  /** JSON of the manifest's policies: `{update?, rescheduleAfterMs?}` (`{}` when it sets none). */
+  policy: string;
   created_at: string;
   updated_at: string;
 }
@@ -29,6 +31,15 @@ export interface ContainerRow {
   force: number;
   /** The spec parsed once at the door (JSON of a NormalizedSpec). */
   normalized: string;
+  /** The spec a placed instance belongs to (`web` of `web.2`); "" for a pinned container. */
+  template: string;
+  /** JSON of a placed instance's Placement; "" for a pinned container. */
+  placement: string;
+  /**
+   * The instance this one replaces (a drain or a start-first update): it is removed once this
+   * one runs. "" for none.
+   */
+  replaces: string;
   created_at: string;
   updated_at: string;
 }
