@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
+import { RolloutSchema } from "./rollouts.ts";
 import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
 
 /** What the user wants for a container. */
@@ -169,6 +170,8 @@ export const ManifestSummarySchema = apiObject({
   containers: v.number(),
   /** Containers by state, as `ps` shows them; states with none are left out. */
   states: apiRecord(v.string(), v.number()),
+  /** Its rollout, in progress or last (absent: it never had one). */
+  rollout: v.optional(RolloutSchema),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

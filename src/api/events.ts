@@ -7,8 +7,11 @@ import { apiObject } from "./validation.ts";
 /** The most events one `GET /events` answer holds. */
 export const MAX_EVENTS_LIMIT = 10_000;
 
-/** What an event records: an applied manifest, a removal, a container action, a new state. */
-export const EVENT_KINDS = ["up", "down", "action", "state"] as const;
+/**
+ * What an event records: an applied manifest, a removal, a container action (the scheduler's
+ * `place`, `reschedule` and `drain` too), a new state, a rollout's start, batch and end.
+ */
+export const EVENT_KINDS = ["up", "down", "action", "state", "rollout"] as const;
 export const EventKindSchema = v.picklist(EVENT_KINDS);
 export type EventKind = v.InferOutput<typeof EventKindSchema>;
 

@@ -22,6 +22,7 @@ import { freshSpec, setDesired, toStatus } from "./container_rows.ts";
 import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
+import { Rollouts } from "./rollouts.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
@@ -69,6 +70,8 @@ export class Planner {
   readonly logs: LogRelay;
   /** Where placed containers run. */
   readonly scheduler: Scheduler;
+  /** Rolling updates of manifests with `update:`. */
+  readonly rollouts: Rollouts;
   readonly #cluster: string;
   /** The time and timers of the planner and everything it owns. */
   readonly clock: Clock;
@@ -95,6 +98,7 @@ export class Planner {
       events: this.events,
       rescheduleAfterMs: options.rescheduleAfterMs,
     });
+    this.rollouts = new Rollouts({ store, hosts: this.hosts, events: this.events });
   }
 
   /** Records an agent's registration, and places what waits for a host like this one. */
@@ -126,7 +130,18 @@ export class Planner {
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
       const steps = this.#steps(manifest);
+      this.rollouts.supersede(manifest.name, now);
+      const rolled = manifest.update === undefined
+        ? []
+        : steps.filter((step) => step.action === "recreate");
+      if (manifest.update !== undefined && rolled.length > 0) {
+        this.rollouts.start(manifest.name, manifest.update, rolled, undefined, this.clock.now(), actor);
+      }
       for (const step of steps) {
+        if (rolled.includes(step)) {
+          result.updated.push(step.spec.name);
+          continue;
+        }
         switch (step.action) {
           case "create":
             this.store.insertContainer({
@@ -195,6 +210,7 @@ export class Planner {
     this.store.transaction(() => {
       if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
       const now = new Date().toISOString();
+      this.rollouts.supersede(name, now);
       const rows = this.store.containersOfManifest(name);
       for (const row of rows) {
         setDesired(this.store, row, "removed", now);
@@ -371,6 +387,7 @@ export class Planner {
    */
   tick(): void {
     const duties = [
+      (now: string) => this.rollouts.advance(Date.parse(now)),
       (now: string) => this.scheduler.retireReplaced(now),
       (now: string) => this.scheduler.placeWaiting(now),
       (now: string) => this.scheduler.rescheduleLost(this.clock.now(), now),

@@ -28,7 +28,7 @@ export interface ManifestPolicy {
 }
 
 /** A stored instance's spec under another instance name, on a host ("": on none yet). */
-function renamed(parsed: ParsedSpec, name: string, host: string): ParsedSpec {
+export function renamed(parsed: ParsedSpec, name: string, host: string): ParsedSpec {
   return placedAt({
     spec: { ...parsed.spec, name },
     normalized: { ...parsed.normalized, name },
@@ -190,7 +190,7 @@ export class Scheduler {
     const placer = new Placer(fleetRoom(this.#store, this.#hosts));
     for (const row of rows) {
       if (replaced.has(`${row.manifest}/${row.name}`)) continue;
-      const name = this.#freeName(row.manifest, row.template);
+      const name = freeName(this.#store, row.manifest, row.template);
       const chosen = placer.place(rowAsk(row, { avoid: [host] }));
       const target = "host" in chosen ? chosen.host : "";
       this.#store.insertContainer({
@@ -239,16 +239,6 @@ export class Scheduler {
     return touched;
   }
 
-  /** The lowest `template.N` no row of the manifest holds. */
-  #freeName(manifest: string, template: string): string {
-    const used = new Set(
-      this.#store.containersOfManifest(manifest).map((row) => replicaNumber(row.name, template)),
-    );
-    let n = 1;
-    while (used.has(n)) n++;
-    return instanceName(template, n);
-  }
-
   /** How long a host may be offline before this manifest's placed containers move. */
   #rescheduleAfter(manifest: string): number {
     const row = this.#store.manifest(manifest);
@@ -285,4 +275,14 @@ export function isReady(row: ContainerRow): boolean {
   if (row.state !== "running") return false;
   const check = (JSON.parse(row.normalized) as NormalizedSpec).healthcheck;
   return check === undefined || row.health === "healthy";
+}
+
+/** The lowest `template.N` no row of the manifest holds. */
+export function freeName(store: Store, manifest: string, template: string): string {
+  const used = new Set(
+    store.containersOfManifest(manifest).map((row) => replicaNumber(row.name, template)),
+  );
+  let n = 1;
+  while (used.has(n)) n++;
+  return instanceName(template, n);
 }

@@ -102,3 +102,23 @@ export interface TokenRow {
   /** 1 once revoked. */
   revoked: number;
 }
+
+/** A manifest's rollout: the one in progress, or the last one. */
+export interface RolloutRow {
+  manifest: string;
+  /** The revision it rolls out, when known. */
+  revision: number | null;
+  /** running, succeeded, failed (paused), rolled-back. */
+  status: string;
+  /** The batch in progress (1-based; 0 before the first). */
+  batch: number;
+  batches: number;
+  /** JSON of the rollout's entries: one per replaced container. */
+  plan: string;
+  /** JSON of the manifest's UpdatePolicy when it started. */
+  policy: string;
+  started_at: string;
+  batch_started_at: string | null;
+  error: string | null;
+  updated_at: string;
+}

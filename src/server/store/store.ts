@@ -11,6 +11,7 @@ import { type ContainerStatements, containerStatements } from "./containers.ts";
 import { type EventStatements, eventStatements } from "./events.ts";
 import { type HostStatements, hostStatements } from "./hosts.ts";
 import { type IndexStatements, indexStatements } from "./indexes.ts";
+import { type RolloutStatements, rolloutStatements } from "./rollouts.ts";
 import { migrate } from "./schema.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import { type TokenStatements, tokenStatements } from "./tokens.ts";
@@ -21,13 +22,20 @@ export type {
   HostCountRow,
   HostRow,
   ManifestRow,
+  RolloutRow,
   TokenRow,
 } from "./rows.ts";
 export type { EventQuery } from "./events.ts";
 
 /** The store's methods beyond transactions: those of every statement group. */
 export interface Store
-  extends ContainerStatements, IndexStatements, HostStatements, EventStatements, TokenStatements {}
+  extends
+    ContainerStatements,
+    IndexStatements,
+    HostStatements,
+    EventStatements,
+    TokenStatements,
+    RolloutStatements {}
 
 /** How every connection is set up: WAL, so that readers never wait for the writer. */
 const PRAGMAS = [
@@ -85,6 +93,7 @@ export class Store {
       hostStatements(prepare),
       eventStatements(prepare),
       tokenStatements(prepare),
+      rolloutStatements(prepare),
     );
   }
 
