@@ -119,6 +119,8 @@ export const UpResultSchema = apiObject({
   updated: v.array(v.string()),
   unchanged: v.array(v.string()),
   removed: v.array(v.string()),
+  /** The revision the manifest was stored as; absent when nothing changed. */
+  revision: v.optional(v.number()),
 });
 export type UpResult = v.InferOutput<typeof UpResultSchema>;
 

@@ -11,5 +11,6 @@ export * from "./hosts.ts";
 export * from "./logs.ts";
 export * from "./normalized.ts";
 export * from "./queries.ts";
+export * from "./revisions.ts";
 export * from "./tokens.ts";
 export { type ErrorBody, ErrorBodySchema, type ErrorDetail, ErrorDetailSchema } from "./errors.ts";

@@ -10,6 +10,7 @@ import type {
   HostDesired,
   Manifest,
   ManifestPlan,
+  ManifestSource,
   StateReport,
   UpResult,
 } from "../api/schemas.ts";
@@ -21,6 +22,7 @@ import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
+import { recordRevision } from "./revisions.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -87,8 +89,10 @@ export class Planner {
   /**
    * Applies a validated manifest: creates, updates and removes its containers, as `diff` shows
    * (both take their steps from `planSteps`). `actor` is who applied it, for the event history.
+   * `source` is the text as sent (the HTTP routes always pass it): when something changes it is
+   * stored as the next revision, whose number the result carries; without it none is stored.
    */
-  up(manifest: Manifest, actor = DEFAULT_ACTOR): UpResult {
+  up(manifest: Manifest, actor = DEFAULT_ACTOR, source?: ManifestSource): UpResult {
     const result: UpResult = {
       manifest: manifest.name,
       created: [],
@@ -143,6 +147,8 @@ export class Planner {
         }
       }
       this.events.record(upEvents(manifest.name, steps, actor));
+      const revision = recordRevision(this.store, result, source, actor, now);
+      if (revision !== undefined) result.revision = revision;
       this.#bump(touched);
     });
     this.#wake(touched);
