@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { NameSchema } from "../manifest/schema.ts";
+import { UP_RESULT_ENTRIES } from "./containers.ts";
 import { apiObject, apiStrictObject } from "./validation.ts";
 
 /** How a manifest's text is written. */
@@ -65,3 +66,12 @@ export const RollbackRequestSchema = apiStrictObject({
   to: v.optional(RevisionNumberSchema),
 });
 export type RollbackRequest = v.InferOutput<typeof RollbackRequestSchema>;
+
+/** `POST /manifest/rollback`: what `up` did, the revision re-applied and the one it became. */
+export const RollbackResultSchema = apiObject({
+  ...UP_RESULT_ENTRIES,
+  revision: v.number(),
+  /** The revision whose text was re-applied. */
+  to: v.number(),
+});
+export type RollbackResult = v.InferOutput<typeof RollbackResultSchema>;

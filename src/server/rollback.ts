@@ -2,7 +2,7 @@
  * `manifest rollback`: re-applies a stored revision through the planner's `up`, as a new revision
  * holding the same text, in one transaction with the event that says so.
  */
-import type { UpResult } from "../api/schemas.ts";
+import type { RollbackResult } from "../api/schemas.ts";
 import { ConflictError } from "../api/errors.ts";
 import { ManifestError, parseManifest } from "../manifest/parse.ts";
 import type { Planner } from "./planner.ts";
@@ -10,7 +10,7 @@ import { manifestRevision, noRevisions } from "./revisions.ts";
 
 /**
  * Rolls `manifest` back to revision `to` (default: the one before the latest) and answers what
- * `up` did, with the new revision's number. `NotFoundError` for an unknown manifest or revision;
+ * `up` did, with the revision re-applied and the new one's number. `NotFoundError` for an unknown manifest or revision;
  * `ConflictError` when `to` is the latest, when there is no earlier one, when it would change
  * nothing, or when its text no longer validates.
  */
@@ -19,7 +19,7 @@ export function rollback(
   manifest: string,
   to: number | undefined,
   actor: string,
-): UpResult {
+): RollbackResult {
   const store = planner.store;
   return store.transaction(() => {
     const current = store.latestRevision(manifest);
@@ -42,8 +42,8 @@ export function rollback(
         `revision ${target} of ${manifest} does not validate any more: ${error.message}`,
       );
     }
-    const result = planner.up(parsed, actor, { text, format });
-    if (result.revision === undefined) {
+    const { revision, ...result } = planner.up(parsed, actor, { text, format });
+    if (revision === undefined) {
       // Throwing rolls back the little `up` wrote (the manifest's last-applied time).
       throw new ConflictError(
         `revision ${target} holds what ${manifest} runs now: nothing to roll back`,
@@ -56,6 +56,6 @@ export function rollback(
       action: "rollback",
       changes: [{ field: "revision", from: current, to: target }],
     }]);
-    return result;
+    return { ...result, revision, to: target };
   });
 }
