@@ -25,16 +25,20 @@ const RevisionNumberSchema = v.pipe(v.number(), v.integer(), v.minValue(1));
 /** `POST /manifest/history`. */
 export const ManifestHistoryRequestSchema = apiStrictObject({ manifest: NameSchema });
 
-/** One revision in a history, without its text. */
-export const RevisionEntrySchema = apiObject({
+/** What every revision says of itself. */
+const REVISION_ENTRIES = {
   number: v.number(),
   /** Who applied it, as events name callers. */
   actor: v.string(),
   at: v.string(),
+};
+
+/** One revision in a history, without its text. */
+export const RevisionEntrySchema = apiObject({
+  ...REVISION_ENTRIES,
   /** Whether it is the latest revision. */
   current: v.boolean(),
 });
-export type RevisionEntry = v.InferOutput<typeof RevisionEntrySchema>;
 
 /** `POST /manifest/history`: a manifest's revisions, newest first. */
 export const ManifestHistorySchema = apiObject({
@@ -52,9 +56,7 @@ export const RevisionRequestSchema = apiStrictObject({
 /** `POST /manifest/revision`: one revision with the text it holds. */
 export const RevisionSchema = apiObject({
   manifest: NameSchema,
-  number: v.number(),
-  actor: v.string(),
-  at: v.string(),
+  ...REVISION_ENTRIES,
   format: ManifestFormatSchema,
   text: v.string(),
 });
@@ -65,7 +67,6 @@ export const RollbackRequestSchema = apiStrictObject({
   manifest: NameSchema,
   to: v.optional(RevisionNumberSchema),
 });
-export type RollbackRequest = v.InferOutput<typeof RollbackRequestSchema>;
 
 /** `POST /manifest/rollback`: what `up` did, the revision re-applied and the one it became. */
 export const RollbackResultSchema = apiObject({

@@ -14,6 +14,11 @@ import { assertError, find, type Harness, openHarness, SHOP_YAML } from "./harne
 /** SHOP_YAML with web on another image: each one a different revision. */
 const shop = (image: string) => SHOP_YAML.replace("nginx:1.27", image);
 
+/** Applies shop once per image, in order: revisions 1, 2, ... when each image differs. */
+async function applyImages(h: Harness, ...images: string[]): Promise<void> {
+  for (const image of images) await h.up(shop(image));
+}
+
 /** Sends `body` to a revision route and parses a 200 answer with `schema`. */
 async function ask<S extends v.GenericSchema>(
   h: Harness,
@@ -95,8 +100,7 @@ Deno.test("a revision keeps the text and format as sent: JSON stays JSON", async
 Deno.test("history survives a down, and a later up of the name carries on numbering", async () => {
   const h = await openHarness();
   try {
-    await h.up(shop("nginx:1.27"));
-    await h.up(shop("nginx:1.28"));
+    await applyImages(h, "nginx:1.27", "nginx:1.28");
     assert.equal((await h.call("POST", "/manifest/down", { manifest: "shop" })).status, 202);
     for (const [host, name] of [["host-a", "web"], ["host-b", "db"]]) {
       const res = await h.call("POST", "/state", {
@@ -128,8 +132,7 @@ Deno.test("history survives a down, and a later up of the name carries on number
 Deno.test("rollback re-applies the revision before the current one as a new revision", async () => {
   const h = await openHarness();
   try {
-    await h.up(shop("nginx:1.27"));
-    await h.up(shop("nginx:1.28"));
+    await applyImages(h, "nginx:1.27", "nginx:1.28");
     assert.equal(find(await h.ps(), "shop", "web").config.image, "nginx:1.28");
 
     const result = await rollback(h);
@@ -184,9 +187,7 @@ Deno.test("rollback re-applies the revision before the current one as a new revi
 Deno.test("rollback --to re-applies any earlier revision", async () => {
   const h = await openHarness();
   try {
-    await h.up(shop("nginx:1.27"));
-    await h.up(shop("nginx:1.28"));
-    await h.up(shop("nginx:1.29"));
+    await applyImages(h, "nginx:1.27", "nginx:1.28", "nginx:1.29");
     const result = await rollback(h, 1);
     assert.equal(result.to, 1);
     assert.equal(result.revision, 4);
@@ -223,8 +224,7 @@ Deno.test("rollback refuses what it cannot do, and changes nothing then", async 
       "conflict",
       /^manifest shop has only one revision$/,
     );
-    await h.up(shop("nginx:1.28"));
-    await h.up(shop("nginx:1.27"));
+    await applyImages(h, "nginx:1.28", "nginx:1.27");
     const before = await h.ps();
     await assertError(
       await roll({ manifest: "shop", to: 3 }),
@@ -268,8 +268,7 @@ Deno.test("rollback refuses what it cannot do, and changes nothing then", async 
 Deno.test("a read token lists history and reads revisions but cannot roll back", async () => {
   const h = await openHarness();
   try {
-    await h.up(shop("nginx:1.27"));
-    await h.up(shop("nginx:1.28"));
+    await applyImages(h, "nginx:1.27", "nginx:1.28");
     const issued = await h.call("POST", "/tokens", { role: "read" });
     assert.equal(issued.status, 201);
     const { token } = (await issued.json()) as { token: string };
@@ -302,8 +301,7 @@ Deno.test("revisions survive a store reopen, and rollback works on them", async 
   const first = await openHarness();
   let second: Harness | undefined;
   try {
-    await first.up(shop("nginx:1.27"));
-    await first.up(shop("nginx:1.28"));
+    await applyImages(first, "nginx:1.27", "nginx:1.28");
     const before = await history(first);
     await first.close(true);
 
