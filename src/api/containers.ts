@@ -116,14 +116,19 @@ export const HostDesiredSchema = apiObject({
 });
 export type HostDesired = v.InferOutput<typeof HostDesiredSchema>;
 
-/** `POST /manifest/up`: what changed, by container name. */
-export const UpResultSchema = apiObject({
+/** The fields of `UpResultSchema`, which a rollback's answer extends. */
+export const UP_RESULT_ENTRIES = {
   manifest: NameSchema,
   created: v.array(v.string()),
   updated: v.array(v.string()),
   unchanged: v.array(v.string()),
   removed: v.array(v.string()),
-});
+  /** The revision the manifest was stored as; absent when nothing changed. */
+  revision: v.optional(v.number()),
+};
+
+/** `POST /manifest/up`: what changed, by container name. */
+export const UpResultSchema = apiObject(UP_RESULT_ENTRIES);
 export type UpResult = v.InferOutput<typeof UpResultSchema>;
 
 /**

@@ -26,12 +26,18 @@ export const EventSchema = apiObject({
   manifest: v.optional(NameSchema),
   host: v.optional(HostSchema),
   container: v.optional(InstanceNameSchema),
-  /** `create`, `recreate`, `update` or `remove` (up, down); `stop`, `kill`, `restart`, `rm`. */
+  /**
+   * `create`, `recreate`, `update`, `remove` (up, down) or `rollback` (up, with no container);
+   * `stop`, `kill`, `restart`, `rm`.
+   */
   action: v.optional(v.string()),
   /** A state change: the state before and after, as `ps` shows them (`exited (137)`). */
   from: v.optional(v.string()),
   to: v.optional(v.string()),
-  /** The fields a recreate changed. */
+  /**
+   * The fields a recreate changed; a rollback's `revision`, from the current one to the one
+   * re-applied.
+   */
   changes: v.optional(v.array(FieldChangeSchema)),
   error: v.optional(v.string()),
 });

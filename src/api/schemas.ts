@@ -19,5 +19,6 @@ export * from "./logs.ts";
 export * from "./normalized.ts";
 export * from "./queries.ts";
 export * from "./rollouts.ts";
+export * from "./revisions.ts";
 export * from "./tokens.ts";
 export { type ErrorBody, ErrorBodySchema, type ErrorDetail, ErrorDetailSchema } from "./errors.ts";

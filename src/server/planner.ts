@@ -11,6 +11,7 @@ import type {
   HostRegistration,
   Manifest,
   ManifestPlan,
+  ManifestSource,
   StateReport,
   UpResult,
 } from "../api/schemas.ts";
@@ -25,6 +26,7 @@ import { HostRegistry } from "./hosts.ts";
 import { Rollouts } from "./rollouts.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
+import { recordRevision } from "./revisions.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -115,8 +117,10 @@ export class Planner {
   /**
    * Applies a validated manifest: creates, updates and removes its containers, as `diff` shows
    * (both take their steps from `planSteps`). `actor` is who applied it, for the event history.
+   * `source` is the text as sent (the HTTP routes always pass it): when something changes it is
+   * stored as the next revision, whose number the result carries; without it none is stored.
    */
-  up(manifest: Manifest, actor = DEFAULT_ACTOR): UpResult {
+  up(manifest: Manifest, actor = DEFAULT_ACTOR, source?: ManifestSource): UpResult {
     const result: UpResult = {
       manifest: manifest.name,
       created: [],
@@ -130,13 +134,10 @@ export class Planner {
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
       const steps = this.#steps(manifest);
-      this.rollouts.supersede(manifest.name, now);
+      // With `update:`, changed containers are left to a rollout; everything else happens now.
       const rolled = manifest.update === undefined
         ? []
         : steps.filter((step) => step.action === "recreate");
-      if (manifest.update !== undefined && rolled.length > 0) {
-        this.rollouts.start(manifest.name, manifest.update, rolled, undefined, this.clock.now(), actor);
-      }
       for (const step of steps) {
         if (rolled.includes(step)) {
           result.updated.push(step.spec.name);
@@ -185,6 +186,15 @@ export class Planner {
         }
       }
       this.events.record(upEvents(manifest.name, steps, actor));
+      const revision = recordRevision(this.store, result, source, actor, now);
+      if (revision !== undefined) result.revision = revision;
+      if (revision !== undefined || result.created.length + result.removed.length > 0) {
+        // A change takes over from the rollout in progress: a new one covers what is left.
+        this.rollouts.supersede(manifest.name, now);
+      }
+      if (manifest.update !== undefined && rolled.length > 0) {
+        this.rollouts.start(manifest.name, manifest.update, rolled, revision, this.clock.now(), actor);
+      }
       touched.delete("");
       this.#bump(touched);
     });

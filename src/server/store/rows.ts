@@ -122,3 +122,15 @@ export interface RolloutRow {
   error: string | null;
   updated_at: string;
 }
+
+/** One accepted version of a manifest: the text as it was sent, who sent it and when. */
+export interface RevisionRow {
+  manifest: string;
+  /** From 1 per manifest, and only growing, also across a down and a later up. */
+  number: number;
+  text: string;
+  /** `yaml` or `json`, as the text was sent. */
+  format: string;
+  actor: string;
+  at: string;
+}

@@ -97,6 +97,16 @@ CREATE TABLE IF NOT EXISTS tokens (
   last_used_at TEXT,
   revoked INTEGER NOT NULL DEFAULT 0
 ) STRICT;
+-- No foreign key to manifests: a manifest's history outlives its down.
+CREATE TABLE IF NOT EXISTS revisions (
+  manifest TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  format TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (manifest, number)
+) STRICT;
 `;
 
 /**
