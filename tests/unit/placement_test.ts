@@ -70,9 +70,20 @@ Deno.test("labels are hard: only a host with every label, and the same value, is
     "d",
     "d",
   ]);
+  const placer = new Placer(hosts);
   assert.equal(
-    pending(new Placer(hosts).place(ask({ labels: { zone: "us-1" } }))),
+    pending(placer.place(ask({ labels: { zone: "us-1" } }))),
     "no host fits: 4 lack label zone=us-1",
+  );
+  // Asks that differ only in a label's value are judged apart, one right after the other.
+  assert.deepEqual(
+    where([
+      placer.place(ask({ labels: { zone: "eu-2" } })),
+      placer.place(ask({ labels: { zone: "eu-1" } })),
+      placer.place(ask({ labels: { zone: "eu-1" } })),
+      placer.place(ask({ labels: { zone: "eu-2" } })),
+    ]),
+    ["a", "b", "c", "a"],
   );
 });
 
@@ -148,9 +159,11 @@ Deno.test("replicas spread over hosts: 3 on 3 one each, the 4th on the first by 
   // Instances already running count: the host that has none gets the next.
   const running = [host("a", { templates: new Map([["shop/web", 1]]) }), host("b")];
   assert.deepEqual(where(placeAll(running, replicas(1))), ["b"]);
-  // Another template's instances do not.
+  // Another template's instances do not, whether running or placed just before.
   const other = [host("a", { templates: new Map([["shop/api", 3]]) }), host("b")];
   assert.deepEqual(where(placeAll(other, replicas(1))), ["a"]);
+  const two = [...replicas(2, { template: "shop/api" }), ...replicas(2)];
+  assert.deepEqual(where(placeAll(hosts, two)), ["a", "b", "a", "b"]);
 });
 
 Deno.test("spread: the host with the most free room wins, as CPU plus memory fractions", () => {
@@ -431,13 +444,15 @@ Deno.test("Placer chooses as the plain rules do, over many mixed asks and releas
         templates: random(3) === 0 ? new Map([["t0", random(3)]]) : new Map(),
       }));
     const steps: Step[] = [];
+    let shape = ask();
     while (steps.length < 300) {
-      const shape = ask({
+      // Now and then the same constraints for another template, as two specs alike would give.
+      shape = random(4) === 0 ? { ...shape, template: `t${random(4)}` } : ask({
         template: `t${random(4)}`,
         nanoCpus: random(3) * CPU / 2,
         memory: random(3) * GiB / 2,
         ports: random(6) === 0 ? ["80/tcp"] : [],
-        labels: random(4) === 0 ? { zone: "eu" } : {},
+        labels: random(3) === 0 ? { zone: random(2) === 0 ? "eu" : "us" } : {},
         hosts: random(5) === 0 ? hosts.slice(0, 3).map((h) => h.name) : [],
         strategy: random(2) === 0 ? "spread" : "binpack",
         prefer: random(5) === 0 ? hosts[random(hosts.length)].name : undefined,
@@ -461,4 +476,20 @@ Deno.test("Placer chooses as the plain rules do, over many mixed asks and releas
     }
     assert.deepEqual(got, expected, `round ${round}`);
   }
+});
+
+Deno.test("an ask object reused and changed between calls is judged as it is now", () => {
+  const placer = new Placer([host("a", { nanoCpus: CPU }), host("b")]);
+  const reused = ask({ nanoCpus: 2 * CPU });
+  assert.deepEqual(where([placer.place(reused), placer.place(reused)]), ["b", "b"]);
+  reused.nanoCpus = 0;
+  reused.hosts = ["a"];
+  assert.deepEqual(placer.place(reused), { host: "a" });
+  reused.nanoCpus = 4 * CPU;
+  assert.equal(
+    pending(placer.place(reused)),
+    "no host fits: 1 not in placement.hosts, 1 lacks 4 CPUs",
+  );
+  reused.nanoCpus = CPU / 2;
+  assert.deepEqual(placer.place(reused), { host: "a" });
 });
