@@ -85,6 +85,8 @@ interface Ranked {
 /** The hosts that fit one kind of ask, best first (a binary heap), kept current as room moves. */
 interface Ranking {
   prepared: Prepared;
+  /** False for asks of templates with no instance anywhere: every count is 0 for them. */
+  byCount: boolean;
   heap: Ranked[];
 }
 
@@ -117,8 +119,11 @@ export class Placer {
   #pending: { ask: PlacementAsk; reason: string } | undefined;
   // Replicas of one spec come in a row and differ only in one host's room after each is placed:
   // from the second of a run on, a ranking updated per placement replaces a scan of every host.
+  // So do specs alike but for their name (a manifest of many single containers): for a template
+  // with no instance yet, only room and name rank, whatever the template.
   #last: PlacementAsk | undefined;
   #ranking: Ranking | undefined;
+  #fresh: Ranking | undefined;
   /** Grows with every change of a host's room, so that rankings can tell a stale entry. */
   readonly #versions: Uint32Array;
 
@@ -238,12 +243,22 @@ export class Placer {
     const { ask } = prepared;
     const last = this.#last;
     this.#last = ask;
-    if (this.#ranking !== undefined && alike(this.#ranking.prepared.ask, ask)) {
-      return this.#top(this.#ranking);
-    }
-    if (last !== undefined && alike(last, ask)) {
-      this.#ranking = this.#rank(this.#prepare(snapshot(ask)));
-      return this.#top(this.#ranking);
+    if ((this.#templates.get(ask.template)?.size ?? 0) === 0) {
+      if (this.#fresh !== undefined && sameRoom(this.#fresh.prepared.ask, ask)) {
+        return this.#top(this.#fresh);
+      }
+      if (last !== undefined && sameRoom(last, ask)) {
+        this.#fresh = this.#rank(this.#prepare(snapshot(ask)), false);
+        return this.#top(this.#fresh);
+      }
+    } else {
+      if (this.#ranking !== undefined && alike(this.#ranking.prepared.ask, ask)) {
+        return this.#top(this.#ranking);
+      }
+      if (last !== undefined && alike(last, ask)) {
+        this.#ranking = this.#rank(this.#prepare(snapshot(ask)), true);
+        return this.#top(this.#ranking);
+      }
     }
     return this.#scan(prepared);
   }
@@ -296,26 +311,25 @@ export class Placer {
   }
 
   /** Every host that fits, in a heap ordered as #scan chooses. */
-  #rank(prepared: Prepared): Ranking {
+  #rank(prepared: Prepared, byCount: boolean): Ranking {
     const heap: Ranked[] = [];
-    const ranking = { prepared, heap };
+    const ranking = { prepared, byCount, heap };
     for (const i of prepared.only ?? this.#names.keys()) {
       const ranked = this.#ranked(i, ranking);
       if (ranked !== undefined) heap.push(ranked);
     }
-    // A sorted array is a heap.
-    heap.sort((a, b) => before(a, b) ? -1 : 1);
+    for (let k = (heap.length >> 1) - 1; k >= 0; k--) down(heap, k);
     return ranking;
   }
 
   /** Host `i` as the ranking orders it now, or undefined when it does not fit its asks. */
-  #ranked(i: number, { prepared }: Ranking): Ranked | undefined {
+  #ranked(i: number, { prepared, byCount }: Ranking): Ranked | undefined {
     if (this.#fails(i, prepared) !== FITS) return undefined;
     const { ask } = prepared;
     const room = this.#freeRoom(i, ask);
     return {
       i,
-      count: this.#templates.get(ask.template)?.get(i) ?? 0,
+      count: byCount ? this.#templates.get(ask.template)?.get(i) ?? 0 : 0,
       room: ask.strategy === "binpack" ? -room : room,
       version: this.#versions[i],
     };
@@ -366,11 +380,11 @@ export class Placer {
       else ports.delete(port);
     }
     this.#count(ask.template, i, sign);
-    // Only host i changed: the ranking takes it again as it is now, and drops it as it was.
+    // Only host i changed: the rankings take it again as it is now, and drop it as it was.
     this.#versions[i]++;
-    if (this.#ranking !== undefined) {
-      const ranked = this.#ranked(i, this.#ranking);
-      if (ranked !== undefined) push(this.#ranking.heap, ranked);
+    for (const ranking of [this.#ranking, this.#fresh]) {
+      const ranked = ranking && this.#ranked(i, ranking);
+      if (ranked !== undefined) push(ranking!.heap, ranked);
     }
   }
 
@@ -431,7 +445,12 @@ function sameConstraints(a: PlacementAsk, b: PlacementAsk): boolean {
 
 /** Whether two asks rank hosts the same: the same constraints, template and strategy. */
 function alike(a: PlacementAsk, b: PlacementAsk): boolean {
-  return a.template === b.template && a.strategy === b.strategy && sameConstraints(a, b);
+  return a.template === b.template && sameRoom(a, b);
+}
+
+/** Whether two asks rank hosts the same by room: the same constraints and strategy. */
+function sameRoom(a: PlacementAsk, b: PlacementAsk): boolean {
+  return a.strategy === b.strategy && sameConstraints(a, b);
 }
 
 /** A copy of an ask to keep: a caller may reuse one ask object and change it between calls. */
@@ -474,7 +493,12 @@ function pop(heap: Ranked[]) {
   const last = heap.pop()!;
   if (heap.length === 0) return;
   heap[0] = last;
-  for (let k = 0;;) {
+  down(heap, 0);
+}
+
+/** Moves entry k down to where it belongs below it. */
+function down(heap: Ranked[], k: number) {
+  for (;;) {
     const left = 2 * k + 1;
     const right = left + 1;
     let top = k;

@@ -458,8 +458,12 @@ Deno.test("Placer chooses as the plain rules do, over many mixed asks and releas
         prefer: random(5) === 0 ? hosts[random(hosts.length)].name : undefined,
         avoid: random(5) === 0 ? [hosts[random(hosts.length)].name] : undefined,
       });
-      // Runs of like asks, as replicas of one spec come, with a release now and then.
-      for (let run = 1 + random(12); run > 0; run--) steps.push({ ask: shape });
+      // Runs of like asks, as replicas of one spec come, or as many specs alike but for their
+      // names (each a template never placed before), with a release now and then.
+      const named = random(4) === 0;
+      for (let run = 1 + random(12); run > 0; run--) {
+        steps.push({ ask: named ? { ...shape, template: `n${steps.length}` } : shape });
+      }
       if (random(3) === 0) {
         steps.push({ release: hosts[random(hosts.length)].name, ask: shape });
       }
