@@ -243,24 +243,18 @@ export class Placer {
     const { ask } = prepared;
     const last = this.#last;
     this.#last = ask;
-    if ((this.#templates.get(ask.template)?.size ?? 0) === 0) {
-      if (this.#fresh !== undefined && sameRoom(this.#fresh.prepared.ask, ask)) {
-        return this.#top(this.#fresh);
-      }
-      if (last !== undefined && sameRoom(last, ask)) {
-        this.#fresh = this.#rank(this.#prepare(snapshot(ask)), false);
-        return this.#top(this.#fresh);
-      }
-    } else {
-      if (this.#ranking !== undefined && alike(this.#ranking.prepared.ask, ask)) {
-        return this.#top(this.#ranking);
-      }
-      if (last !== undefined && alike(last, ask)) {
-        this.#ranking = this.#rank(this.#prepare(snapshot(ask)), true);
-        return this.#top(this.#ranking);
-      }
+    // A template with no instance anywhere counts 0 on every host: room and name decide.
+    const fresh = (this.#templates.get(ask.template)?.size ?? 0) === 0;
+    const like = fresh ? sameRoom : alike;
+    let ranking = fresh ? this.#fresh : this.#ranking;
+    if (ranking === undefined || !like(ranking.prepared.ask, ask)) {
+      // One ask alone is cheaper to scan for than to rank for; the second of a run is worth it.
+      if (last === undefined || !like(last, ask)) return this.#scan(prepared);
+      ranking = this.#rank(this.#prepare(snapshot(ask)), !fresh);
+      if (fresh) this.#fresh = ranking;
+      else this.#ranking = ranking;
     }
-    return this.#scan(prepared);
+    return this.#top(ranking);
   }
 
   /** The best fitting host, found by looking at every host once. */
