@@ -46,7 +46,7 @@ export interface PlacementAsk {
 }
 
 /** Where an ask goes, or why it cannot go anywhere now. */
-export type Placement = { host: string } | { pending: string };
+export type PlacementChoice = { host: string } | { pending: string };
 
 // Why a host does not fit, in the order a pending reason reports them: each host is counted under
 // the first rule it fails, so the counts add up to the number of hosts.
@@ -164,7 +164,7 @@ export class Placer {
   }
 
   /** Chooses a host for one ask and takes its room there; or says why none fits. */
-  place(ask: PlacementAsk): Placement {
+  place(ask: PlacementAsk): PlacementChoice {
     if (this.#pending !== undefined && sameConstraints(this.#pending.ask, ask)) {
       return { pending: this.#pending.reason };
     }
@@ -505,7 +505,7 @@ function down(heap: Ranked[], k: number) {
 }
 
 /** Places many asks in order (a convenience over Placer). */
-export function placeAll(hosts: Iterable<PlacementHost>, asks: PlacementAsk[]): Placement[] {
+export function placeAll(hosts: Iterable<PlacementHost>, asks: PlacementAsk[]): PlacementChoice[] {
   const placer = new Placer(hosts);
   return asks.map((ask) => placer.place(ask));
 }

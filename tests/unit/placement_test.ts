@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   placeAll,
-  type Placement,
+  type PlacementChoice,
   type PlacementAsk,
   type PlacementHost,
   Placer,
@@ -45,11 +45,11 @@ function replicas(n: number, overrides: Partial<PlacementAsk> = {}): PlacementAs
 }
 
 /** Where each placement went, in order ("pending" for one that went nowhere). */
-function where(placements: Placement[]): string[] {
+function where(placements: PlacementChoice[]): string[] {
   return placements.map((p) => "host" in p ? p.host : "pending");
 }
 
-function pending(placement: Placement): string {
+function pending(placement: PlacementChoice): string {
   assert.ok("pending" in placement, `expected pending, got ${JSON.stringify(placement)}`);
   return placement.pending;
 }
@@ -373,7 +373,7 @@ Deno.test("10,000 replicas over 1,000 hosts: 10 on each", () => {
 });
 
 // The rules written as plainly as possible, to hold the fast paths of Placer to them.
-function reference(hosts: PlacementHost[], steps: Step[]): Placement[] {
+function reference(hosts: PlacementHost[], steps: Step[]): PlacementChoice[] {
   const state = hosts.map((h) => ({
     ...h,
     ports: new Set(h.ports),
@@ -395,7 +395,7 @@ function reference(hosts: PlacementHost[], steps: Step[]): Placement[] {
     for (const p of a.ports) sign > 0 ? h.ports.add(p) : h.ports.delete(p);
     h.templates.set(a.template, Math.max(0, (h.templates.get(a.template) ?? 0) + sign));
   };
-  const out: Placement[] = [];
+  const out: PlacementChoice[] = [];
   for (const step of steps) {
     if ("release" in step) {
       const h = state.find((h) => h.name === step.release);
@@ -470,7 +470,7 @@ Deno.test("Placer chooses as the plain rules do, over many mixed asks and releas
     }
     const expected = reference(hosts, steps);
     const placer = new Placer(hosts);
-    const got: Placement[] = [];
+    const got: PlacementChoice[] = [];
     for (const step of steps) {
       if ("release" in step) placer.release(step.release, step.ask);
       else {
