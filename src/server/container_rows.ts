@@ -35,7 +35,7 @@ export function toStatus(row: ContainerRow): ContainerStatus {
 /** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
 export function freshSpec({ spec, normalized, hash }: ParsedSpec) {
   return {
-    host: spec.host,
+    host: normalized.host,
     spec: JSON.stringify(spec),
     normalized: JSON.stringify(normalized),
     spec_hash: hash,

@@ -12,6 +12,7 @@ import type {
   ParsedSpec,
 } from "../api/schemas.ts";
 import { canonicalForm, type Json } from "../manifest/hash.ts";
+import { ManifestError } from "../manifest/manifest_error.ts";
 import type { ContainerRow } from "./store/store.ts";
 
 /** What `up` does to one container, with what it needs to do it. */
@@ -116,13 +117,21 @@ function desiredChanges(row: ContainerRow): FieldChange[] {
 export function planSteps(manifest: Manifest, stored: ContainerRow[]): Step[] {
   const byName = new Map(stored.map((row) => [row.name, row]));
   const steps: Step[] = [];
-  for (const parsed of manifest.containers) {
-    const { spec, hash } = parsed;
+  for (const [index, parsed] of manifest.containers.entries()) {
+    const { spec, normalized, hash } = parsed;
+    // A placed spec's host is "" until a scheduler chooses one: until there is one, refuse it.
+    if (parsed.placement !== undefined) {
+      throw new ManifestError([{
+        path: `containers[${index}].host`,
+        message: `container ${spec.name} names no host, and this server does not place ` +
+          `containers yet: give it a host`,
+      }]);
+    }
     const row = byName.get(spec.name);
     byName.delete(spec.name);
     if (row === undefined) {
       steps.push({ action: "create", ...parsed });
-    } else if (row.spec_hash !== hash || row.host !== spec.host) {
+    } else if (row.spec_hash !== hash || row.host !== normalized.host) {
       const changes = [...specChanges(row, parsed), ...desiredChanges(row)];
       steps.push({ action: "recreate", ...parsed, row, changes });
     } else if (row.desired !== "running") {
@@ -143,7 +152,7 @@ export function stepPlan(step: Step): ContainerPlan {
     return { name: step.row.name, host: step.row.host, action: "remove", changes: [] };
   }
   const changes = step.action === "create" ? [] : step.changes;
-  return { name: step.spec.name, host: step.spec.host, action: step.action, changes };
+  return { name: step.spec.name, host: step.normalized.host, action: step.action, changes };
 }
 
 /** The steps of one manifest as the API shows them. */

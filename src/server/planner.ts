@@ -98,7 +98,7 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
-      this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
+      this.hosts.refuseDraining(manifest.containers.map((c) => c.normalized.host));
       const now = new Date().toISOString();
       this.store.upsertManifest(manifest.name, now);
       const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
@@ -115,7 +115,7 @@ export class Planner {
               updated_at: now,
             });
             result.created.push(step.spec.name);
-            touched.add(step.spec.host);
+            touched.add(step.normalized.host);
             break;
           case "recreate":
             this.store.updateContainer({
@@ -125,7 +125,7 @@ export class Planner {
               updated_at: now,
             });
             result.updated.push(step.spec.name);
-            touched.add(step.row.host).add(step.spec.host);
+            touched.add(step.row.host).add(step.normalized.host);
             break;
           case "update":
             this.#setDesired(step.row, "running", now);
@@ -151,7 +151,7 @@ export class Planner {
 
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
   diff(manifest: Manifest): ManifestPlan {
-    this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
+    this.hosts.refuseDraining(manifest.containers.map((c) => c.normalized.host));
     return manifestPlan(
       manifest.name,
       planSteps(manifest, this.store.containersOfManifest(manifest.name)),

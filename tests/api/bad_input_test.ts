@@ -91,6 +91,15 @@ const MANIFEST_CASES: Case[] = [
     details: true,
   },
   {
+    // Until the server places containers (issue 9), a placed spec is refused whole.
+    name: "a placed spec, before the server places containers",
+    ...yaml(SHOP_YAML.replace("    host: host-b\n", "")),
+    status: 400,
+    code: "invalid_manifest",
+    message: /db names no host, and this server does not place containers yet/,
+    details: true,
+  },
+  {
     name: "YAML sent as JSON",
     path: "/manifest/up",
     body: SHOP_YAML,

@@ -161,6 +161,39 @@ Deno.test("numbers, booleans and null in every field", () => {
   refusedAt("name: shop\ncontainers: [null]\n");
 });
 
+Deno.test("wrong scalars, lists and mappings in the placement fields", () => {
+  /** A manifest with `top` lines and one placed container `web` with `lines`. */
+  const placed = (top: string[], lines: string[]) =>
+    ["name: shop", ...top, "containers:", "  - name: web", "    image: i"]
+      .concat(lines.map((line) => `    ${line}`)).join("\n") + "\n";
+  // The scalar replicas takes: a whole number.
+  const valid = new Set(["replicas 42"]);
+  for (const field of ["replicas", "placement"]) {
+    for (const value of [...SCALARS, "[]", "[a]", "{}"]) {
+      if (valid.has(`${field} ${value}`) || (field === "placement" && value === "{}")) continue;
+      refusedAt(placed([], [`${field}: ${value}`]));
+    }
+  }
+  for (const value of [...SCALARS, "[]", "{}"]) {
+    for (const key of ["labels", "hosts", "strategy"]) {
+      if (key === "labels" && value === "{}") continue;
+      refusedAt(placed([], [`placement: {${key}: ${value}}`]));
+    }
+  }
+  refusedAt(placed([], ["placement: {labels: {a: null}}"]));
+  refusedAt(placed([], ["placement: {labels: {a: [b]}}"]));
+  refusedAt(placed([], ["placement: {hosts: [null]}"]));
+  refusedAt(placed([], ["placement: {hosts: [[a]]}"]));
+  refusedAt(placed([], ["placement: {extra: 1}"]));
+  refusedAt(placed([], ["placement: {labels: {constructor: 1}}"]));
+  refusedAt(placed([], ["placement: {__proto__: {hosts: [a]}}"]));
+  refusedAt(
+    '{"name":"shop","containers":[{"name":"web","image":"i","replicas":-1,' +
+      '"placement":{"hosts":[],"__proto__":{"strategy":"x"}}}]}',
+    "json",
+  );
+});
+
 Deno.test("unknown keys at every level", () => {
   refusedAt("name: shop\ncontainers: []\nextra: 1\n");
   refusedAt(web("extra: 1"));
