@@ -10,7 +10,12 @@ import { normalizedHash } from "./canonical.ts";
 import { splitCommand } from "./command.ts";
 import { specConflicts } from "./conflicts.ts";
 import { describe, quote } from "./describe.ts";
-import { healthNanoseconds, stopTimeoutSeconds } from "./durations.ts";
+import {
+  healthNanoseconds,
+  positiveMilliseconds,
+  stopTimeoutSeconds,
+  wholeMilliseconds,
+} from "./durations.ts";
 import { healthTest } from "./healthcheck.ts";
 import { checkImageReference } from "./image.ts";
 import type { NormalizedHealthcheck, NormalizedSpec } from "./normalized.ts";
@@ -132,11 +137,11 @@ const OptionsSchema = v.pipe(
   }),
 );
 
-/** A health check duration: a duration, or a number of seconds. */
-function durationSchema(subject: string) {
+/** A duration, or a number of seconds, in the unit `toUnit` gives (health checks' by default). */
+function durationSchema(subject: string, toUnit = healthNanoseconds) {
   return v.pipe(
     v.union([v.string(), v.number()], mustBe(`a duration such as ${DURATION_EXAMPLES}`)),
-    parsed(healthNanoseconds, subject),
+    parsed(toUnit, subject),
   );
 }
 
@@ -273,8 +278,27 @@ export interface ManifestContainer {
   placement?: Placement;
 }
 
-/** A validated manifest: its name and its containers. */
-export type Manifest = { name: string; containers: ManifestContainer[] };
+/** The orders of a replacement: the old copy stops before the new one starts, or after. */
+export const UPDATE_ORDERS = ["stop-first", "start-first"] as const;
+/** What a rollout does when a batch fails: put the old specs back, or stop where it is. */
+export const FAILURE_ACTIONS = ["rollback", "pause"] as const;
+
+/** How changed containers are replaced. Durations in milliseconds. */
+export interface UpdatePolicy {
+  parallel: number;
+  order: typeof UPDATE_ORDERS[number];
+  minHealthyMs: number;
+  deadlineMs: number;
+  onFailure: typeof FAILURE_ACTIONS[number];
+}
+
+/** A validated manifest: its name, its containers, and how the server replaces and moves them. */
+export type Manifest = {
+  name: string;
+  containers: ManifestContainer[];
+  update?: UpdatePolicy;
+  rescheduleAfterMs?: number;
+};
 
 /** Values as strings, as the engine takes variables and labels. */
 function stringMap(map: Record<string, string | number | boolean> | undefined) {
@@ -440,11 +464,75 @@ const ContainerSchema = v.pipe(
   v.transform(container),
 );
 
-/** A named list of containers. */
-export const ManifestSchema = v.strictObject({
-  name: NameSchema,
-  containers: v.array(ContainerSchema),
-});
+/** The defaults of `update:`, and of each key it leaves out. */
+const UPDATE_DEFAULTS: UpdatePolicy = {
+  parallel: 1,
+  order: "stop-first",
+  minHealthyMs: 10_000,
+  deadlineMs: 300_000,
+  onFailure: "pause",
+};
+
+/** `update:`: how a changed container is replaced. */
+const UpdateSchema = v.pipe(
+  mapping(v.strictObject({
+    parallel: v.optional(wholeNumber(1, Number.MAX_SAFE_INTEGER, "a whole number of 1 or more")),
+    order: v.optional(v.picklist(UPDATE_ORDERS, mustBe("stop-first or start-first"))),
+    min_healthy: v.optional(durationSchema("min_healthy", wholeMilliseconds)),
+    deadline: v.optional(durationSchema("deadline", positiveMilliseconds)),
+    on_failure: v.optional(v.picklist(FAILURE_ACTIONS, mustBe("rollback or pause"))),
+  })),
+  v.transform((update): UpdatePolicy => ({
+    parallel: update.parallel ?? UPDATE_DEFAULTS.parallel,
+    order: update.order ?? UPDATE_DEFAULTS.order,
+    minHealthyMs: update.min_healthy?.value ?? UPDATE_DEFAULTS.minHealthyMs,
+    deadlineMs: update.deadline?.value ?? UPDATE_DEFAULTS.deadlineMs,
+    onFailure: update.on_failure ?? UPDATE_DEFAULTS.onFailure,
+  })),
+);
+
+/**
+ * Why `order: start-first` cannot replace an entry, if it cannot: its new copy would bind a fixed
+ * host port that the old copy holds, on the only host either may run on. Entries that did not
+ * validate are skipped: only a validated entry carries its `hash`, a key no spec may have.
+ */
+function startFirstClash(entry: unknown): string | undefined {
+  if (!isMap(entry) || typeof entry.hash !== "string") return undefined;
+  const { normalized, placement } = entry as unknown as ManifestContainer;
+  const hosts = placement === undefined ? [normalized.host] : placement.hosts;
+  const port = normalized.ports.find((binding) => binding.hostPort !== undefined);
+  if (hosts.length !== 1 || port === undefined) return undefined;
+  const protocol = port.protocol === "tcp" ? "" : `/${port.protocol}`;
+  return `start-first needs the new copy to run beside the old one, but port ${port.hostPort}` +
+    `${protocol} on host ${hosts[0]} can be bound by only one: use stop-first, or let the ` +
+    `server place ${normalized.name} on more than one host`;
+}
+
+/** A named list of containers, and how the server replaces and moves them. */
+export const ManifestSchema = v.pipe(
+  v.strictObject({
+    name: NameSchema,
+    containers: v.array(ContainerSchema),
+    update: v.optional(UpdateSchema),
+    reschedule_after: v.optional(durationSchema("reschedule_after", positiveMilliseconds)),
+  }),
+  // Runs on manifests with other problems too, over the entries that validated.
+  v.rawCheck(({ dataset, addIssue }) => {
+    const fields = dataset.value;
+    if (!isMap(fields) || !isMap(fields.update) || fields.update.order !== "start-first") return;
+    const entries = Array.isArray(fields.containers) ? fields.containers : [];
+    for (const message of entries.map(startFirstClash)) {
+      if (message === undefined) continue;
+      addIssue({ message, path: [keyOf(fields, "update"), keyOf(fields.update, "order")] });
+    }
+  }),
+  v.transform(({ name, containers, update, reschedule_after }): Manifest => {
+    const manifest: Manifest = { name, containers };
+    if (update !== undefined) manifest.update = update;
+    if (reschedule_after !== undefined) manifest.rescheduleAfterMs = reschedule_after.value;
+    return manifest;
+  }),
+);
 
 /**
  * One instance of a manifest's container: its spec as written and normalized with the instance's

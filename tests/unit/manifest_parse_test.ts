@@ -265,10 +265,11 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
   rejects(
     "name: shop\nversion: 2\ncontainers: []\n",
     "yaml",
-    'version (line 2, column 1): unknown key "version" (expected name, containers)',
+    'version (line 2, column 1): unknown key "version" ' +
+      "(expected name, containers, update, reschedule_after)",
     [{
       path: "version",
-      message: 'unknown key "version" (expected name, containers)',
+      message: 'unknown key "version" (expected name, containers, update, reschedule_after)',
       line: 2,
       column: 1,
     }],

@@ -1,7 +1,7 @@
 /**
- * The manifest fields for server-side placement (issue 9): placed specs with `replicas` and
- * `placement`, instance names and instance specs. The server's behaviour with them is tested where
- * it is built.
+ * The manifest fields for server-side placement and rolling updates (issue 9): placed specs with
+ * `replicas` and `placement`, the manifest's `update` and `reschedule_after`, instance names and
+ * instance specs. The server's behaviour with them is tested where it is built.
  */
 import assert from "node:assert/strict";
 import * as v from "valibot";
@@ -18,6 +18,13 @@ import { manifestProblems } from "./fixtures.ts";
 
 /** Issue 9's manifest, as the issue writes it. */
 const SHOP = `name: shop
+update:
+  parallel: 1
+  order: stop-first
+  min_healthy: 10s
+  deadline: 5m
+  on_failure: rollback
+reschedule_after: 5m
 containers:
   - name: web
     image: nginx:1.27
@@ -58,6 +65,14 @@ function refusedWith(text: string, path: string, message: string, line: number, 
 
 Deno.test("issue 9's manifest parses: placed web with its placement, pinned db as before", () => {
   const shop = parseManifest(SHOP, "yaml");
+  assert.deepEqual(shop.update, {
+    parallel: 1,
+    order: "stop-first",
+    minHealthyMs: 10_000,
+    deadlineMs: 300_000,
+    onFailure: "rollback",
+  });
+  assert.equal(shop.rescheduleAfterMs, 300_000);
   const [web, db] = shop.containers;
   // The agent-facing spec: as written, without what only the server reads.
   assert.deepEqual(web.spec, {
@@ -93,6 +108,8 @@ Deno.test("a spec without host is placed: one replica, anywhere, spread", () => 
     hosts: [],
     strategy: "binpack",
   });
+  // Neither update nor reschedule_after: the manifest has neither key.
+  assert.deepEqual(Object.keys(parseManifest(placed(), "yaml")), ["name", "containers"]);
 });
 
 Deno.test("the template hash is the spec's with host empty, whatever replicas and placement", () => {
@@ -103,6 +120,35 @@ Deno.test("the template hash is the spec's with host empty, whatever replicas an
   assert.equal(only(placed("replicas: 2", "placement: {labels: {zone: eu-1}}")).hash, hash);
   // A pinned spec of the same fields is another spec: the host is part of it.
   assert.notEqual(specHash({ name: "web", host: "a", image: "i" }), hash);
+});
+
+Deno.test("update takes its defaults key by key, and durations in the one grammar", () => {
+  const update = (line: string) => parseManifest(manifest([line]), "yaml").update;
+  assert.deepEqual(update("update: {}"), {
+    parallel: 1,
+    order: "stop-first",
+    minHealthyMs: 10_000,
+    deadlineMs: 300_000,
+    onFailure: "pause",
+  });
+  assert.deepEqual(update("update: {parallel: 4, order: start-first, on_failure: rollback}"), {
+    parallel: 4,
+    order: "start-first",
+    minHealthyMs: 10_000,
+    deadlineMs: 300_000,
+    onFailure: "rollback",
+  });
+  const minHealthy = (value: string) => update(`update: {min_healthy: ${value}}`)?.minHealthyMs;
+  assert.equal(minHealthy("0"), 0);
+  assert.equal(minHealthy("90"), 90_000);
+  assert.equal(minHealthy("1m30s"), 90_000);
+  assert.equal(minHealthy("'2.5'"), 2_500);
+  assert.equal(update("update: {deadline: 7d}")?.deadlineMs, 7 * 86_400_000);
+  assert.equal(update("update: {deadline: 1ms}")?.deadlineMs, 1);
+  const reschedule = (value: string) =>
+    parseManifest(manifest([`reschedule_after: ${value}`]), "yaml").rescheduleAfterMs;
+  assert.equal(reschedule("30"), 30_000);
+  assert.equal(reschedule("1h"), 3_600_000);
 });
 
 Deno.test("replicas and placement on a spec that names its host are refused at the field", () => {
@@ -225,6 +271,161 @@ Deno.test("bad replicas and placement are refused with their line and column", (
     5,
     26,
   );
+});
+
+Deno.test("bad update and reschedule_after are refused with their line and column", () => {
+  const at = (top: string, path: string, message: string, column: number) =>
+    refusedWith(manifest([top]), path, message, 2, column);
+  at("update: [parallel]", "update", "must be a mapping, not a list", 9);
+  at(
+    "update: {paralel: 2}",
+    "update.paralel",
+    'unknown key "paralel" (did you mean "parallel"?)',
+    10,
+  );
+  at(
+    "update: {parallel: 0}",
+    "update.parallel",
+    "must be a whole number of 1 or more, not the number 0",
+    20,
+  );
+  at(
+    "update: {parallel: 1.5}",
+    "update.parallel",
+    "must be a whole number of 1 or more, not the number 1.5",
+    20,
+  );
+  at(
+    "update: {order: rolling}",
+    "update.order",
+    'must be stop-first or start-first, not the string "rolling"',
+    17,
+  );
+  at(
+    "update: {on_failure: stop}",
+    "update.on_failure",
+    'must be rollback or pause, not the string "stop"',
+    22,
+  );
+  at(
+    "update: {min_healthy: 10x}",
+    "update.min_healthy",
+    'min_healthy "10x" is not a duration such as 500ms, 30s, 1m30s, 2h or 7d',
+    23,
+  );
+  at(
+    "update: {min_healthy: -1}",
+    "update.min_healthy",
+    'min_healthy "-1" is not a duration such as 500ms, 30s, 1m30s, 2h or 7d',
+    23,
+  );
+  at(
+    "update: {deadline: true}",
+    "update.deadline",
+    "must be a duration such as 500ms, 30s, 1m30s, 2h or 7d, not true",
+    20,
+  );
+  at(
+    "update: {deadline: 0s}",
+    "update.deadline",
+    'deadline has value "0s": expected at least 1ms',
+    20,
+  );
+  at(
+    "update: {deadline: 0.1ms}",
+    "update.deadline",
+    'deadline has value "0.1ms": expected at least 1ms',
+    20,
+  );
+  at(
+    "reschedule_after: 0",
+    "reschedule_after",
+    'reschedule_after has value "0": expected at least 1ms',
+    19,
+  );
+  at(
+    "reschedule_after: soon",
+    "reschedule_after",
+    'reschedule_after "soon" is not a duration such as 500ms, 30s, 1m30s, 2h or 7d',
+    19,
+  );
+  at(
+    "reschedule_after: {m: 5}",
+    "reschedule_after",
+    "must be a duration such as 500ms, 30s, 1m30s, 2h or 7d, not a mapping",
+    19,
+  );
+});
+
+/** The start-first refusal for a container, as the manifest says it. */
+function startFirstRefusal(port: string, host: string, name = "web"): string {
+  return `start-first needs the new copy to run beside the old one, but port ${port} on host ` +
+    `${host} can be bound by only one: use stop-first, or let the server place ${name} on more ` +
+    `than one host`;
+}
+
+Deno.test("start-first is refused where the new copy could only bind the old one's port", () => {
+  const startFirst = (...lines: string[]) =>
+    manifest(["update:", "  order: start-first"], ...lines);
+  // Pinned with a fixed host port: the new copy has nowhere else to go.
+  refusedWith(
+    startFirst("host: c", 'ports: ["8080:80"]'),
+    "update.order",
+    startFirstRefusal("8080", "c"),
+    3,
+    10,
+  );
+  // Placed, but on one host only.
+  refusedWith(
+    startFirst("placement: {hosts: [a]}", 'ports: ["80", "127.0.0.1:5353:53/udp"]'),
+    "update.order",
+    startFirstRefusal("5353/udp", "a"),
+    3,
+    10,
+  );
+  // One detail per container at fault, each naming it; valid entries are judged even when
+  // another entry has a problem of its own.
+  const text = [
+    "name: shop",
+    "update: {order: start-first}",
+    "containers:",
+    "  - {name: web, host: a, image: i, ports: ['8080:80']}",
+    "  - {name: api, host: b, image: i, ports: ['9000:9000']}",
+    "  - {name: bad, host: b, image: i, ports: ['9000:9000'], extra: 1}",
+  ].join("\n");
+  assert.deepEqual(manifestProblems(text), [
+    { path: "update.order", message: startFirstRefusal("8080", "a"), line: 2, column: 17 },
+    {
+      path: "update.order",
+      message: startFirstRefusal("9000", "b", "api"),
+      line: 2,
+      column: 17,
+    },
+    {
+      path: "containers[2].extra",
+      message: `unknown key "extra" (expected name, host, image, entrypoint, cmd, ports, ` +
+        `environment, options, healthcheck, restart, volumes, labels, resources, pull, ` +
+        `stop_timeout, replicas, placement)`,
+      line: 6,
+      column: 58,
+    },
+  ]);
+});
+
+Deno.test("start-first is allowed wherever the new copy can bind its ports", () => {
+  const startFirst = (...lines: string[]) =>
+    parseManifest(manifest(["update: {order: start-first}"], ...lines), "yaml").update?.order;
+  // Placed without a fixed host port: the engine picks a free one.
+  assert.equal(startFirst('ports: ["80"]'), "start-first");
+  // Placed with a fixed host port, on any host, or on two or more.
+  assert.equal(startFirst('ports: ["8080:80"]'), "start-first");
+  assert.equal(startFirst('ports: ["8080:80"]', "placement: {hosts: [a, b]}"), "start-first");
+  assert.equal(startFirst('ports: ["8080:80"]', "placement: {labels: {zone: x}}"), "start-first");
+  // Pinned without a fixed host port.
+  assert.equal(startFirst("host: a", 'ports: ["80"]'), "start-first");
+  // stop-first never needs two copies at once.
+  const stopFirst = manifest(["update: {order: stop-first}"], "host: a", 'ports: ["8080:80"]');
+  assert.equal(parseManifest(stopFirst, "yaml").update?.order, "stop-first");
 });
 
 Deno.test("instanceSpec of a pinned spec under its own name and host is the spec itself", () => {
