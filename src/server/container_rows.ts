@@ -39,7 +39,7 @@ export function toStatus(row: ContainerRow): ContainerStatus {
  */
 export function freshSpec({ spec, normalized, hash }: ParsedSpec, pending?: string) {
   return {
-    host: spec.host ?? "",
+    host: normalized.host,
     spec: JSON.stringify(spec),
     normalized: JSON.stringify(normalized),
     spec_hash: hash,

@@ -15,6 +15,7 @@ import type {
 } from "../api/schemas.ts";
 import { instanceName, instanceSpec } from "../manifest/schema.ts";
 import { canonicalForm, type Json } from "../manifest/hash.ts";
+import { ManifestError } from "../manifest/manifest_error.ts";
 import type { ContainerRow } from "./store/store.ts";
 
 /** Where a placed instance comes from: its spec's name, and where it may go. */
@@ -127,7 +128,7 @@ function desiredChanges(row: ContainerRow): FieldChange[] {
 function compare(parsed: ParsedSpec, row: ContainerRow | undefined, placed?: Placed): Step {
   const extra = placed === undefined ? {} : { placed };
   if (row === undefined) return { action: "create", ...parsed, ...extra };
-  if (row.spec_hash !== parsed.hash || row.host !== (parsed.spec.host ?? "")) {
+  if (row.spec_hash !== parsed.hash || row.host !== parsed.normalized.host) {
     const changes = [...specChanges(row, parsed), ...desiredChanges(row)];
     return { action: "recreate", ...parsed, row, changes, ...extra };
   }
@@ -193,7 +194,7 @@ export function planSteps(manifest: Manifest, stored: ContainerRow[]): Step[] {
   const templates = new Set<string>();
   const steps: Step[] = [];
   for (const container of manifest.containers) {
-    if (container.spec.host === undefined) {
+    if (container.placement !== undefined) {
       templates.add(container.spec.name);
       steps.push(...placedSteps(container, stored, taken));
       continue;
@@ -221,7 +222,7 @@ export function stepPlan(step: Step): ContainerPlan {
   const changes = step.action === "create" ? [] : step.changes;
   const plan: ContainerPlan = {
     name: step.spec.name,
-    host: step.spec.host ?? "",
+    host: step.normalized.host,
     action: step.action,
     changes,
   };

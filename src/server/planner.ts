@@ -157,7 +157,7 @@ export class Planner {
               updated_at: now,
             });
             result.created.push(step.spec.name);
-            touched.add(step.spec.host ?? "");
+            touched.add(step.normalized.host);
             break;
           case "recreate":
             this.store.updateContainer({
@@ -168,7 +168,7 @@ export class Planner {
               updated_at: now,
             });
             result.updated.push(step.spec.name);
-            touched.add(step.row.host).add(step.spec.host ?? "");
+            touched.add(step.row.host).add(step.normalized.host);
             break;
           case "update":
             setDesired(this.store, { ...step.row, ...placedColumns(step.placed) }, "running", now);
@@ -452,7 +452,7 @@ export class Planner {
 
 /** The hosts a manifest's pinned containers name. */
 function pinnedHosts(manifest: Manifest): string[] {
-  return manifest.containers.flatMap((c) => c.spec.host === undefined ? [] : [c.spec.host]);
+  return manifest.containers.flatMap((c) => c.placement === undefined ? [c.normalized.host] : []);
 }
 
 /** The policies a manifest stores with itself. */

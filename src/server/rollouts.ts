@@ -88,7 +88,7 @@ export class Rollouts {
           spec: step.spec,
           normalized: step.normalized,
           hash: step.hash,
-          host: step.placed === undefined ? step.spec.host ?? "" : "",
+          host: step.placed === undefined ? step.normalized.host : "",
           template,
           ...(step.placed === undefined ? {} : { placement: step.placed.placement }),
         },
@@ -244,7 +244,7 @@ export class Rollouts {
     version: Version,
     old: ContainerRow | undefined,
   ): [string, string | undefined] {
-    if (version.placement === undefined) return [version.spec.host ?? "", undefined];
+    if (version.placement === undefined) return [version.normalized.host, undefined];
     const skip = new Set(old === undefined ? [] : [`${manifest}/${old.name}`]);
     const placer = new Placer(fleetRoom(this.#store, this.#hosts, skip));
     const chosen = placer.place(
