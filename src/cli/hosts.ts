@@ -48,9 +48,13 @@ export function hostsCommand(print: (text: string) => void): Command {
       const moved = result.moved ?? [];
       const parts = [
         ...(result.removed.length > 0 ? [`removing ${result.removed.join(", ")}`] : []),
-        ...(moved.length > 0 ? [`moving ${moved.join(", ")} (each removed once its replacement runs)`] : []),
+        ...(moved.length > 0
+          ? [`moving ${moved.join(", ")} (each removed once its replacement runs)`]
+          : []),
       ];
-      print(`${name}: draining; ${parts.length > 0 ? parts.join("; ") : "no containers to remove"}`);
+      print(
+        `${name}: draining; ${parts.length > 0 ? parts.join("; ") : "no containers to remove"}`,
+      );
     });
 
   hosts.command("rm")

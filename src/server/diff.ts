@@ -15,7 +15,6 @@ import type {
 } from "../api/schemas.ts";
 import { instanceName, instanceSpec } from "../manifest/schema.ts";
 import { canonicalForm, type Json } from "../manifest/hash.ts";
-import { ManifestError } from "../manifest/manifest_error.ts";
 import type { ContainerRow } from "./store/store.ts";
 
 /** Where a placed instance comes from: its spec's name, and where it may go. */

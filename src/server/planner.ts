@@ -6,7 +6,6 @@
 import type {
   ContainerAction,
   ContainerStatus,
-  Desired,
   HostDesired,
   HostRegistration,
   Manifest,
@@ -27,7 +26,7 @@ import { Rollouts } from "./rollouts.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import { recordRevision } from "./revisions.ts";
-import type { ContainerRow, Store } from "./store/store.ts";
+import type { Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
@@ -139,7 +138,7 @@ export class Planner {
         ? []
         : steps.filter((step) => step.action === "recreate");
       for (const step of steps) {
-        if (rolled.includes(step)) {
+        if (step.action === "recreate" && rolled.includes(step)) {
           result.updated.push(step.spec.name);
           continue;
         }
@@ -193,7 +192,14 @@ export class Planner {
         this.rollouts.supersede(manifest.name, now);
       }
       if (manifest.update !== undefined && rolled.length > 0) {
-        this.rollouts.start(manifest.name, manifest.update, rolled, revision, this.clock.now(), actor);
+        this.rollouts.start(
+          manifest.name,
+          manifest.update,
+          rolled,
+          revision,
+          this.clock.now(),
+          actor,
+        );
       }
       touched.delete("");
       this.#bump(touched);
@@ -459,7 +465,9 @@ function pinnedHosts(manifest: Manifest): string[] {
 function policyOf(manifest: Manifest): ManifestPolicy {
   const policy: ManifestPolicy = {};
   if (manifest.update !== undefined) policy.update = manifest.update;
-  if (manifest.rescheduleAfterMs !== undefined) policy.rescheduleAfterMs = manifest.rescheduleAfterMs;
+  if (manifest.rescheduleAfterMs !== undefined) {
+    policy.rescheduleAfterMs = manifest.rescheduleAfterMs;
+  }
   return policy;
 }
 

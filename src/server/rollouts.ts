@@ -19,7 +19,7 @@ import type { Step } from "./diff.ts";
 import type { EventLog, NewEvent } from "./events.ts";
 import type { HostRegistry } from "./hosts.ts";
 import { Placer } from "./placement.ts";
-import { askOf, fleetRoom, placedAt } from "./room.ts";
+import { askOf, fleetRoom } from "./room.ts";
 import { freeName, isReady, renamed, SCHEDULER_ACTOR } from "./scheduler.ts";
 import type { ContainerRow, RolloutRow, Store } from "./store/store.ts";
 
@@ -110,7 +110,12 @@ export class Rollouts {
       error: null,
       updated_at: now,
     });
-    this.#record(manifest, actor, "start", `${entries.length} to replace, ${policy.parallel} at a time`);
+    this.#record(
+      manifest,
+      actor,
+      "start",
+      `${entries.length} to replace, ${policy.parallel} at a time`,
+    );
   }
 
   /** Ends a manifest's rollout in progress, if any: a later `up` or `down` takes over. */

@@ -46,7 +46,7 @@ export interface SchedulerOptions {
 }
 
 /** A step that places: a create or re-place of a placed instance. */
-type PlacingStep = Extract<Step, { action: "create" | "recreate" | "update" }>;
+type PlacingStep = Exclude<Step, { action: "remove" }>;
 
 /** Decides and records where placed containers run. */
 export class Scheduler {
@@ -74,13 +74,14 @@ export class Scheduler {
     // The rows these steps replace give their room back before anything is placed.
     const skip = new Set<string>();
     for (const step of steps) {
+      if (step.action === "create") continue;
       if (step.action === "remove" || step.action === "recreate" || placing(step)) {
         skip.add(`${manifest}/${step.row.name}`);
       }
     }
     const fleet = fleetRoom(this.#store, this.#hosts, skip);
     for (const step of steps) {
-      if (step.placed === undefined && (step.action === "create" || step.action === "recreate")) {
+      if ((step.action === "create" || step.action === "recreate") && step.placed === undefined) {
         reservePinned(fleet, step.normalized);
       }
     }
@@ -104,8 +105,7 @@ export class Scheduler {
     const host = "host" in chosen ? chosen.host : "";
     const pending = "pending" in chosen ? { pending: chosen.pending } : {};
     const parsed = placedAt(step, host);
-    if (step.action === "create") return { ...step, ...parsed, ...pending };
-    if (host === before) return { ...step, ...parsed, ...pending };
+    if (step.action === "create" || host === before) return { ...step, ...parsed, ...pending };
     const move: FieldChange = { field: "host", ...(before === "" ? {} : { from: before }) };
     if (host !== "") move.to = host;
     return {

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import {
   type ContainerStatus,
-  type EventRecord,
   EventPageSchema,
-  type ManifestSummary,
+  type EventRecord,
   ManifestPlanSchema,
+  type ManifestSummary,
 } from "../../src/api/schemas.ts";
 import { type Harness, openHarness, registration } from "./harness.ts";
 
@@ -138,7 +138,10 @@ Deno.test("diff shows where new replicas would go and changes nothing", async ()
       ["web.2", "create"],
       ["web.3", "create"],
     ]);
-    assert.deepEqual(new Set(plan.containers.slice(0, 2).map((c) => c.host)), new Set(["h1", "h2"]));
+    assert.deepEqual(
+      new Set(plan.containers.slice(0, 2).map((c) => c.host)),
+      new Set(["h1", "h2"]),
+    );
     assert.equal(plan.containers[2].host, "");
     assert.equal(plan.containers[2].pending, "no host fits: 2 have port 8080/tcp taken");
     assert.equal((await h.ps()).length, 0);
@@ -309,7 +312,10 @@ Deno.test("a batch past its deadline rolls back to the previous spec", async () 
     const rollout = (await summary(h)).rollout;
     assert.equal(rollout?.status, "rolled-back");
     assert.equal(rollout?.failed, "web.1");
-    assert.match(rollout?.error ?? "", /batch 1 of 3 missed its deadline of 1m: web\.1 is failed: pull access denied/);
+    assert.match(
+      rollout?.error ?? "",
+      /batch 1 of 3 missed its deadline of 1m: web\.1 is failed: pull access denied/,
+    );
     const images = (await h.ps()).map((c) => c.config.image);
     assert.deepEqual(images, ["nginx:1.27", "nginx:1.27", "nginx:1.27"]);
   } finally {

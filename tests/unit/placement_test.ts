@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
   placeAll,
-  type PlacementChoice,
   type PlacementAsk,
+  type PlacementChoice,
   type PlacementHost,
   Placer,
 } from "../../src/server/placement.ts";

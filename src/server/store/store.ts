@@ -24,8 +24,8 @@ export type {
   HostCountRow,
   HostRow,
   ManifestRow,
-  RolloutRow,
   RevisionRow,
+  RolloutRow,
   TokenRow,
 } from "./rows.ts";
 export type { EventQuery } from "./events.ts";
