@@ -1,7 +1,8 @@
 /** The contract of containers: desired and observed state, actions, reports, plans and lists. */
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
+import { RolloutSchema } from "./rollouts.ts";
 import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
 
 /** What the user wants for a container. */
@@ -42,7 +43,7 @@ export const ManifestPsSchema = apiStrictObject({ manifest: v.optional(NameSchem
 export const ContainerActionSchema = apiStrictObject({
   action: ActionSchema,
   host: HostSchema,
-  container: NameSchema,
+  container: InstanceNameSchema,
   manifest: v.optional(NameSchema),
 });
 export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
@@ -50,7 +51,7 @@ export type ContainerAction = v.InferOutput<typeof ContainerActionSchema>;
 /** One observed state, as an agent reports it. */
 export const StateReportSchema = apiStrictObject({
   host: HostSchema,
-  name: NameSchema,
+  name: InstanceNameSchema,
   manifest: v.optional(NameSchema),
   state: StateSchema,
   containerId: v.optional(v.string()),
@@ -78,7 +79,10 @@ export const ContainerStatusSchema = v.object({
   config: SpecConfigSchema,
   /** The spec as parsed at the door; agents build containers from it. */
   normalized: NormalizedSpecSchema,
-  host: HostSchema,
+  /** "" while a placed container waits for a host (`state` pending, `error` says why). */
+  host: v.union([HostSchema, v.literal("")]),
+  /** The spec a placed instance belongs to (`web` of `web.2`); absent for a pinned one. */
+  template: v.optional(NameSchema),
   desired: DesiredSchema,
   state: StateSchema,
   containerId: v.optional(v.string()),
@@ -112,14 +116,19 @@ export const HostDesiredSchema = apiObject({
 });
 export type HostDesired = v.InferOutput<typeof HostDesiredSchema>;
 
-/** `POST /manifest/up`: what changed, by container name. */
-export const UpResultSchema = apiObject({
+/** The fields of `UpResultSchema`, which a rollback's answer extends. */
+export const UP_RESULT_ENTRIES = {
   manifest: NameSchema,
   created: v.array(v.string()),
   updated: v.array(v.string()),
   unchanged: v.array(v.string()),
   removed: v.array(v.string()),
-});
+  /** The revision the manifest was stored as; absent when nothing changed. */
+  revision: v.optional(v.number()),
+};
+
+/** `POST /manifest/up`: what changed, by container name. */
+export const UpResultSchema = apiObject(UP_RESULT_ENTRIES);
 export type UpResult = v.InferOutput<typeof UpResultSchema>;
 
 /**
@@ -142,10 +151,12 @@ export type FieldChange = v.InferOutput<typeof FieldChangeSchema>;
 
 /** One container's line of a plan. */
 export const ContainerPlanSchema = apiObject({
-  name: NameSchema,
-  host: HostSchema,
+  name: InstanceNameSchema,
+  /** Where it runs or would run; "" when no host fits (`pending` says why). */
+  host: v.union([HostSchema, v.literal("")]),
   action: PlanActionSchema,
   changes: v.array(FieldChangeSchema),
+  pending: v.optional(v.string()),
 });
 export type ContainerPlan = v.InferOutput<typeof ContainerPlanSchema>;
 
@@ -164,6 +175,8 @@ export const ManifestSummarySchema = apiObject({
   containers: v.number(),
   /** Containers by state, as `ps` shows them; states with none are left out. */
   states: apiRecord(v.string(), v.number()),
+  /** Its rollout, in progress or last (absent: it never had one). */
+  rollout: v.optional(RolloutSchema),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

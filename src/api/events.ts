@@ -1,14 +1,17 @@
 /** The contract of the event history (`GET /events`). */
 import * as v from "valibot";
-import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { FieldChangeSchema } from "./containers.ts";
 import { apiObject } from "./validation.ts";
 
 /** The most events one `GET /events` answer holds. */
 export const MAX_EVENTS_LIMIT = 10_000;
 
-/** What an event records: an applied manifest, a removal, a container action, a new state. */
-export const EVENT_KINDS = ["up", "down", "action", "state"] as const;
+/**
+ * What an event records: an applied manifest, a removal, a container action (the scheduler's
+ * `place`, `reschedule` and `drain` too), a new state, a rollout's start, batch and end.
+ */
+export const EVENT_KINDS = ["up", "down", "action", "state", "rollout"] as const;
 export const EventKindSchema = v.picklist(EVENT_KINDS);
 export type EventKind = v.InferOutput<typeof EventKindSchema>;
 
@@ -22,13 +25,19 @@ export const EventSchema = apiObject({
   actor: v.string(),
   manifest: v.optional(NameSchema),
   host: v.optional(HostSchema),
-  container: v.optional(NameSchema),
-  /** `create`, `recreate`, `update` or `remove` (up, down); `stop`, `kill`, `restart`, `rm`. */
+  container: v.optional(InstanceNameSchema),
+  /**
+   * `create`, `recreate`, `update`, `remove` (up, down) or `rollback` (up, with no container);
+   * `stop`, `kill`, `restart`, `rm`.
+   */
   action: v.optional(v.string()),
   /** A state change: the state before and after, as `ps` shows them (`exited (137)`). */
   from: v.optional(v.string()),
   to: v.optional(v.string()),
-  /** The fields a recreate changed. */
+  /**
+   * The fields a recreate changed; a rollback's `revision`, from the current one to the one
+   * re-applied.
+   */
   changes: v.optional(v.array(FieldChangeSchema)),
   error: v.optional(v.string()),
 });

@@ -86,5 +86,11 @@ export const HostRemoveBodySchema = apiStrictObject({
 });
 
 /** `POST /hosts/drain`: the containers it marked for removal (`manifest/container`). */
-export const HostDrainResultSchema = apiObject({ host: HostSchema, removed: v.array(v.string()) });
+export const HostDrainResultSchema = apiObject({
+  host: HostSchema,
+  /** Pinned containers marked for removal (`manifest/container`). */
+  removed: v.array(v.string()),
+  /** Placed containers that get a replacement elsewhere, removed once it runs. */
+  moved: v.optional(v.array(v.string())),
+});
 export type HostDrainResult = v.InferOutput<typeof HostDrainResultSchema>;

@@ -1,6 +1,6 @@
 /** The contract of logs: requests handed to agents, and the NDJSON lines of `GET /logs`. */
 import * as v from "valibot";
-import { NameSchema } from "../manifest/schema.ts";
+import { InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { apiObject } from "./validation.ts";
 
 /** Which stream a log line came from. */
@@ -10,7 +10,7 @@ export const LogStreamNameSchema = v.picklist(["stdout", "stderr"]);
 export const LogRequestSchema = apiObject({
   id: v.string(),
   manifest: NameSchema,
-  container: NameSchema,
+  container: InstanceNameSchema,
   follow: v.boolean(),
   timestamps: v.boolean(),
   /** The last N lines only; absent: all. */

@@ -9,11 +9,12 @@ import { PROTOCOLS } from "../manifest/ports.ts";
 
 /**
  * A spec as written in its manifest: a name, a host and an image, and every other field passed
- * through as it was written (clients of the original design decode it as such).
+ * through as it was written (clients of the original design decode it as such). A placed
+ * container carries its instance name and the host the server chose; no host while it waits.
  */
 export const SpecConfigSchema = v.looseObject({
   name: v.string(),
-  host: v.string(),
+  host: v.optional(v.string()),
   image: v.string(),
 });
 export type SpecConfig = v.InferOutput<typeof SpecConfigSchema>;

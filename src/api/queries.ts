@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { parseDuration } from "../duration.ts";
-import { HostSchema, NameSchema } from "../manifest/schema.ts";
+import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
 import { MAX_EVENTS_LIMIT } from "./events.ts";
 import { apiStrictObject, mustBe } from "./validation.ts";
 
@@ -142,7 +142,7 @@ export const EventsQuerySchema = v.pipe(
 /** `GET /logs`: which container's output, and how much of it. */
 export const LogsQuerySchema = apiQuery({
   manifest: param(NameSchema),
-  container: param(NameSchema),
+  container: param(InstanceNameSchema),
   tail: v.optional(param(TailParamSchema)),
   since: v.optional(param(SinceParamSchema)),
   follow: v.optional(param(FlagParamSchema), "false"),

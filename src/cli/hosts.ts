@@ -40,15 +40,20 @@ export function hostsCommand(print: (text: string) => void): Command {
     });
 
   hosts.command("drain")
-    .description("take no new containers on a host and remove the ones it has")
+    .description("take no new containers on a host, move its placed ones and remove the rest")
     .argument("<name>", "host name")
     .addOption(urlOption()).addOption(tokenOption())
     .action(async (name, opts) => {
       const result = await clientFor(opts).drainHost(name);
+      const moved = result.moved ?? [];
+      const parts = [
+        ...(result.removed.length > 0 ? [`removing ${result.removed.join(", ")}`] : []),
+        ...(moved.length > 0
+          ? [`moving ${moved.join(", ")} (each removed once its replacement runs)`]
+          : []),
+      ];
       print(
-        result.removed.length > 0
-          ? `${name}: draining; removing ${result.removed.join(", ")}`
-          : `${name}: draining; no containers to remove`,
+        `${name}: draining; ${parts.length > 0 ? parts.join("; ") : "no containers to remove"}`,
       );
     });
 

@@ -1,11 +1,14 @@
-/** `launcher manifest up|down|ps|diff|ls`: send manifests to the server and show them. */
+/**
+ * `launcher manifest up|down|ps|diff|ls|history|rollback`: send manifests to the server, show
+ * them and their revisions, and roll them back.
+ */
 import { Command } from "@commander-js/extra-typings";
 import type { ErrorDetail } from "../api/schemas.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
 import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { ExitStatus, UsageError } from "./errors.ts";
-import { manifestsTable, planText } from "./manifest_output.ts";
+import { historyTable, manifestsTable, planText, rollbackText, upText } from "./manifest_output.ts";
 import { psTable } from "./output.ts";
 import { waitForManifest } from "./wait.ts";
 
@@ -40,6 +43,14 @@ async function manifestName(opts: { file?: string; name?: string }): Promise<str
   throw new UsageError("pass -f FILE or --name NAME");
 }
 
+/** Parses a revision number given to `flag`: a whole number from 1. */
+function revisionNumber(text: string, flag: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) {
+    throw new UsageError(`${flag} must be a revision number (1, 2, ...), not "${text}"`);
+  }
+  return Number(text);
+}
+
 /** The exit code of `manifest diff` when applying the manifest would change something. */
 const CHANGES_EXIT_CODE = 3;
 
@@ -57,16 +68,7 @@ export function manifestCommand(print: (text: string) => void): Command {
       const { text, manifest } = await readManifest(opts.file);
       const timeout = parseDuration(opts.timeout);
       const client = clientFor(opts);
-      const result = await client.up(text);
-      const part = (label: string, names: string[]) =>
-        names.length ? [`${label} ${names.join(", ")}`] : [];
-      const parts = [
-        ...part("created", result.created),
-        ...part("updated", result.updated),
-        ...part("unchanged", result.unchanged),
-        ...part("removed", result.removed),
-      ];
-      print(`${manifest.name}: ${parts.join("; ") || "no containers"}`);
+      print(upText(await client.up(text)));
       if (opts.wait) await waitForManifest(client, manifest.name, timeout);
     });
 
@@ -117,6 +119,45 @@ export function manifestCommand(print: (text: string) => void): Command {
     .action(async (opts) => {
       const list = await clientFor(opts).manifests();
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : manifestsTable(list));
+    });
+
+  manifest.command("history")
+    .description(
+      "list the revisions of a manifest, newest first (every up that changed something), " +
+        "or print the text of one with --show",
+    )
+    .argument("<name>", "manifest name")
+    .option("--show <revision>", "print the manifest text that this revision holds")
+    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .action(async (name, opts) => {
+      const client = clientFor(opts);
+      if (opts.show !== undefined) {
+        const revision = await client.revision(name, revisionNumber(opts.show, "--show"));
+        // print ends the line itself: `> file` then gives back the text exactly as applied.
+        const text = revision.text.replace(/\n$/, "");
+        print(opts.output === "json" ? JSON.stringify(revision, null, 2) : text);
+        return;
+      }
+      const history = await client.history(name);
+      print(opts.output === "json" ? JSON.stringify(history, null, 2) : historyTable(history));
+    });
+
+  manifest.command("rollback")
+    .description(
+      "apply a stored revision again, as a new revision " +
+        "(default: the one before the current)",
+    )
+    .argument("<name>", "manifest name")
+    .option("--to <revision>", "the revision to roll back to")
+    .option("--wait", "wait until every container has reached what is desired")
+    .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addOption(urlOption()).addOption(tokenOption())
+    .action(async (name, opts) => {
+      const to = opts.to === undefined ? undefined : revisionNumber(opts.to, "--to");
+      const timeout = parseDuration(opts.timeout);
+      const client = clientFor(opts);
+      print(rollbackText(await client.rollback(name, to)));
+      if (opts.wait) await waitForManifest(client, name, timeout);
     });
 
   return manifest;

@@ -1,5 +1,12 @@
-/** How `manifest diff` and `manifest ls` show their answers to people. */
-import type { ManifestPlan, ManifestSummary, PlanAction } from "../api/schemas.ts";
+/** How `manifest up`, `diff`, `ls`, `history` and `rollback` show their answers to people. */
+import type {
+  ManifestHistory,
+  ManifestPlan,
+  ManifestSummary,
+  PlanAction,
+  RollbackResult,
+  UpResult,
+} from "../api/schemas.ts";
 import { age, table } from "./output.ts";
 
 /** The mark and word of each plan line, as `terraform plan` marks them. */
@@ -68,4 +75,42 @@ export function manifestsTable(list: ManifestSummary[], now = Date.now()): strin
     ];
   });
   return table(header, rows);
+}
+
+/** What an up did, in one line: `shop: created web; unchanged db` (`no containers` for none). */
+function changesLine(result: UpResult): string {
+  const part = (label: string, names: string[]) =>
+    names.length ? [`${label} ${names.join(", ")}`] : [];
+  const parts = [
+    ...part("created", result.created),
+    ...part("updated", result.updated),
+    ...part("unchanged", result.unchanged),
+    ...part("removed", result.removed),
+  ];
+  return `${result.manifest}: ${parts.join("; ") || "no containers"}`;
+}
+
+/** What `manifest up` prints: what changed and, when something did, the revision it stored. */
+export function upText(result: UpResult): string {
+  const lines = [changesLine(result)];
+  if (result.revision !== undefined) {
+    lines.push(`${result.manifest}: stored as revision ${result.revision}`);
+  }
+  return lines.join("\n");
+}
+
+/** What `manifest rollback` prints: what changed, and which revision became which. */
+export function rollbackText(result: RollbackResult): string {
+  return `${changesLine(result)}\n` +
+    `${result.manifest}: rolled back to revision ${result.to} as revision ${result.revision}`;
+}
+
+/** The `manifest history` table, newest first, the current revision marked. */
+export function historyTable(history: ManifestHistory): string {
+  const rows = history.revisions.map((r) => [
+    r.current ? `${r.number} (current)` : String(r.number),
+    r.at,
+    r.actor,
+  ]);
+  return table(["REVISION", "WHEN", "WHO"], rows);
 }

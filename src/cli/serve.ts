@@ -43,10 +43,10 @@ export function portNumber(text: string): number {
   return port;
 }
 
-/** Parses `--events-retention`: a duration above zero. */
-function eventsRetention(text: string): number {
+/** Parses a duration flag that must be above zero. */
+function positiveDuration(flag: string, text: string): number {
   const ms = parseDuration(text);
-  if (ms <= 0) throw new UsageError(`--events-retention must be above zero, not "${text}"`);
+  if (ms <= 0) throw new UsageError(`${flag} must be above zero, not "${text}"`);
   return ms;
 }
 
@@ -74,9 +74,15 @@ export function serveCommand(log: (line: string) => void): Command {
     .option("--token-pass-file <file>", "read the token password from a file")
     .option("--events-retention <duration>", "how long the event history is kept", "7d")
     .option("--events-max-rows <count>", "how many events are kept at most", "100000")
+    .option(
+      "--reschedule-after <duration>",
+      "how long a host may be offline before its placed containers move",
+      "5m",
+    )
     .action(async (opts) => {
       const password = await tokenPassword(opts);
-      const retentionMs = eventsRetention(opts.eventsRetention);
+      const retentionMs = positiveDuration("--events-retention", opts.eventsRetention);
+      const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
       const { signal, dispose } = shutdownSignal();
       const server = await launchServer({
@@ -87,6 +93,7 @@ export function serveCommand(log: (line: string) => void): Command {
         log,
         eventsRetentionMs: retentionMs,
         eventsMaxRows: maxRows,
+        rescheduleAfterMs,
       });
       log(`launcher server listening on ${server.url} (store in ${opts.dataDir})`);
       await aborted(signal);

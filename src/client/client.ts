@@ -18,10 +18,16 @@ import {
   type LogLine,
   type LogRequest,
   LogRequestListSchema,
+  type ManifestHistory,
+  ManifestHistorySchema,
   type ManifestPlan,
   ManifestPlanSchema,
   type ManifestSummary,
   ManifestSummarySchema,
+  type Revision,
+  RevisionSchema,
+  type RollbackResult,
+  RollbackResultSchema,
   type StateReport,
   type TokenCreated,
   TokenCreatedSchema,
@@ -143,6 +149,25 @@ export class LauncherClient {
   async manifests(): Promise<ManifestSummary[]> {
     const res = await this.request("GET", "/manifests");
     return v.parse(ManifestListSchema, await res.json());
+  }
+
+  /** A manifest's revisions, newest first. */
+  async history(manifest: string): Promise<ManifestHistory> {
+    const res = await this.request("POST", "/manifest/history", { json: { manifest } });
+    return v.parse(ManifestHistorySchema, await res.json());
+  }
+
+  /** One revision of a manifest, with the text it holds. */
+  async revision(manifest: string, number: number): Promise<Revision> {
+    const res = await this.request("POST", "/manifest/revision", { json: { manifest, number } });
+    return v.parse(RevisionSchema, await res.json());
+  }
+
+  /** Re-applies a revision (default: the one before the current) as a new revision. */
+  async rollback(manifest: string, to?: number): Promise<RollbackResult> {
+    const body = to === undefined ? { manifest } : { manifest, to };
+    const res = await this.request("POST", "/manifest/rollback", { json: body });
+    return v.parse(RollbackResultSchema, await res.json());
   }
 
   /** Reads the event history; `after` with `waitMs` long-polls for the next matching events. */

@@ -1,6 +1,7 @@
 /**
- * Durations of a spec in the units the engine takes: health check timings in nanoseconds, the
- * stop timeout in whole seconds. The grammar itself is launcher's one (`src/duration.ts`).
+ * Durations of a manifest in the units their readers take: health check timings in nanoseconds
+ * and the stop timeout in whole seconds (the engine's), rollout and rescheduling times in
+ * milliseconds (the server's). The grammar itself is launcher's one (`src/duration.ts`).
  */
 import { quote } from "./describe.ts";
 import { DurationError, durationNanoseconds } from "../duration.ts";
@@ -40,6 +41,23 @@ export function stopTimeoutSeconds(value: string | number): number {
     throw malformed(value, "the engine takes whole seconds, such as 30s or 2m");
   }
   return seconds;
+}
+
+/**
+ * A rollout or rescheduling duration (`10s`, `5m`, `7d`, or a number of seconds) in whole
+ * milliseconds, 0 or more.
+ */
+export function wholeMilliseconds(value: string | number): number {
+  return Math.round(wholeNanoseconds(String(value)) / 1e6);
+}
+
+/** The same, at least one millisecond: a deadline or a grace period of 0 would pass at once. */
+export function positiveMilliseconds(value: string | number): number {
+  const milliseconds = wholeMilliseconds(value);
+  if (milliseconds < 1) {
+    throw new ValueError(`has value ${quote(String(value))}: expected at least 1ms`);
+  }
+  return milliseconds;
 }
 
 /** A duration in whole nanoseconds, which must fit the integers a number holds exactly. */

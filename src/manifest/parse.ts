@@ -31,6 +31,21 @@ export function parseManifest(text: string, format: "yaml" | "json"): Manifest {
   return result.output;
 }
 
+/** The mappings of a spec whose keys are names, where each is, and what its keys name. */
+const NAMED_MAPS = [
+  [["environment"], "variable"],
+  [["labels"], "label"],
+  // A placement label that vanished would let the server place a replica on any host.
+  [["placement", "labels"], "label"],
+] as const;
+
+/** The value of a mapping's field, if the value is a mapping. */
+function fieldOf(value: unknown, key: string): unknown {
+  return value !== null && typeof value === "object"
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
 /** Checks across specs, and of keys the schema cannot see. */
 function crossSpecDetails(source: Source): ErrorDetail[] {
   const containers = (source.data as { containers?: unknown }).containers;
@@ -56,14 +71,14 @@ function crossSpecDetails(source: Source): ErrorDetail[] {
         );
       }
     }
-    for (const [field, what] of [["environment", "variable"], ["labels", "label"]] as const) {
-      const map = (spec as Record<string, unknown>)[field];
+    for (const [path, what] of NAMED_MAPS) {
+      const map = path.reduce<unknown>((value, key) => fieldOf(value, key), spec);
       if (map === null || typeof map !== "object") continue;
       // The schema's record drops these keys silently; a variable or label must never vanish.
       for (const key of ["__proto__", "prototype", "constructor"]) {
         if (!Object.hasOwn(map, key)) continue;
         add(
-          ["containers", index, field, key],
+          ["containers", index, ...path, key],
           `${what} name ${quote(key)} is not supported`,
           true,
         );

@@ -7,7 +7,7 @@ import type {
   SpecConfig,
   State,
 } from "../api/schemas.ts";
-import type { ContainerRow } from "./store/store.ts";
+import type { ContainerRow, Store } from "./store/store.ts";
 
 /** Turns a stored row into the API's `ContainerStatus`, omitting absent optional fields. */
 export function toStatus(row: ContainerRow): ContainerStatus {
@@ -29,13 +29,17 @@ export function toStatus(row: ContainerRow): ContainerStatus {
   if (row.error !== null) status.error = row.error;
   if (row.health !== null) status.health = row.health;
   if (row.force === 1) status.force = true;
+  if (row.template !== "") status.template = row.template;
   return status;
 }
 
-/** The columns of a container whose spec is new to its agent: desired running, nothing seen yet. */
-export function freshSpec({ spec, normalized, hash }: ParsedSpec) {
+/**
+ * The columns of a container whose spec is new to its agent: desired running, nothing seen yet.
+ * A placed instance without a host yet (`pending` says why) waits with its reason as its error.
+ */
+export function freshSpec({ spec, normalized, hash }: ParsedSpec, pending?: string) {
   return {
-    host: spec.host,
+    host: normalized.host,
     spec: JSON.stringify(spec),
     normalized: JSON.stringify(normalized),
     spec_hash: hash,
@@ -43,8 +47,29 @@ export function freshSpec({ spec, normalized, hash }: ParsedSpec) {
     state: "pending" as const,
     container_id: null,
     exit_code: null,
-    error: null,
+    error: pending ?? null,
     health: null,
     force: 0,
   };
+}
+
+/**
+ * Sets what is desired, as a new intent; `force` (container rm) asks for a removal without a
+ * graceful stop. Call inside a transaction.
+ */
+export function setDesired(
+  store: Store,
+  row: ContainerRow,
+  desired: Desired,
+  now: string,
+  force = false,
+): void {
+  store.updateContainer({
+    ...row,
+    desired,
+    generation: row.generation + 1,
+    // A removal asked once with force stays forced; anything else takes it back.
+    force: force || (desired === "removed" && row.force === 1) ? 1 : 0,
+    updated_at: now,
+  });
 }

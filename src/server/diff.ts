@@ -7,20 +7,35 @@ import type {
   ContainerPlan,
   FieldChange,
   Manifest,
+  ManifestContainer,
   ManifestPlan,
   NormalizedSpec,
   ParsedSpec,
+  Placement,
 } from "../api/schemas.ts";
+import { instanceName, instanceSpec } from "../manifest/schema.ts";
 import { canonicalForm, type Json } from "../manifest/hash.ts";
 import type { ContainerRow } from "./store/store.ts";
 
-/** What `up` does to one container, with what it needs to do it. */
+/** Where a placed instance comes from: its spec's name, and where it may go. */
+export interface Placed {
+  template: string;
+  placement: Placement;
+}
+
+/**
+ * What `up` does to one container, with what it needs to do it. A placed instance carries
+ * `placed`; its host is "" until placement chooses one, and stays "" with `pending` saying why
+ * when none fits.
+ */
 export type Step =
-  | ({ action: "create" } & ParsedSpec)
+  | ({ action: "create"; placed?: Placed; pending?: string } & ParsedSpec)
   | ({
     action: "recreate" | "update" | "unchanged";
     row: ContainerRow;
     changes: FieldChange[];
+    placed?: Placed;
+    pending?: string;
   } & ParsedSpec)
   | { action: "remove"; row: ContainerRow };
 
@@ -108,31 +123,92 @@ function desiredChanges(row: ContainerRow): FieldChange[] {
   return row.desired === "running" ? [] : [{ field: "desired", from: row.desired, to: "running" }];
 }
 
+/** The step of one desired container against its stored row (if any). */
+function compare(parsed: ParsedSpec, row: ContainerRow | undefined, placed?: Placed): Step {
+  const extra = placed === undefined ? {} : { placed };
+  if (row === undefined) return { action: "create", ...parsed, ...extra };
+  if (row.spec_hash !== parsed.hash || row.host !== parsed.normalized.host) {
+    const changes = [...specChanges(row, parsed), ...desiredChanges(row)];
+    return { action: "recreate", ...parsed, row, changes, ...extra };
+  }
+  const changes = desiredChanges(row);
+  if (placed !== undefined && row.placement !== JSON.stringify(placed.placement)) {
+    const from = row.placement === "" ? undefined : JSON.parse(row.placement);
+    changes.push({ field: "placement", from, to: placed.placement });
+  }
+  if (changes.length > 0) return { action: "update", ...parsed, row, changes, ...extra };
+  return { action: "unchanged", ...parsed, row, changes: [], ...extra };
+}
+
+/** The replica number of an instance name (`web.3` is 3 of `web`), or 0 when it is not one. */
+export function replicaNumber(name: string, template: string): number {
+  const prefix = `${template}.`;
+  return name.startsWith(prefix) ? Number(name.slice(prefix.length)) || 0 : 0;
+}
+
 /**
- * Compares a manifest with its stored containers (by name): a new name is created, a changed
- * spec or host recreated, an unchanged one not desired `running` updated, a stored name the
- * manifest dropped removed (once: containers already desired `removed` are left out).
+ * The steps of one placed spec: its live instances up to `replicas` compared with it (lowest
+ * numbers kept), the highest numbered beyond that removed, and missing ones created under the
+ * lowest numbers no stored row of the manifest holds.
+ */
+function placedSteps(
+  container: ManifestContainer,
+  stored: ContainerRow[],
+  taken: Set<string>,
+): Step[] {
+  const template = container.spec.name;
+  const placed: Placed = { template, placement: container.placement ?? DEFAULT_PLACEMENT };
+  const live = stored
+    .filter((row) => row.template === template && row.desired !== "removed")
+    .sort((a, b) => replicaNumber(a.name, template) - replicaNumber(b.name, template));
+  const replicas = container.replicas ?? 1;
+  const steps: Step[] = live.slice(0, replicas).map((row) =>
+    compare(instanceSpec(container, row.name, row.host), row, placed)
+  );
+  for (const row of live.slice(replicas)) steps.push({ action: "remove", row });
+  for (let n = 1, missing = replicas - live.length; missing > 0; n++) {
+    const name = instanceName(template, n);
+    if (taken.has(name)) continue;
+    taken.add(name);
+    steps.push(compare(instanceSpec(container, name, ""), undefined, placed));
+    missing--;
+  }
+  return steps;
+}
+
+/** The placement of a placed spec that sets none: any host, spread. */
+const DEFAULT_PLACEMENT: Placement = { labels: {}, hosts: [], strategy: "spread" };
+
+/**
+ * Compares a manifest with its stored containers: a pinned spec by name (a new name is created,
+ * a changed spec or host recreated, an unchanged one not desired `running` updated), a placed
+ * spec by its instances (see placedSteps), and a stored container the manifest no longer has
+ * removed (once: containers already desired `removed` are left out).
  */
 export function planSteps(manifest: Manifest, stored: ContainerRow[]): Step[] {
-  const byName = new Map(stored.map((row) => [row.name, row]));
+  const pinned = new Map(
+    stored.filter((row) => row.template === "").map((row) => [row.name, row]),
+  );
+  const taken = new Set(stored.map((row) => row.name));
+  const templates = new Set<string>();
   const steps: Step[] = [];
-  for (const parsed of manifest.containers) {
-    const { spec, hash } = parsed;
-    const row = byName.get(spec.name);
-    byName.delete(spec.name);
-    if (row === undefined) {
-      steps.push({ action: "create", ...parsed });
-    } else if (row.spec_hash !== hash || row.host !== spec.host) {
-      const changes = [...specChanges(row, parsed), ...desiredChanges(row)];
-      steps.push({ action: "recreate", ...parsed, row, changes });
-    } else if (row.desired !== "running") {
-      steps.push({ action: "update", ...parsed, row, changes: desiredChanges(row) });
-    } else {
-      steps.push({ action: "unchanged", ...parsed, row, changes: [] });
+  for (const container of manifest.containers) {
+    if (container.placement !== undefined) {
+      templates.add(container.spec.name);
+      steps.push(...placedSteps(container, stored, taken));
+      continue;
     }
+    const row = pinned.get(container.spec.name);
+    pinned.delete(container.spec.name);
+    steps.push(compare(container, row));
   }
-  for (const row of byName.values()) {
+  for (const row of pinned.values()) {
     if (row.desired !== "removed") steps.push({ action: "remove", row });
+  }
+  for (const row of stored) {
+    if (row.template !== "" && !templates.has(row.template) && row.desired !== "removed") {
+      steps.push({ action: "remove", row });
+    }
   }
   return steps;
 }
@@ -143,7 +219,14 @@ export function stepPlan(step: Step): ContainerPlan {
     return { name: step.row.name, host: step.row.host, action: "remove", changes: [] };
   }
   const changes = step.action === "create" ? [] : step.changes;
-  return { name: step.spec.name, host: step.spec.host, action: step.action, changes };
+  const plan: ContainerPlan = {
+    name: step.spec.name,
+    host: step.normalized.host,
+    action: step.action,
+    changes,
+  };
+  if (step.pending !== undefined) plan.pending = step.pending;
+  return plan;
 }
 
 /** The steps of one manifest as the API shows them. */

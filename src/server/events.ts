@@ -101,7 +101,7 @@ export function upEvents(manifest: string, steps: Step[], actor: string): NewEve
       kind: "up",
       actor,
       manifest,
-      host: step.spec.host,
+      ...(step.normalized.host === "" ? {} : { host: step.normalized.host }),
       container: step.spec.name,
       action: step.action,
     };

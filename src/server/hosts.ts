@@ -112,6 +112,18 @@ export class HostRegistry {
     return everSeen && !this.#online(host, row);
   }
 
+  /**
+   * Since when the host has been offline (Unix ms), or undefined while it is online. Time before
+   * this server started does not count: it could not watch the host then.
+   */
+  offlineSince(host: string): number | undefined {
+    const row = this.#store.hostInfo(host);
+    if (this.#online(host, row)) return undefined;
+    const window = MISSED_INTERVALS * (row?.interval_ms ?? DEFAULT_INTERVAL_MS);
+    const seen = this.#lastSeen(host, row);
+    return Math.max(seen === undefined ? this.#startedAt : seen + window, this.#startedAt);
+  }
+
   /** When the host was last seen (Unix ms; now while polling), or undefined when never. */
   lastSeen(host: string): number | undefined {
     return this.#lastSeen(host, this.#store.hostInfo(host));

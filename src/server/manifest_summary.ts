@@ -16,6 +16,11 @@ export function manifestSummaries(planner: Planner): ManifestSummary[] {
       updatedAt: m.updated_at,
     }]),
   );
+  for (const rollout of planner.store.allRollouts()) {
+    const summary = summaries.get(rollout.manifest);
+    const status = planner.rollouts.status(rollout.manifest);
+    if (summary !== undefined && status !== undefined) summary.rollout = status;
+  }
   for (const c of containers) {
     const summary = summaries.get(c.manifestName);
     if (summary === undefined) continue;

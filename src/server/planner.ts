@@ -6,22 +6,27 @@
 import type {
   ContainerAction,
   ContainerStatus,
-  Desired,
   HostDesired,
+  HostRegistration,
   Manifest,
   ManifestPlan,
+  ManifestSource,
   StateReport,
   UpResult,
 } from "../api/schemas.ts";
-import { manifestPlan, planSteps } from "./diff.ts";
+import { manifestPlan, type Placed, planSteps, type Step } from "./diff.ts";
 import { ConflictError, NotFoundError } from "../api/errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { freshSpec, toStatus } from "./container_rows.ts";
+import { errorMessage } from "../errors.ts";
+import { freshSpec, setDesired, toStatus } from "./container_rows.ts";
 import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
+import { Rollouts } from "./rollouts.ts";
+import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
-import type { ContainerRow, Store } from "./store/store.ts";
+import { recordRevision } from "./revisions.ts";
+import type { Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
@@ -45,7 +50,12 @@ export interface PlannerOptions {
   clock?: Clock;
   /** Limits and timings of the log relay. */
   logs?: LogRelayOptions;
+  /** How long a host may be offline before its placed containers move (default 5 minutes). */
+  rescheduleAfterMs?: number;
 }
+
+/** How often the scheduler's duties run: placement waits at most this long for room. */
+const DUTY_EVERY_MS = 1000;
 
 /** The default cap of held long-poll waiters: each holds a socket and memory. */
 const DEFAULT_MAX_WAITERS = 10_000;
@@ -59,11 +69,17 @@ export class Planner {
   readonly hosts: HostRegistry;
   /** Hands log requests to agents and pipes their output back. */
   readonly logs: LogRelay;
+  /** Where placed containers run. */
+  readonly scheduler: Scheduler;
+  /** Rolling updates of manifests with `update:`. */
+  readonly rollouts: Rollouts;
   readonly #cluster: string;
   /** The time and timers of the planner and everything it owns. */
   readonly clock: Clock;
   /** The agents' long-polls, by host. */
   readonly #hostWaits: Waiters<string>;
+  /** Ends the periodic duties started by `startDuties`. */
+  readonly #duties = new AbortController();
 
   constructor(store: Store, options: PlannerOptions = {}) {
     this.store = store;
@@ -77,6 +93,19 @@ export class Planner {
       now: () => clock.now(),
     });
     this.logs = new LogRelay({ ...options.logs, clock });
+    this.scheduler = new Scheduler({
+      store,
+      hosts: this.hosts,
+      events: this.events,
+      rescheduleAfterMs: options.rescheduleAfterMs,
+    });
+    this.rollouts = new Rollouts({ store, hosts: this.hosts, events: this.events });
+  }
+
+  /** Records an agent's registration, and places what waits for a host like this one. */
+  register(registration: HostRegistration): void {
+    this.store.transaction(() => this.hosts.register(registration));
+    this.tick();
   }
 
   /** How many `waitForHost` calls are being held right now. */
@@ -87,8 +116,10 @@ export class Planner {
   /**
    * Applies a validated manifest: creates, updates and removes its containers, as `diff` shows
    * (both take their steps from `planSteps`). `actor` is who applied it, for the event history.
+   * `source` is the text as sent (the HTTP routes always pass it): when something changes it is
+   * stored as the next revision, whose number the result carries; without it none is stored.
    */
-  up(manifest: Manifest, actor = DEFAULT_ACTOR): UpResult {
+  up(manifest: Manifest, actor = DEFAULT_ACTOR, source?: ManifestSource): UpResult {
     const result: UpResult = {
       manifest: manifest.name,
       created: [],
@@ -98,37 +129,48 @@ export class Planner {
     };
     const touched = new Set<string>();
     this.store.transaction(() => {
-      this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
+      this.hosts.refuseDraining(pinnedHosts(manifest));
       const now = new Date().toISOString();
-      this.store.upsertManifest(manifest.name, now);
-      const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
+      this.store.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
+      const steps = this.#steps(manifest);
+      // With `update:`, changed containers are left to a rollout; everything else happens now.
+      const rolled = manifest.update === undefined
+        ? []
+        : steps.filter((step) => step.action === "recreate");
       for (const step of steps) {
+        if (step.action === "recreate" && rolled.includes(step)) {
+          result.updated.push(step.spec.name);
+          continue;
+        }
         switch (step.action) {
           case "create":
             this.store.insertContainer({
               manifest: manifest.name,
               name: step.spec.name,
-              ...freshSpec(step),
+              ...freshSpec(step, step.pending),
               generation: 1,
               restart_generation: 0,
+              ...placedColumns(step.placed),
+              replaces: "",
               created_at: now,
               updated_at: now,
             });
             result.created.push(step.spec.name);
-            touched.add(step.spec.host);
+            touched.add(step.normalized.host);
             break;
           case "recreate":
             this.store.updateContainer({
               ...step.row,
-              ...freshSpec(step),
+              ...freshSpec(step, step.pending),
+              ...placedColumns(step.placed),
               generation: step.row.generation + 1,
               updated_at: now,
             });
             result.updated.push(step.spec.name);
-            touched.add(step.row.host).add(step.spec.host);
+            touched.add(step.row.host).add(step.normalized.host);
             break;
           case "update":
-            this.#setDesired(step.row, "running", now);
+            setDesired(this.store, { ...step.row, ...placedColumns(step.placed) }, "running", now);
             result.updated.push(step.spec.name);
             touched.add(step.row.host);
             break;
@@ -136,26 +178,46 @@ export class Planner {
             result.unchanged.push(step.spec.name);
             break;
           case "remove":
-            this.#setDesired(step.row, "removed", now);
+            setDesired(this.store, step.row, "removed", now);
             result.removed.push(step.row.name);
             touched.add(step.row.host);
             break;
         }
       }
       this.events.record(upEvents(manifest.name, steps, actor));
+      const revision = recordRevision(this.store, result, source, actor, now);
+      if (revision !== undefined) result.revision = revision;
+      if (revision !== undefined || result.created.length + result.removed.length > 0) {
+        // A change takes over from the rollout in progress: a new one covers what is left.
+        this.rollouts.supersede(manifest.name, now);
+      }
+      if (manifest.update !== undefined && rolled.length > 0) {
+        this.rollouts.start(
+          manifest.name,
+          manifest.update,
+          rolled,
+          revision,
+          this.clock.now(),
+          actor,
+        );
+      }
+      touched.delete("");
       this.#bump(touched);
     });
     this.#wake(touched);
     return result;
   }
 
+  /** The steps of a manifest against what is stored for it, with hosts chosen for placed ones. */
+  #steps(manifest: Manifest): Step[] {
+    const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
+    return this.scheduler.placeSteps(manifest.name, steps);
+  }
+
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
   diff(manifest: Manifest): ManifestPlan {
-    this.hosts.refuseDraining(manifest.containers.map((c) => c.spec.host));
-    return manifestPlan(
-      manifest.name,
-      planSteps(manifest, this.store.containersOfManifest(manifest.name)),
-    );
+    this.hosts.refuseDraining(pinnedHosts(manifest));
+    return manifestPlan(manifest.name, this.#steps(manifest));
   }
 
   /** Marks every container of a manifest for removal; `actor` is who asked. */
@@ -164,9 +226,10 @@ export class Planner {
     this.store.transaction(() => {
       if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
       const now = new Date().toISOString();
+      this.rollouts.supersede(name, now);
       const rows = this.store.containersOfManifest(name);
       for (const row of rows) {
-        this.#setDesired(row, "removed", now);
+        setDesired(this.store, row, "removed", now);
         touched.add(row.host);
       }
       this.events.record(downEvents(name, rows, actor));
@@ -194,10 +257,10 @@ export class Planner {
       const now = new Date().toISOString();
       switch (a.action) {
         case "stop":
-          this.#setDesired(row, "stopped", now);
+          setDesired(this.store, row, "stopped", now);
           break;
         case "kill":
-          this.#setDesired(row, "killed", now);
+          setDesired(this.store, row, "killed", now);
           break;
         case "restart":
           this.store.updateContainer({
@@ -209,7 +272,7 @@ export class Planner {
           });
           break;
         case "rm":
-          this.#setDesired(row, "removed", now, true);
+          setDesired(this.store, row, "removed", now, true);
           break;
       }
       this.events.record([{
@@ -296,11 +359,14 @@ export class Planner {
   }
 
   /**
-   * Drains a host: it takes no new containers, and every container on it is marked for removal.
-   * Returns those it marked (`manifest/container`); throws `NotFoundError` for an unknown host.
+   * Drains a host: it takes no new containers; its pinned containers are marked for removal, and
+   * its placed ones get replacements elsewhere and are removed once those run. Returns what it
+   * moves and removes (`manifest/container`); throws `NotFoundError` for an unknown host.
    */
-  drainHost(host: string, actor = DEFAULT_ACTOR): string[] {
+  drainHost(host: string, actor = DEFAULT_ACTOR): { removed: string[]; moved: string[] } {
     const removed: string[] = [];
+    let moved: string[] = [];
+    const touched = new Set<string>([host]);
     this.store.transaction(() => {
       const rows = this.store.containersOfHost(host);
       if (rows.length === 0 && !this.hosts.isKnown(host)) {
@@ -309,8 +375,8 @@ export class Planner {
       this.hosts.markDraining(host);
       const now = new Date().toISOString();
       for (const row of rows) {
-        if (row.desired === "removed") continue;
-        this.#setDesired(row, "removed", now);
+        if (row.desired === "removed" || row.template !== "") continue;
+        setDesired(this.store, row, "removed", now);
         removed.push(`${row.manifest}/${row.name}`);
         this.events.record([{
           kind: "action",
@@ -321,28 +387,62 @@ export class Planner {
           action: "drain",
         }]);
       }
-      if (removed.length > 0) this.#bump([host]);
+      const drained = this.scheduler.drain(host, now, actor);
+      moved = drained.moved;
+      for (const h of drained.touched) touched.add(h);
+      this.#bump(touched);
     });
-    this.#wake([host]);
-    return removed;
+    this.#wake(touched);
+    return { removed, moved };
+  }
+
+  /**
+   * The scheduler's periodic duties, each in its own transaction: replaced instances whose
+   * replacements run are removed, waiting instances placed where room appeared, and instances of
+   * hosts lost too long moved.
+   */
+  tick(): void {
+    const duties = [
+      (now: string) => this.rollouts.advance(Date.parse(now)),
+      (now: string) => this.scheduler.retireReplaced(now),
+      (now: string) => this.scheduler.placeWaiting(now),
+      (now: string) => this.scheduler.rescheduleLost(this.clock.now(), now),
+    ];
+    for (const duty of duties) {
+      const touched = this.store.transaction(() => {
+        const changed = duty(new Date(this.clock.now()).toISOString());
+        changed.delete("");
+        this.#bump(changed);
+        return changed;
+      });
+      this.#wake(touched);
+    }
+  }
+
+  /**
+   * Runs `tick` every `everyMs` until `close`: the scheduler's duties need no request to happen
+   * (a host goes offline by not calling). A failed tick is logged and tried again next time.
+   */
+  startDuties(everyMs = DUTY_EVERY_MS, log: (line: string) => void = () => {}): void {
+    const signal = this.#duties.signal;
+    void (async () => {
+      while (!signal.aborted) {
+        await this.clock.sleep(everyMs, signal).catch(() => {});
+        if (signal.aborted) return;
+        try {
+          this.tick();
+        } catch (error) {
+          log(`scheduler: ${errorMessage(error)}`);
+        }
+      }
+    })();
   }
 
   /** Releases held waiters and closes the store. */
   close(): void {
+    this.#duties.abort();
     this.releaseWaiters();
     this.store.close();
-  }
-
-  /** Sets what is desired; `force` (container rm) asks for a removal without a graceful stop. */
-  #setDesired(row: ContainerRow, desired: Desired, now: string, force = false): void {
-    this.store.updateContainer({
-      ...row,
-      desired,
-      generation: row.generation + 1,
-      // A removal asked once with force stays forced; anything else takes it back.
-      force: force || (desired === "removed" && row.force === 1) ? 1 : 0,
-      updated_at: now,
-    });
   }
 
   /** Moves each host's index to the next value of the global counter; call inside a transaction. */
@@ -354,4 +454,26 @@ export class Planner {
   #wake(hosts: Iterable<string>): void {
     for (const host of hosts) this.#hostWaits.wake(host);
   }
+}
+
+/** The hosts a manifest's pinned containers name. */
+function pinnedHosts(manifest: Manifest): string[] {
+  return manifest.containers.flatMap((c) => c.placement === undefined ? [c.normalized.host] : []);
+}
+
+/** The policies a manifest stores with itself. */
+function policyOf(manifest: Manifest): ManifestPolicy {
+  const policy: ManifestPolicy = {};
+  if (manifest.update !== undefined) policy.update = manifest.update;
+  if (manifest.rescheduleAfterMs !== undefined) {
+    policy.rescheduleAfterMs = manifest.rescheduleAfterMs;
+  }
+  return policy;
+}
+
+/** The columns that tell a placed instance from a pinned container. */
+function placedColumns(placed: Placed | undefined) {
+  return placed === undefined
+    ? { template: "", placement: "" }
+    : { template: placed.template, placement: JSON.stringify(placed.placement) };
 }

@@ -116,7 +116,7 @@ Deno.test("diff and up agree on new, changed, unchanged, not running and dropped
     assert.equal(plan.changed, true);
 
     const result = await h.up(next);
-    assert.deepEqual(result, asUpResult(plan));
+    assert.deepEqual(result, { ...asUpResult(plan), revision: 2 });
 
     const again = await diff(h, next);
     assert.equal(again.changed, false);

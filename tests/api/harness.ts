@@ -76,6 +76,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     clock,
     logs: options.logs,
     events: options.events,
+    rescheduleAfterMs: options.rescheduleAfterMs,
   });
   const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
   let token = options.token;

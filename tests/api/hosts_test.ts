@@ -180,7 +180,7 @@ Deno.test("a drained host takes no new containers and its containers are removed
     const index = h.planner.hostIndex("host-a");
     const res = await h.call("POST", "/hosts/drain", { host: "host-a" });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { host: "host-a", removed: ["shop/web"] });
+    assert.deepEqual(await res.json(), { host: "host-a", removed: ["shop/web"], moved: [] });
     assert.ok(h.planner.hostIndex("host-a") > index, "the host's agent is woken");
     assert.equal(find(await h.ps(), "shop", "web").desired, "removed");
     assert.equal((await hosts(h)).get("host-a")?.status, "draining");

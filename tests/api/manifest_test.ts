@@ -12,6 +12,7 @@ Deno.test("up creates every container: desired running, state pending, generatio
       updated: [],
       unchanged: [],
       removed: [],
+      revision: 1,
     });
     const list = await h.ps();
     assert.deepEqual(list.map((c) => c.config.name), ["db", "web"], "ordered by name");

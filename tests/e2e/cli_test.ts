@@ -99,6 +99,36 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       assert.equal(list[0].state, "pending");
       assert.equal(list[0].desired, "running");
     });
+
+    await cluster.step(t, "up names its revision; history, --show and rollback", async () => {
+      const v1 = "name: two\ncontainers:\n  - name: web\n    host: nowhere\n    image: x:1\n";
+      const file = cluster.writeManifest("two", v1);
+      const first = await cluster.cli(["manifest", "up", "-f", file]);
+      assert.equal(first.stdout, "two: created web\ntwo: stored as revision 1\n");
+      const noop = await cluster.cli(["manifest", "up", "-f", file]);
+      assert.equal(noop.stdout, "two: unchanged web\n", "nothing changed, no revision");
+      cluster.writeManifest("two", v1.replace("x:1", "x:2"));
+      await cluster.cli(["manifest", "up", "-f", file]);
+
+      const history = await cluster.cli(["manifest", "history", "two"]);
+      assert.equal(history.code, 0, history.stderr);
+      assert.match(
+        history.stdout,
+        /^REVISION +WHEN +WHO\n2 \(current\) +\S+ +token .*\n1 +\S+ +token /,
+      );
+      const shown = await cluster.cli(["manifest", "history", "two", "--show", "1"]);
+      assert.equal(shown.stdout, v1, "the text as applied, byte for byte");
+
+      const back = await cluster.cli(["manifest", "rollback", "two"]);
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(back.stdout, "two: updated web\ntwo: rolled back to revision 1 as revision 3\n");
+      const again = await cluster.cli(["manifest", "rollback", "two", "--to", "3"]);
+      assert.equal(again.code, 1);
+      assert.equal(again.stderr, "error: revision 3 is already the current one\n");
+      const bad = await cluster.cli(["manifest", "rollback", "two", "--to", "x"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--to must be a revision number/);
+    });
   } finally {
     await cluster.stop();
   }

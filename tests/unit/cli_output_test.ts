@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { historyTable, rollbackText, upText } from "../../src/cli/manifest_output.ts";
 import { age, psTable, stateText, table } from "../../src/cli/output.ts";
 import { progressOf } from "../../src/cli/wait.ts";
 import { parseDuration } from "../../src/duration.ts";
@@ -50,4 +51,42 @@ Deno.test("durations accept units and plain seconds", () => {
   assert.equal(parseDuration("2m"), 120_000);
   assert.equal(parseDuration("5"), 5000);
   assert.throws(() => parseDuration("soon"), /not a duration/);
+});
+
+Deno.test("up names the revision it stored; a rollback names both revisions", () => {
+  const result = {
+    manifest: "shop",
+    created: [],
+    updated: ["web"],
+    unchanged: ["db"],
+    removed: [],
+  };
+  assert.equal(upText(result), "shop: updated web; unchanged db");
+  assert.equal(
+    upText({ ...result, revision: 4 }),
+    "shop: updated web; unchanged db\nshop: stored as revision 4",
+  );
+  assert.equal(
+    rollbackText({ ...result, revision: 4, to: 2 }),
+    "shop: updated web; unchanged db\nshop: rolled back to revision 2 as revision 4",
+  );
+});
+
+Deno.test("history lists revisions newest first and marks the current one", () => {
+  const at = "2026-01-02T00:00:00.000Z";
+  const text = historyTable({
+    manifest: "shop",
+    revisions: [
+      { number: 2, actor: "token 3f2a1b9c04de (admin)", at, current: true },
+      { number: 1, actor: "admin", at, current: false },
+    ],
+  });
+  assert.equal(
+    text,
+    [
+      "REVISION      WHEN                       WHO",
+      `2 (current)   ${at}   token 3f2a1b9c04de (admin)`,
+      `1             ${at}   admin`,
+    ].join("\n"),
+  );
 });

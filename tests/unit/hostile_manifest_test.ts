@@ -161,6 +161,49 @@ Deno.test("numbers, booleans and null in every field", () => {
   refusedAt("name: shop\ncontainers: [null]\n");
 });
 
+Deno.test("wrong scalars, lists and mappings in the placement and update fields", () => {
+  /** A manifest with `top` lines and one placed container `web` with `lines`. */
+  const placed = (top: string[], lines: string[]) =>
+    ["name: shop", ...top, "containers:", "  - name: web", "    image: i"]
+      .concat(lines.map((line) => `    ${line}`)).join("\n") + "\n";
+  // The scalars some of these fields take: a whole number of replicas, a number of seconds.
+  const valid = new Set(["replicas 42", "reschedule_after 42", "reschedule_after 1.5"]);
+  for (const field of ["replicas", "placement"]) {
+    for (const value of [...SCALARS, "[]", "[a]", "{}"]) {
+      if (valid.has(`${field} ${value}`) || (field === "placement" && value === "{}")) continue;
+      refusedAt(placed([], [`${field}: ${value}`]));
+    }
+  }
+  for (const value of [...SCALARS, "[]", "{}"]) {
+    if (!valid.has(`reschedule_after ${value}`)) {
+      refusedAt(placed([`reschedule_after: ${value}`], []));
+    }
+    if (value !== "{}") refusedAt(placed([`update: ${value}`], []));
+    for (const key of ["parallel", "order", "min_healthy", "deadline", "on_failure"]) {
+      const fine = (key === "parallel" && value === "42") ||
+        ((key === "min_healthy" || key === "deadline") && /^(42|1\.5)$/.test(value));
+      if (!fine) refusedAt(placed([`update: {${key}: ${value}}`], []));
+    }
+    for (const key of ["labels", "hosts", "strategy"]) {
+      if (key === "labels" && value === "{}") continue;
+      refusedAt(placed([], [`placement: {${key}: ${value}}`]));
+    }
+  }
+  refusedAt(placed([], ["placement: {labels: {a: null}}"]));
+  refusedAt(placed([], ["placement: {labels: {a: [b]}}"]));
+  refusedAt(placed([], ["placement: {hosts: [null]}"]));
+  refusedAt(placed([], ["placement: {hosts: [[a]]}"]));
+  refusedAt(placed([], ["placement: {extra: 1}"]));
+  refusedAt(placed(["update: {extra: 1}"], []));
+  refusedAt(placed([], ["placement: {labels: {constructor: 1}}"]));
+  refusedAt(placed([], ["placement: {__proto__: {hosts: [a]}}"]));
+  refusedAt(
+    '{"name":"shop","update":{"order":"start-first","__proto__":{"deadline":0}},' +
+      '"containers":[{"name":"web","image":"i","replicas":-1,"placement":{"hosts":[]}}]}',
+    "json",
+  );
+});
+
 Deno.test("unknown keys at every level", () => {
   refusedAt("name: shop\ncontainers: []\nextra: 1\n");
   refusedAt(web("extra: 1"));

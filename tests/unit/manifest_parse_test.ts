@@ -265,18 +265,19 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
   rejects(
     "name: shop\nversion: 2\ncontainers: []\n",
     "yaml",
-    'version (line 2, column 1): unknown key "version" (expected name, containers)',
+    'version (line 2, column 1): unknown key "version" ' +
+      "(expected name, containers, update, reschedule_after)",
     [{
       path: "version",
-      message: 'unknown key "version" (expected name, containers)',
+      message: 'unknown key "version" (expected name, containers, update, reschedule_after)',
       line: 2,
       column: 1,
     }],
   );
   const allowed = "name, host, image, entrypoint, cmd, ports, environment, options, " +
-    "healthcheck, restart, volumes, labels, resources, pull, stop_timeout";
+    "healthcheck, restart, volumes, labels, resources, pull, stop_timeout, replicas, placement";
   rejects(
-    oneContainer("name: web", "host: a", "image: i", "enviroment: {}", "replicas: 2"),
+    oneContainer("name: web", "host: a", "image: i", "enviroment: {}", "deploy: 2"),
     "yaml",
     'containers[0].enviroment (line 6, column 5): unknown key "enviroment" (did you mean "environment"?) (and 1 more problem)',
     [
@@ -287,8 +288,8 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
         column: 5,
       },
       {
-        path: "containers[0].replicas",
-        message: `unknown key "replicas" (expected ${allowed})`,
+        path: "containers[0].deploy",
+        message: `unknown key "deploy" (expected ${allowed})`,
         line: 7,
         column: 5,
       },
@@ -296,21 +297,19 @@ Deno.test("parseManifest rejects unknown keys with their name and line", () => {
   );
 });
 
-Deno.test("parseManifest rejects missing name, host and image", () => {
+Deno.test("parseManifest rejects missing name and image", () => {
   rejects(
     "containers: []\n",
     "yaml",
     'name (line 1, column 1): missing required key "name"',
     [{ path: "name", message: 'missing required key "name"', line: 1, column: 1 }],
   );
+  // Without host the spec is placed, not wrong (placement_fields_test.ts).
   rejects(
     oneContainer("name: web"),
     "yaml",
-    'containers[0].host (line 3, column 5): missing required key "host" (and 1 more problem)',
-    [
-      { path: "containers[0].host", message: 'missing required key "host"', line: 3, column: 5 },
-      { path: "containers[0].image", message: 'missing required key "image"', line: 3, column: 5 },
-    ],
+    'containers[0].image (line 3, column 5): missing required key "image"',
+    [{ path: "containers[0].image", message: 'missing required key "image"', line: 3, column: 5 }],
   );
   rejects(
     oneContainer("host: a", "image: i"),
@@ -595,7 +594,8 @@ Deno.test("parseManifest gives line and column for problems in a JSON body too",
         path: "containers[0].extra",
         message:
           `unknown key "extra" (expected name, host, image, entrypoint, cmd, ports, environment, ` +
-          `options, healthcheck, restart, volumes, labels, resources, pull, stop_timeout)`,
+          `options, healthcheck, restart, volumes, labels, resources, pull, stop_timeout, ` +
+          `replicas, placement)`,
         line: 4,
         column: 67,
       },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { ErrorDetail } from "../../src/api/schemas.ts";
-import { ManifestError, parseManifest } from "../../src/manifest/parse.ts";
+import { parseManifest } from "../../src/manifest/parse.ts";
+import { manifestProblems } from "./fixtures.ts";
 
 /** A manifest with one container `web` whose further lines are `lines`. */
 function web(...lines: string[]): string {
@@ -12,17 +12,6 @@ function web(...lines: string[]): string {
     "    image: i",
     ...lines.map((line) => `    ${line}`),
   ].join("\n") + "\n";
-}
-
-/** The details of a manifest that must not parse. */
-function problems(text: string, format: "yaml" | "json" = "yaml"): ErrorDetail[] {
-  try {
-    parseManifest(text, format);
-  } catch (error) {
-    assert.ok(error instanceof ManifestError);
-    return error.details ?? [];
-  }
-  assert.fail("the manifest parsed");
 }
 
 Deno.test("parseManifest reads every first-class field as written", () => {
@@ -96,11 +85,11 @@ Deno.test("parseManifest reads health check durations in the one duration gramma
   assert.equal(check("'10'"), 10e9);
   assert.equal(check("0.5"), 500e6);
   assert.equal(
-    problems(web("healthcheck: {test: x, interval: 1x}"))[0].message,
+    manifestProblems(web("healthcheck: {test: x, interval: 1x}"))[0].message,
     'interval "1x" is not a duration such as 500ms, 30s, 1m30s, 2h or 7d',
   );
   assert.equal(
-    problems(web("healthcheck: {test: x, timeout: 0}"))[0].message,
+    manifestProblems(web("healthcheck: {test: x, timeout: 0}"))[0].message,
     `timeout has value "0" below the engine's minimum of 1ms`,
   );
   // Sums stay exact: a stop timeout of 1500ms0.5s is two whole seconds.
@@ -140,7 +129,7 @@ Deno.test("parseManifest takes the other spellings of the first-class fields", (
 
 Deno.test("parseManifest rejects a bad health check at the key at fault", () => {
   assert.deepEqual(
-    problems(web(
+    manifestProblems(web(
       "healthcheck:",
       "  test: [CMD]",
       "  interval: [10]",
@@ -189,13 +178,13 @@ Deno.test("parseManifest rejects a bad health check at the key at fault", () => 
       },
     ],
   );
-  assert.deepEqual(problems(web("healthcheck: {interval: 1s}")), [{
+  assert.deepEqual(manifestProblems(web("healthcheck: {interval: 1s}")), [{
     path: "containers[0].healthcheck.test",
     message: 'missing required key "test"',
     line: 6,
     column: 18,
   }]);
-  const test = (value: string) => problems(web(`healthcheck: {test: ${value}}`))[0].message;
+  const test = (value: string) => manifestProblems(web(`healthcheck: {test: ${value}}`))[0].message;
   assert.equal(test("''"), "test is empty: expected a shell command");
   assert.equal(test("[]"), "test is an empty list: expected a command");
   assert.equal(test("[NONE, x]"), "test starts with NONE, which takes nothing after it");
@@ -206,18 +195,18 @@ Deno.test("parseManifest rejects a bad health check at the key at fault", () => 
   assert.equal(test("[1, 2]"), "must be a string or a list of strings");
   assert.equal(test("{a: 1}"), "must be a string or a list of strings");
   assert.equal(
-    problems(web("healthcheck: {test: x, retries: 1.5}"))[0].message,
+    manifestProblems(web("healthcheck: {test: x, retries: 1.5}"))[0].message,
     "must be a whole number of 0 or more, not the number 1.5",
   );
   assert.equal(
-    problems(web("healthcheck: wget localhost"))[0].message,
+    manifestProblems(web("healthcheck: wget localhost"))[0].message,
     'must be a mapping, not the string "wget localhost"',
   );
 });
 
 Deno.test("parseManifest rejects bad restart, volumes, labels, resources, pull, stop_timeout", () => {
   assert.deepEqual(
-    problems(web(
+    manifestProblems(web(
       "restart: sometimes",
       "volumes: [data, 3]",
       "labels: {launcher.manifest: x, 'a b': 1, ok: [1]}",
@@ -300,7 +289,7 @@ Deno.test("parseManifest rejects bad restart, volumes, labels, resources, pull, 
       },
     ],
   );
-  const first = (...lines: string[]) => problems(web(...lines))[0].message;
+  const first = (...lines: string[]) => manifestProblems(web(...lines))[0].message;
   assert.equal(
     first("restart: always:3"),
     'restart has malformed value "always:3": expected no, always, unless-stopped or on-failure[:N]',
@@ -335,7 +324,7 @@ Deno.test("parseManifest rejects bad restart, volumes, labels, resources, pull, 
 
 Deno.test("parseManifest rejects a field and an option for the same setting, naming both", () => {
   assert.deepEqual(
-    problems(web(
+    manifestProblems(web(
       "restart: always",
       "volumes: [/a:/a]",
       "labels: {tier: front, team: shop}",
@@ -411,7 +400,7 @@ Deno.test("parseManifest names the conflicting option's line in a JSON body too"
     "options": ["--privileged", "--restart", "no"]
   }]
 }`;
-  assert.deepEqual(problems(text, "json"), [{
+  assert.deepEqual(manifestProblems(text, "json"), [{
     path: "containers[0].restart",
     message:
       'restart is also set by option "--restart no" (containers[0].options[1], line 6): set it in one place',
@@ -421,7 +410,7 @@ Deno.test("parseManifest names the conflicting option's line in a JSON body too"
 });
 
 Deno.test("parseManifest leaves conflicts to the options' own errors when they do not parse", () => {
-  assert.deepEqual(problems(web("restart: always", 'options: ["--restart=sometimes"]')), [{
+  assert.deepEqual(manifestProblems(web("restart: always", 'options: ["--restart=sometimes"]')), [{
     path: "containers[0].options[0]",
     message:
       'option "--restart" has malformed value "sometimes": expected no, always, unless-stopped or on-failure[:N]',

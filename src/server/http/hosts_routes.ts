@@ -20,13 +20,13 @@ export function hostsRoutes(planner: Planner) {
     .get("/hosts", (c) => c.json(planner.hosts.list(), 200))
     .post("/hosts/register", jsonBody(HostRegistrationSchema), (c) => {
       const registration = c.req.valid("json");
-      planner.hosts.register(registration);
+      planner.register(registration);
       return c.json(planner.hosts.status(registration.host), 200);
     })
     .post("/hosts/drain", jsonBody(HostNameBodySchema), (c) => {
       const { host } = c.req.valid("json");
-      const removed = planner.drainHost(host, actorName(c.var.principal));
-      return c.json({ host, removed }, 200);
+      const { removed, moved } = planner.drainHost(host, actorName(c.var.principal));
+      return c.json({ host, removed, moved }, 200);
     })
     .post("/hosts/remove", jsonBody(HostRemoveBodySchema), (c) => {
       const { host, force } = c.req.valid("json");

@@ -1,6 +1,6 @@
 /** The manifest a request carries (`POST /manifest/up` and `/manifest/diff`), as YAML or JSON. */
 import type { Context } from "hono";
-import type { Manifest } from "../../api/schemas.ts";
+import type { Manifest, ManifestSource } from "../../api/schemas.ts";
 import { parseManifest } from "../../manifest/parse.ts";
 import { BadRequestError, UnsupportedMediaTypeError } from "../../api/errors.ts";
 
@@ -13,10 +13,13 @@ function mediaType(c: Context): string {
 }
 
 /**
- * Reads and validates the manifest of a request body, in the format its Content-Type names.
- * Throws `UnsupportedMediaTypeError`, `BadRequestError` (empty) or `ManifestError`.
+ * Reads and validates the manifest of a request body, in the format its Content-Type names, and
+ * keeps the text as sent (`up` stores it as a revision). Throws `UnsupportedMediaTypeError`,
+ * `BadRequestError` (empty) or `ManifestError`.
  */
-export async function readManifestBody(c: Context): Promise<Manifest> {
+export async function readManifestSource(
+  c: Context,
+): Promise<{ manifest: Manifest; source: ManifestSource }> {
   const type = mediaType(c);
   const format = YAML_TYPES.has(type) ? "yaml" : JSON_TYPE.test(type) ? "json" : undefined;
   if (format === undefined) {
@@ -30,5 +33,10 @@ export async function readManifestBody(c: Context): Promise<Manifest> {
     throw new BadRequestError(`request body is empty: send the manifest as ${format}`);
   }
   // The parser refuses what nests too deeply before anything recurses, with line and column.
-  return parseManifest(text, format);
+  return { manifest: parseManifest(text, format), source: { text, format } };
+}
+
+/** Reads and validates the manifest of a request body, as `readManifestSource` does. */
+export async function readManifestBody(c: Context): Promise<Manifest> {
+  return (await readManifestSource(c)).manifest;
 }

@@ -1,22 +1,31 @@
 /**
- * Manifest routes: apply and remove (`POST /manifest/up`, `/manifest/down`, admin), and read
- * without changing anything (`POST /manifest/ps`, `/manifest/diff`, `GET /manifests`, read).
+ * Manifest routes: apply, remove and roll back (`POST /manifest/up`, `/manifest/down`,
+ * `/manifest/rollback`, admin), and read without changing anything (`POST /manifest/ps`,
+ * `/manifest/diff`, `/manifest/history`, `/manifest/revision`, `GET /manifests`, read).
  */
 import { Hono } from "hono";
-import { ManifestDownSchema, ManifestPsSchema } from "../../api/schemas.ts";
+import {
+  ManifestDownSchema,
+  ManifestHistoryRequestSchema,
+  ManifestPsSchema,
+  RevisionRequestSchema,
+  RollbackRequestSchema,
+} from "../../api/schemas.ts";
 import { actorName } from "../events.ts";
 import { manifestSummaries } from "../manifest_summary.ts";
 import type { Planner } from "../planner.ts";
+import { manifestHistory, manifestRevision } from "../revisions.ts";
+import { rollback } from "../rollback.ts";
 import type { AppEnv } from "./env.ts";
 import { jsonBody } from "./validate.ts";
-import { readManifestBody } from "./manifest_body.ts";
+import { readManifestBody, readManifestSource } from "./manifest_body.ts";
 
 /** The manifest routes, to mount under `/api/v1` after the access middleware. */
 export function manifestRoutes(planner: Planner) {
   return new Hono<AppEnv>()
     .post("/manifest/up", async (c) => {
-      const manifest = await readManifestBody(c);
-      return c.json(planner.up(manifest, actorName(c.var.principal)), 200);
+      const { manifest, source } = await readManifestSource(c);
+      return c.json(planner.up(manifest, actorName(c.var.principal), source), 200);
     })
     .post("/manifest/down", jsonBody(ManifestDownSchema), (c) => {
       const { manifest } = c.req.valid("json");
@@ -27,5 +36,16 @@ export function manifestRoutes(planner: Planner) {
       return c.json(planner.ps(c.req.valid("json").manifest), 200);
     })
     .post("/manifest/diff", async (c) => c.json(planner.diff(await readManifestBody(c)), 200))
-    .get("/manifests", (c) => c.json(manifestSummaries(planner), 200));
+    .get("/manifests", (c) => c.json(manifestSummaries(planner), 200))
+    .post("/manifest/history", jsonBody(ManifestHistoryRequestSchema), (c) => {
+      return c.json(manifestHistory(planner.store, c.req.valid("json").manifest), 200);
+    })
+    .post("/manifest/revision", jsonBody(RevisionRequestSchema), (c) => {
+      const { manifest, number } = c.req.valid("json");
+      return c.json(manifestRevision(planner.store, manifest, number), 200);
+    })
+    .post("/manifest/rollback", jsonBody(RollbackRequestSchema), (c) => {
+      const { manifest, to } = c.req.valid("json");
+      return c.json(rollback(planner, manifest, to, actorName(c.var.principal)), 200);
+    });
 }

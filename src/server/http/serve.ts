@@ -20,6 +20,8 @@ export interface ServeOptions {
   eventsRetentionMs?: number;
   /** How many events are kept at most (default 100,000). */
   eventsMaxRows?: number;
+  /** How long a host may be offline before its placed containers move (default 5 minutes). */
+  rescheduleAfterMs?: number;
 }
 
 /** A running server. */
@@ -48,7 +50,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await Deno.mkdir(opts.dataDir, { recursive: true });
   const planner = new Planner(new Store(opts.dataDir), {
     events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
+    rescheduleAfterMs: opts.rescheduleAfterMs,
   });
+  planner.startDuties(undefined, opts.log);
   const app = createApp({ planner, password: opts.password, log: opts.log });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {

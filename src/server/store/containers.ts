@@ -18,6 +18,9 @@ const CONTAINER_COLUMNS = columns<ContainerRow>({
   restart_generation: true,
   force: true,
   normalized: true,
+  template: true,
+  placement: true,
+  replaces: true,
   created_at: true,
   updated_at: true,
 });
@@ -32,14 +35,19 @@ export function containerStatements(p: Prepare) {
   const s = {
     manifestExists: p("SELECT 1 AS one FROM manifests WHERE name = $name"),
     upsertManifest: p(
-      "INSERT INTO manifests (name, created_at, updated_at) VALUES ($name, $now, $now) " +
-        "ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
+      "INSERT INTO manifests (name, policy, created_at, updated_at) " +
+        "VALUES ($name, $policy, $now, $now) ON CONFLICT (name) DO UPDATE SET " +
+        "policy = excluded.policy, updated_at = excluded.updated_at",
     ),
+    manifest: p("SELECT name, policy, created_at, updated_at FROM manifests WHERE name = $name"),
     deleteManifestIfEmpty: p(
       "DELETE FROM manifests WHERE name = $name " +
         "AND NOT EXISTS (SELECT 1 FROM containers WHERE manifest = $name)",
     ),
-    allManifests: p("SELECT name, created_at, updated_at FROM manifests ORDER BY name"),
+    allManifests: p("SELECT name, policy, created_at, updated_at FROM manifests ORDER BY name"),
+    unplaced: p(`${SELECT} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`),
+    placed: p(`${SELECT} WHERE template != '' ORDER BY manifest, name`),
+    replacing: p(`${SELECT} WHERE replaces != '' ORDER BY manifest, name`),
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
     containersOfHost: p(`${SELECT} WHERE host = $host ORDER BY manifest, name`),
@@ -65,9 +73,29 @@ export function containerStatements(p: Prepare) {
       return s.manifestExists.get({ name }) !== undefined;
     },
 
-    /** Creates a manifest row, or refreshes its `updated_at`. */
-    upsertManifest(name: string, now: string): void {
-      s.upsertManifest.run({ name, now });
+    /** Creates a manifest row, or refreshes its policy and `updated_at`. */
+    upsertManifest(name: string, policy: string, now: string): void {
+      s.upsertManifest.run({ name, policy, now });
+    },
+
+    /** One manifest row. */
+    manifest(name: string): ManifestRow | undefined {
+      return s.manifest.get<ManifestRow>({ name });
+    },
+
+    /** Placed instances waiting for a host (host ""), not being removed. */
+    unplacedContainers(): ContainerRow[] {
+      return s.unplaced.all<ContainerRow>();
+    },
+
+    /** Every placed instance, wherever it is. */
+    placedContainers(): ContainerRow[] {
+      return s.placed.all<ContainerRow>();
+    },
+
+    /** Instances that replace another one (a drain or a start-first update in progress). */
+    replacingContainers(): ContainerRow[] {
+      return s.replacing.all<ContainerRow>();
     },
 
     /** Deletes a manifest row once none of its containers is left. */

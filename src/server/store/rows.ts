@@ -6,6 +6,8 @@
 /** One stored manifest: its name and when it was first and last applied. */
 export interface ManifestRow {
   name: string;
+  /** JSON of the manifest's policies: `{update?, rescheduleAfterMs?}` (`{}` when it sets none). */
+  policy: string;
   created_at: string;
   updated_at: string;
 }
@@ -29,6 +31,15 @@ export interface ContainerRow {
   force: number;
   /** The spec parsed once at the door (JSON of a NormalizedSpec). */
   normalized: string;
+  /** The spec a placed instance belongs to (`web` of `web.2`); "" for a pinned container. */
+  template: string;
+  /** JSON of a placed instance's Placement; "" for a pinned container. */
+  placement: string;
+  /**
+   * The instance this one replaces (a drain or a start-first update): it is removed once this
+   * one runs. "" for none.
+   */
+  replaces: string;
   created_at: string;
   updated_at: string;
 }
@@ -90,4 +101,36 @@ export interface TokenRow {
   last_used_at: string | null;
   /** 1 once revoked. */
   revoked: number;
+}
+
+/** A manifest's rollout: the one in progress, or the last one. */
+export interface RolloutRow {
+  manifest: string;
+  /** The revision it rolls out, when known. */
+  revision: number | null;
+  /** running, succeeded, failed (paused), rolled-back. */
+  status: string;
+  /** The batch in progress (1-based; 0 before the first). */
+  batch: number;
+  batches: number;
+  /** JSON of the rollout's entries: one per replaced container. */
+  plan: string;
+  /** JSON of the manifest's UpdatePolicy when it started. */
+  policy: string;
+  started_at: string;
+  batch_started_at: string | null;
+  error: string | null;
+  updated_at: string;
+}
+
+/** One accepted version of a manifest: the text as it was sent, who sent it and when. */
+export interface RevisionRow {
+  manifest: string;
+  /** From 1 per manifest, and only growing, also across a down and a later up. */
+  number: number;
+  text: string;
+  /** `yaml` or `json`, as the text was sent. */
+  format: string;
+  actor: string;
+  at: string;
 }

@@ -9,6 +9,7 @@ import { parseStoredSpec } from "../../manifest/spec.ts";
 const TABLES = `
 CREATE TABLE IF NOT EXISTS manifests (
   name TEXT PRIMARY KEY,
+  policy TEXT NOT NULL DEFAULT '{}',
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 ) STRICT;
@@ -28,6 +29,9 @@ CREATE TABLE IF NOT EXISTS containers (
   restart_generation INTEGER NOT NULL,
   force INTEGER NOT NULL DEFAULT 0,
   normalized TEXT NOT NULL DEFAULT '',
+  template TEXT NOT NULL DEFAULT '',
+  placement TEXT NOT NULL DEFAULT '',
+  replaces TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (manifest, name)
@@ -50,6 +54,19 @@ CREATE TABLE IF NOT EXISTS host_info (
   registered_at TEXT,
   last_seen TEXT,
   draining INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE IF NOT EXISTS rollouts (
+  manifest TEXT PRIMARY KEY,
+  revision INTEGER,
+  status TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  batches INTEGER NOT NULL,
+  plan TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  batch_started_at TEXT,
+  error TEXT,
+  updated_at TEXT NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
@@ -80,6 +97,16 @@ CREATE TABLE IF NOT EXISTS tokens (
   last_used_at TEXT,
   revoked INTEGER NOT NULL DEFAULT 0
 ) STRICT;
+-- No foreign key to manifests: a manifest's history outlives its down.
+CREATE TABLE IF NOT EXISTS revisions (
+  manifest TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  format TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (manifest, number)
+) STRICT;
 `;
 
 /**
@@ -93,7 +120,13 @@ const ADDED_COLUMNS: Record<string, Record<string, string>> = {
     force: "INTEGER NOT NULL DEFAULT 0",
     // Specs parsed once at the door; older rows are filled at open (fillNormalized).
     normalized: "TEXT NOT NULL DEFAULT ''",
+    // Placed instances (issue 9).
+    template: "TEXT NOT NULL DEFAULT ''",
+    placement: "TEXT NOT NULL DEFAULT ''",
+    replaces: "TEXT NOT NULL DEFAULT ''",
   },
+  // Update and reschedule policies (issue 9).
+  manifests: { policy: "TEXT NOT NULL DEFAULT '{}'" },
   // Scoped tokens.
   tokens: {
     role: "TEXT NOT NULL DEFAULT 'admin'",

@@ -1,7 +1,8 @@
 /**
  * The embedded store: one SQLite file (`<dataDir>/launcher.db`, WAL) holding manifests,
- * containers, host indexes and hosts, events and token hashes. `Store` is the one entry point;
- * its statements live in one file per concern and their methods are the store's own.
+ * containers, host indexes and hosts, events, token hashes and manifest revisions. `Store` is the
+ * one entry point; its statements live in one file per concern and their methods are the store's
+ * own.
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -11,7 +12,9 @@ import { type ContainerStatements, containerStatements } from "./containers.ts";
 import { type EventStatements, eventStatements } from "./events.ts";
 import { type HostStatements, hostStatements } from "./hosts.ts";
 import { type IndexStatements, indexStatements } from "./indexes.ts";
+import { type RolloutStatements, rolloutStatements } from "./rollouts.ts";
 import { migrate } from "./schema.ts";
+import { type RevisionStatements, revisionStatements } from "./revisions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import { type TokenStatements, tokenStatements } from "./tokens.ts";
 
@@ -21,13 +24,23 @@ export type {
   HostCountRow,
   HostRow,
   ManifestRow,
+  RevisionRow,
+  RolloutRow,
   TokenRow,
 } from "./rows.ts";
 export type { EventQuery } from "./events.ts";
+export type { RevisionEntryRow } from "./revisions.ts";
 
 /** The store's methods beyond transactions: those of every statement group. */
 export interface Store
-  extends ContainerStatements, IndexStatements, HostStatements, EventStatements, TokenStatements {}
+  extends
+    ContainerStatements,
+    IndexStatements,
+    HostStatements,
+    EventStatements,
+    TokenStatements,
+    RolloutStatements,
+    RevisionStatements {}
 
 /** How every connection is set up: WAL, so that readers never wait for the writer. */
 const PRAGMAS = [
@@ -85,6 +98,8 @@ export class Store {
       hostStatements(prepare),
       eventStatements(prepare),
       tokenStatements(prepare),
+      rolloutStatements(prepare),
+      revisionStatements(prepare),
     );
   }
 
