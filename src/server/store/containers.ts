@@ -47,6 +47,10 @@ export function containerStatements(p: Prepare) {
     allManifests: p("SELECT name, policy, created_at, updated_at FROM manifests ORDER BY name"),
     unplaced: p(`${SELECT} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`),
     placed: p(`${SELECT} WHERE template != '' ORDER BY manifest, name`),
+    placedHosts: p(
+      "SELECT DISTINCT host FROM containers " +
+        "WHERE template != '' AND host != '' AND desired != 'removed' ORDER BY host",
+    ),
     replacing: p(`${SELECT} WHERE replaces != '' ORDER BY manifest, name`),
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
@@ -91,6 +95,11 @@ export function containerStatements(p: Prepare) {
     /** Every placed instance, wherever it is. */
     placedContainers(): ContainerRow[] {
       return s.placed.all<ContainerRow>();
+    },
+
+    /** The hosts placed instances not being removed are on, by name. */
+    placedHosts(): string[] {
+      return s.placedHosts.all<{ host: string }>().map((row) => String(row.host));
     },
 
     /** Instances that replace another one (a drain or a start-first update in progress). */
