@@ -1,6 +1,6 @@
 /** Statements on manifests and their containers. */
 import type { ContainerRow, HostCountRow, ManifestRow } from "./rows.ts";
-import { assignments, columns, params, type Prepare } from "./sqlite.ts";
+import { assignments, columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
 const CONTAINER_COLUMNS = columns<ContainerRow>({
   manifest: true,
@@ -59,7 +59,7 @@ export function containerStatements(p: Prepare) {
     container: p(`${SELECT} WHERE manifest = $manifest AND name = $name`),
     insertContainer: p(
       `INSERT INTO containers (${CONTAINER_COLUMNS.join(", ")}) ` +
-        `VALUES (${params(CONTAINER_COLUMNS)})`,
+        `VALUES (${placeholders(CONTAINER_COLUMNS)})`,
     ),
     updateContainer: p(
       `UPDATE containers SET ${assignments(UPDATED_COLUMNS)} ` +
@@ -144,7 +144,7 @@ export function containerStatements(p: Prepare) {
 
     /** Inserts a new container row. */
     insertContainer(row: ContainerRow): void {
-      s.insertContainer.run(row);
+      s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
     },
 
     /** Writes every column of an existing container row but its key and `created_at`. */
