@@ -143,6 +143,8 @@ async function machine(): Promise<string> {
     `machine  nproc ${await commandLine("nproc", [])} (${cpu})`,
     `mem ${(memKb / 1024 / 1024).toFixed(1)} GB`,
     `kernel ${Deno.osRelease()}`,
+    // Other work on the machine moves every wall-clock figure: say how busy it was at the start.
+    `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `deno ${Deno.version.deno}`,
     `${await commandLine("docker", ["--version"])} (CLI)`,
     `${await commandLine("dockerd", ["--version"])} (engine)`,
