@@ -42,9 +42,10 @@ export interface RunResult {
 
 /**
  * One prepared statement. Parameters are bound by `$name` from an object's keys (node:sqlite
- * refuses keys the statement does not name); rows come back as plain objects, since node:sqlite's
- * have a null prototype that deep comparisons and spreads into typed rows trip over. A full disk
- * throws `StorageFullError` naming `dataDir`, whichever statement hits it.
+ * refuses keys the statement does not name), or, for the wide inserts made once per container,
+ * by position (`runValues`); rows come back as plain objects, since node:sqlite's have a null
+ * prototype that deep comparisons and spreads into typed rows trip over. A full disk throws
+ * `StorageFullError` naming `dataDir`, whichever statement hits it.
  */
 export class Statement {
   readonly #stmt: StatementSync;
