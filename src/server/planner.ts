@@ -200,6 +200,7 @@ export class Planner {
           this.clock.now(),
           actor,
         );
+        result.rollout = true;
       }
       touched.delete("");
       this.#bump(touched);
