@@ -236,6 +236,7 @@ export class Planner {
       this.events.record(downEvents(name, rows, actor));
       // A manifest without containers has nothing left for an agent to report: forget it now.
       this.store.deleteManifestIfEmpty(name);
+      touched.delete("");
       this.#bump(touched);
     });
     this.#wake(touched);

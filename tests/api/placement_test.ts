@@ -378,3 +378,26 @@ Deno.test("start-first runs the new copy beside the old one and removes the old 
     await h.close();
   }
 });
+
+Deno.test("a container waiting for a host is forgotten at once when it is no longer wanted", async () => {
+  const h = await openHarness();
+  try {
+    await registerHosts(h, ["h1"]);
+    await h.up(WEB(2, '    ports: ["8080:80"]\n'));
+    const waiting = (await h.ps()).filter((c) => c.host === "");
+    assert.equal(waiting.length, 1);
+    const scaled = await h.up(WEB(1, '    ports: ["8080:80"]\n'));
+    assert.deepEqual(scaled.removed, [waiting[0].config.name]);
+    assert.deepEqual(Object.keys(await hostsOf(h)), ["web.1"]);
+    await h.up(WEB(2, '    ports: ["8080:80"]\n'));
+    const res = await h.call("POST", "/manifest/down", { manifest: "shop" });
+    assert.equal(res.status, 202);
+    assert.deepEqual(
+      (await h.ps()).map((c) => [c.config.name, c.host, c.desired]),
+      [["web.1", "h1", "removed"]],
+      "the waiting one is gone; the placed one waits for its agent",
+    );
+  } finally {
+    await h.close();
+  }
+});
