@@ -125,6 +125,11 @@ export const UP_RESULT_ENTRIES = {
   removed: v.array(v.string()),
   /** The revision the manifest was stored as; absent when nothing changed. */
   revision: v.optional(v.number()),
+  /**
+   * Present when the manifest's `update:` left its changed containers to a rollout, which
+   * replaces those listed in `updated` batch by batch (`GET /manifests` shows how far it is).
+   */
+  rollout: v.optional(v.literal(true)),
 };
 
 /** `POST /manifest/up`: what changed, by container name. */

@@ -40,7 +40,7 @@ export function psTable(list: ContainerStatus[]): string {
     const row = [
       c.manifestName,
       c.config.name,
-      c.host,
+      c.host || "-",
       c.config.image,
       writtenPorts(c.config.ports).join(",") || "-",
       c.desired,

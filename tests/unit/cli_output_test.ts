@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { historyTable, rollbackText, upText } from "../../src/cli/manifest_output.ts";
+import {
+  historyTable,
+  manifestsTable,
+  planText,
+  rollbackText,
+  rolloutLine,
+  upText,
+} from "../../src/cli/manifest_output.ts";
 import { age, psTable, stateText, table } from "../../src/cli/output.ts";
 import { progressOf } from "../../src/cli/wait.ts";
 import { parseDuration } from "../../src/duration.ts";
@@ -89,4 +96,68 @@ Deno.test("history lists revisions newest first and marks the current one", () =
       `1             ${at}   admin`,
     ].join("\n"),
   );
+});
+
+Deno.test("a placed container waiting for a host shows no host, and its reason", () => {
+  const waiting = status({
+    config: { name: "web.4", image: "i" },
+    host: "",
+    error: "no host fits: 3 have port 8080/tcp taken",
+  });
+  assert.match(psTable([waiting]), /web\.4\s+-\s+i/);
+  assert.match(psTable([waiting]), /no host fits: 3 have port 8080\/tcp taken/);
+  const plan = planText({
+    manifest: "shop",
+    changed: true,
+    containers: [
+      { name: "web.1", host: "h1", action: "create", changes: [] },
+      {
+        name: "web.2",
+        host: "",
+        action: "create",
+        changes: [],
+        pending: "no host fits: 1 offline",
+      },
+    ],
+  });
+  assert.match(plan, /\+ create\s+web\.1 on h1/);
+  assert.match(plan, /\+ create\s+web\.2 waiting for a host \(no host fits: 1 offline\)/);
+});
+
+Deno.test("ls and ps show a rollout in progress, and why one failed", () => {
+  const rollout = {
+    status: "running" as const,
+    batch: 2,
+    batches: 3,
+    containers: 3,
+    done: 1,
+    startedAt: new Date().toISOString(),
+  };
+  const summary = {
+    name: "shop",
+    containers: 3,
+    states: { running: 3 },
+    rollout,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  assert.match(manifestsTable([summary]), /ROLLOUT/);
+  assert.match(manifestsTable([summary]), /batch 2\/3/);
+  assert.match(manifestsTable([{ ...summary, rollout: undefined }]), /\s-\s+0s/);
+  assert.equal(rolloutLine("shop", rollout), "shop: rollout batch 2/3, 1 of 3 replaced");
+  const failed = { ...rollout, status: "rolled-back" as const, error: "web.2 is failed: x" };
+  assert.equal(
+    rolloutLine("shop", failed),
+    "shop: rollout rolled-back, 1 of 3 replaced: web.2 is failed: x",
+  );
+  const up = upText({
+    manifest: "shop",
+    created: [],
+    updated: ["web.1", "web.2"],
+    unchanged: [],
+    removed: [],
+    revision: 2,
+    rollout: true,
+  });
+  assert.match(up, /shop: rolling out web\.1, web\.2 in batches/);
 });
