@@ -5,7 +5,7 @@ import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
 import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { ExitStatus, UsageError } from "./errors.ts";
-import { manifestsTable, planText } from "./manifest_output.ts";
+import { manifestsTable, planText, upText } from "./manifest_output.ts";
 import { psTable } from "./output.ts";
 import { waitForManifest } from "./wait.ts";
 
@@ -57,16 +57,7 @@ export function manifestCommand(print: (text: string) => void): Command {
       const { text, manifest } = await readManifest(opts.file);
       const timeout = parseDuration(opts.timeout);
       const client = clientFor(opts);
-      const result = await client.up(text);
-      const part = (label: string, names: string[]) =>
-        names.length ? [`${label} ${names.join(", ")}`] : [];
-      const parts = [
-        ...part("created", result.created),
-        ...part("updated", result.updated),
-        ...part("unchanged", result.unchanged),
-        ...part("removed", result.removed),
-      ];
-      print(`${manifest.name}: ${parts.join("; ") || "no containers"}`);
+      print(upText(await client.up(text)));
       if (opts.wait) await waitForManifest(client, manifest.name, timeout);
     });
 

@@ -1,6 +1,19 @@
-/** How `manifest diff` and `manifest ls` show their answers to people. */
-import type { ManifestPlan, ManifestSummary, PlanAction } from "../api/schemas.ts";
+/** How `manifest up`, `diff` and `ls` (and `run`) show their answers to people. */
+import type { ManifestPlan, ManifestSummary, PlanAction, UpResult } from "../api/schemas.ts";
 import { age, table } from "./output.ts";
+
+/** What `manifest up` did: `shop: created web; unchanged api; removed worker`. */
+export function upText(result: UpResult): string {
+  const part = (label: string, names: string[]) =>
+    names.length ? [`${label} ${names.join(", ")}`] : [];
+  const parts = [
+    ...part("created", result.created),
+    ...part("updated", result.updated),
+    ...part("unchanged", result.unchanged),
+    ...part("removed", result.removed),
+  ];
+  return `${result.manifest}: ${parts.join("; ") || "no containers"}`;
+}
 
 /** The mark and word of each plan line, as `terraform plan` marks them. */
 const MARKS: Record<PlanAction, string> = {
