@@ -75,16 +75,11 @@ export function runCommand(
 }
 
 /**
- * A run makes a manifest of its own: one that exists is refused rather than replaced (its other
- * containers would be removed) or left unchanged (an identical run would not run again).
+ * A run makes a manifest of its own: one with a container is refused rather than replaced (its
+ * other containers would be removed) or left unchanged (an identical run would not run again).
  */
 async function refuseTaken(client: LauncherClient, name: string): Promise<void> {
-  try {
-    await client.ps(name);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return;
-    throw error;
-  }
+  if (await runContainer(client, name) === undefined) return;
   throw new FailedError(
     `manifest ${name} exists already; remove it first (launcher manifest down --name ${name} ` +
       "--wait) or choose another name",

@@ -22,6 +22,8 @@ Deno.test("containers run to completion, and launcher run waits for them", async
   const cluster = await Cluster.start(["host-a"]);
   const run = (name: string, ...rest: string[]) =>
     cluster.cli(["run", name, "--image", TEST_IMAGE, "--host", "host-a", ...rest]);
+  const upWait = (file: string) =>
+    cluster.cli(["manifest", "up", "-f", file, "--wait", "--timeout", "5s"]);
   try {
     await cluster.step(t, "run --wait prints the output and exits 0 once completed", async () => {
       const r = await run("ok", "-e", "WHO=hi", "--wait", "--", "sh", "-c", 'echo "$WHO"; exit 0');
@@ -144,15 +146,7 @@ Deno.test("containers run to completion, and launcher run waits for them", async
 
         // The same manifest again changes nothing; then a new desired list for host-a makes its
         // agent plan every container once more, and its container running says it has.
-        const again = await cluster.cli([
-          "manifest",
-          "up",
-          "-f",
-          file,
-          "--wait",
-          "--timeout",
-          "5s",
-        ]);
+        const again = await upWait(file);
         assert.match(again.stdout, /unchanged done, four/);
         assert.equal(again.code, 1);
         assert.match(again.stderr, /^error: four on host-a failed: exited with code 4$/m);
@@ -173,7 +167,7 @@ Deno.test("containers run to completion, and launcher run waits for them", async
       const file = cluster.writeManifest("once", jobs("once", { once: "exit 0" }));
       assert.equal((await cluster.cli(["manifest", "up", "-f", file])).code, 0);
       await cluster.waitForStates("once", { once: "completed" });
-      const up = await cluster.cli(["manifest", "up", "-f", file, "--wait", "--timeout", "5s"]);
+      const up = await upWait(file);
       assert.equal(up.code, 0, up.stderr);
       assert.match(up.stderr, /✔ once \(host-a\): completed/);
     });
