@@ -14,6 +14,7 @@ import { Backoff } from "./backoff.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
 import { engineName } from "./labels.ts";
+import { nanoseconds } from "../log_time.ts";
 
 /** What the log side of an agent needs. */
 export interface AgentLogsOptions {
@@ -199,15 +200,6 @@ export class AgentLogs {
     }
     return undefined;
   }
-}
-
-/** An RFC 3339 time as nanoseconds since the epoch. */
-export function nanoseconds(time: string): bigint | undefined {
-  const match = /^(.+T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
-  if (match === null) return undefined;
-  const ms = Date.parse(`${match[1]}${match[3]}`);
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? "").padEnd(9, "0"));
 }
 
 /** Nanoseconds since the epoch as the engine's `since` takes them: `seconds.nanoseconds`. */

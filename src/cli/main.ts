@@ -10,6 +10,7 @@ import { eventsCommand } from "./events.ts";
 import { hostsCommand } from "./hosts.ts";
 import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
+import { runCommand } from "./run.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 import { VERSION } from "../version.ts";
@@ -44,6 +45,7 @@ export function program(): Command {
   root.addCommand(eventsCommand(print));
   root.addCommand(hostsCommand(print));
   root.addCommand(logsCommand());
+  root.addCommand(runCommand(print, log));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -1,4 +1,4 @@
-/** How `manifest up`, `diff`, `ls`, `history` and `rollback` show their answers to people. */
+/** How `manifest up`, `diff`, `ls`, `history`, `rollback` and `run` show their answers to people. */
 import type {
   ManifestHistory,
   ManifestPlan,

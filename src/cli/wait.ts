@@ -20,6 +20,8 @@ export function progressOf(c: ContainerStatus): Progress {
   if (c.state === "failed") return "failed";
   switch (c.desired) {
     case "running":
+      // A container that ran to completion has done what was asked of it.
+      if (c.state === "completed") return "done";
       if (c.state !== "running") return "pending";
       if (c.health === "unhealthy") return "failed";
       return c.health === undefined || c.health === "healthy" ? "done" : "pending";

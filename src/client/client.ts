@@ -122,9 +122,10 @@ export class LauncherClient {
     await drain(await this.request("POST", "/tokens/revoke", { json: { id } }));
   }
 
-  /** Sends a manifest as YAML text; the server validates it. */
-  async up(yaml: string): Promise<UpResult> {
-    const res = await this.request("POST", "/manifest/up", { yaml });
+  /** Sends a manifest, as YAML text or as an object sent as JSON; the server validates it. */
+  async up(manifest: string | Record<string, unknown>): Promise<UpResult> {
+    const body = typeof manifest === "string" ? { yaml: manifest } : { json: manifest };
+    const res = await this.request("POST", "/manifest/up", body);
     return v.parse(UpResultSchema, await res.json());
   }
 

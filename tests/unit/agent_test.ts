@@ -82,10 +82,75 @@ Deno.test("a die event is reported with its exit code and no inspect", async () 
     api.set([want("web")]);
     await until("running", () => api.last("web")?.state === "running");
     engine.crash(engine.byName("shop_web")!.id, 3);
-    await until("exited", () => api.last("web")?.state === "exited");
+    // No restart policy (Docker's no): the exit is final.
+    await until("failed", () => api.last("web")?.state === "failed");
     assert.equal(api.last("web")?.exitCode, 3);
+    assert.equal(api.last("web")?.error, "exited with code 3");
     assert.equal(engine.count("inspect"), 0);
     // A crash is left visible: nobody asked for a start.
+    assert.equal(engine.count("start"), 1);
+  });
+});
+
+Deno.test("a container that ran to completion is completed and never started again", async () => {
+  await withAgent(async ({ engine, api, clock, until }) => {
+    const job = { name: "job", host: "host-a", image: "launcher-test:1", restart: "no" };
+    api.set([want("job", { config: job }), want("bad", { config: { ...job, name: "bad" } })]);
+    await until(
+      "both running",
+      () => api.last("job")?.state === "running" && api.last("bad")?.state === "running",
+    );
+    engine.crash(engine.byName("shop_job")!.id, 0);
+    engine.crash(engine.byName("shop_bad")!.id, 4);
+    await until(
+      "completed and failed",
+      () => api.last("job")?.state === "completed" && api.last("bad")?.state === "failed",
+    );
+    assert.equal(api.last("job")?.exitCode, 0);
+    assert.equal(api.last("job")?.error, undefined);
+    assert.equal(api.last("bad")?.exitCode, 4);
+    // Periodic checks (one list each) and a new desired list of the same intents start nothing.
+    const lists = engine.count("list");
+    await clock.pass(5000);
+    await until("a periodic check", () => engine.count("list") === lists + 1);
+    await clock.pass(5000);
+    await until("another periodic check", () => engine.count("list") === lists + 2);
+    api.set([want("job", { config: job }), want("bad", { config: { ...job, name: "bad" } })]);
+    await clock.pass(5000);
+    await until("a third periodic check", () => engine.count("list") === lists + 3);
+    assert.equal(engine.count("start"), 2);
+    assert.equal(engine.byName("shop_job")?.state, "exited");
+    assert.equal(api.last("job")?.state, "completed");
+    assert.equal(api.last("bad")?.state, "failed");
+    // A new intent (`container restart` bumps the generation) runs it again.
+    api.set([want("job", { config: job, generation: 2, restartGeneration: 2 })]);
+    await until("running again", () => api.last("job")?.state === "running");
+  });
+});
+
+Deno.test("an on-failure container is failed only once the engine's list shows it gave up", async () => {
+  await withAgent(async ({ engine, api, clock, until }) => {
+    const config = {
+      name: "web",
+      host: "host-a",
+      image: "launcher-test:1",
+      options: ["--restart=on-failure:2"],
+    };
+    api.set([want("web", { config })]);
+    await until("running", () => api.last("web")?.state === "running");
+    const id = engine.byName("shop_web")!.id;
+    // A die event does not say whether the engine restarts it: exited, as the engine's word.
+    engine.crash(id, 3);
+    await until("exited", () => api.last("web")?.state === "exited");
+    // The engine's list says it is restarting.
+    engine.containers.get(id)!.state = "restarting";
+    await clock.pass(5000);
+    await until("restarting", () => api.last("web")?.state === "restarting");
+    // The engine's list says it gave up.
+    engine.containers.get(id)!.state = "exited";
+    await clock.pass(5000);
+    await until("failed", () => api.last("web")?.state === "failed");
+    assert.equal(api.last("web")?.exitCode, 3);
     assert.equal(engine.count("start"), 1);
   });
 });

@@ -26,6 +26,9 @@ Deno.test("age uses the largest whole unit", () => {
 Deno.test("ps shows exit codes and health beside the state", () => {
   assert.equal(stateText(status({ state: "exited", exitCode: 137 })), "exited (137)");
   assert.equal(stateText(status({ state: "running", health: "healthy" })), "running (healthy)");
+  assert.equal(stateText(status({ state: "completed", exitCode: 0 })), "completed");
+  assert.equal(stateText(status({ state: "failed", exitCode: 4 })), "failed (exit 4)");
+  assert.equal(stateText(status({ state: "failed", error: "no such image" })), "failed");
 });
 
 Deno.test("ps shows ports as the spec wrote them", () => {
@@ -47,6 +50,9 @@ Deno.test("--wait counts a container done only when it reached what is desired",
   assert.equal(progressOf(status({ state: "running", health: "starting" })), "pending");
   assert.equal(progressOf(status({ state: "running", health: "unhealthy" })), "failed");
   assert.equal(progressOf(status({ state: "failed", error: "x" })), "failed");
+  assert.equal(progressOf(status({ state: "completed", exitCode: 0 })), "done");
+  assert.equal(progressOf(status({ state: "failed", exitCode: 4, error: "x" })), "failed");
+  assert.equal(progressOf(status({ state: "exited", exitCode: 0 })), "pending");
   assert.equal(progressOf(status({ desired: "stopped", state: "exited" })), "done");
   assert.equal(progressOf(status({ desired: "removed", state: "running" })), "pending");
   assert.equal(progressOf(status({ desired: "removed", state: "failed", error: "x" })), "pending");
