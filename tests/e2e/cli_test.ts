@@ -86,6 +86,32 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       },
     );
 
+    await cluster.step(
+      t,
+      "--url takes a list: a refusing server is skipped, all refusing are named, a bad entry exits 2",
+      async () => {
+        const refusing = () => {
+          const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          listener.close();
+          return `http://127.0.0.1:${listener.addr.port}`;
+        };
+        const [down, gone] = [refusing(), refusing()];
+        const ps = await cluster.cli(["manifest", "ps"], {
+          env: { LAUNCHER_URL: `${down},${cluster.url}` },
+        });
+        assert.equal(ps.code, 0, ps.stderr);
+        const none = await cluster.cli(["manifest", "ps", "--url", `${down}, ${gone}`]);
+        assert.equal(none.code, 1);
+        assert.match(
+          none.stderr,
+          new RegExp(`^error: cannot reach any server: ${down} \\(.*refused.*\\), ${gone} \\(`),
+        );
+        const bad = await cluster.cli(["manifest", "ps", "--url", `${cluster.url},ftp://x`]);
+        assert.equal(bad.code, 2);
+        assert.equal(bad.stderr, 'error: --url: "ftp://x" is not an http(s) URL\n');
+      },
+    );
+
     await cluster.step(t, "ps -o json prints the API's ContainerStatus list", async () => {
       const file = cluster.writeManifest(
         "one",
