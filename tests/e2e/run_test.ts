@@ -92,7 +92,7 @@ Deno.test("containers run to completion, and launcher run waits for them", async
     await cluster.step(t, "run without --wait applies and prints what up prints", async () => {
       const r = await run("later", "--", ...SLEEPER);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "later: created later\n");
+      assert.equal(r.stdout, "later: created later\nlater: stored as revision 1\n");
       await cluster.waitForStates("later", { later: "running" });
     });
 
