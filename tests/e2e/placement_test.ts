@@ -118,7 +118,7 @@ Deno.test("placement on real engines", async (t) => {
     await pollUntil("host-a, host-b and host-c registered", async () => {
       const hosts = await cluster.client().hosts();
       return hosts.filter((h) => h.registered && h.online).length === 3;
-    });
+    }, { timeoutMs: 60_000 });
 
     await cluster.step(t, "replicas: 3 spread over the three hosts, one each", async () => {
       const file = cluster.writeManifest("shop", placed("shop", 3));
