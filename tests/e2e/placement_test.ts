@@ -181,7 +181,7 @@ Deno.test("placement on real engines", async (t) => {
         assert.match(
           table,
           new RegExp(
-            `^ports\\s+web\\.4\\s+${TEST_IMAGE}\\s+8080:80\\s+running\\s+pending\\s+\\S+\\s+${reason}$`,
+            `^ports\\s+web\\.4\\s+-\\s+${TEST_IMAGE}\\s+8080:80\\s+running\\s+pending\\s+\\S+\\s+${reason}$`,
             "m",
           ),
         );
@@ -348,11 +348,25 @@ Deno.test("placement on real engines", async (t) => {
       const bad =
         rolling(update, "2").replace(`image: ${TEST_IMAGE}`, "image: launcher-test:absent") +
         "    pull: never\n";
-      await ok(cluster, ["manifest", "up", "-f", cluster.writeManifest("roll-bad", bad)]);
-      const rollout = await pollUntil("the rollout to be rolled back", async () => {
-        const r = (await summary(cluster, "roll"))?.rollout;
-        return r?.status === "rolled-back" ? r : false;
-      }, { timeoutMs: 60_000, everyMs: 200 });
+      // up --wait follows the rollout: its batch line, then exit 1 naming the container.
+      const wait = await cluster.cli([
+        "manifest",
+        "up",
+        "-f",
+        cluster.writeManifest("roll-bad", bad),
+        "--wait",
+        "--timeout",
+        "1m",
+      ]);
+      assert.equal(wait.code, 1, wait.stderr);
+      assert.match(wait.stdout, /roll: rolling out web\.1, web\.2, web\.3 in batches/);
+      assert.match(wait.stderr, /^roll: rollout batch 1\/3, 0 of 3 replaced$/m);
+      assert.match(
+        wait.stderr,
+        /roll: rollout rolled-back: batch 1 of 3 missed its deadline of 10s: web\.1 is failed/,
+      );
+      const rollout = (await summary(cluster, "roll"))?.rollout;
+      assert.ok(rollout?.status === "rolled-back", JSON.stringify(rollout));
       assert.equal(rollout.failed, "web.1");
       assert.match(
         rollout.error ?? "",
