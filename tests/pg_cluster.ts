@@ -35,6 +35,7 @@
  * when the process ends is killed and removed on `unload`, and one left by a process that died
  * is swept by the next `startPostgres`.
  */
+import { freePort, isAlive, run, signal } from "./processes.ts";
 
 /** A running throwaway cluster. */
 export interface PgCluster {
@@ -350,24 +351,6 @@ function childrenOf(parent: number): number[] {
   return children;
 }
 
-/** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: Deno.Signal): void {
-  try {
-    Deno.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** Kills and removes, synchronously, every cluster still live when the process ends. */
 function installHooks(): void {
   if (hooksInstalled) return;
@@ -415,24 +398,6 @@ async function sweepStale(): Promise<void> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }
-}
-
-/** Picks a free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function run(command: string, args: string[], cwd?: string): Promise<string> {
-  const out = await new Deno.Command(command, { args, cwd, stdin: "null" }).output();
-  const decoder = new TextDecoder();
-  if (!out.success) {
-    const stderr = decoder.decode(out.stderr).trim();
-    throw new Error(`${command} ${args.join(" ")} failed (${out.code}): ${stderr}`);
-  }
-  return decoder.decode(out.stdout);
 }
 
 async function logTail(dir: string): Promise<string> {
