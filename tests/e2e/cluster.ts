@@ -5,6 +5,7 @@
 import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
 import { pollUntil } from "../poll_until.ts";
+import { freePort } from "../processes.ts";
 import { type EngineHost, type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -64,14 +65,6 @@ class Proc {
   async exited(): Promise<number> {
     return (await this.child.status).code;
   }
-}
-
-/** Picks a free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Server, agents and engines of one test file. */
