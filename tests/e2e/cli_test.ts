@@ -1,6 +1,7 @@
 /** The CLI as a user meets it: exit codes, one-line errors, file:line:column for bad manifests. */
 import assert from "node:assert/strict";
 import { Cluster } from "./cluster.ts";
+import { freePort } from "../processes.ts";
 
 const NO_STACK = /^\s+at .*:\d+:\d+/m;
 
@@ -90,12 +91,8 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
       t,
       "--url takes a list: a refusing server is skipped, all refusing are named, a bad entry exits 2",
       async () => {
-        const refusing = () => {
-          const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-          listener.close();
-          return `http://127.0.0.1:${listener.addr.port}`;
-        };
-        const [down, gone] = [refusing(), refusing()];
+        // Free ports: nothing listens there, so connections are refused.
+        const [down, gone] = [freePort(), freePort()].map((port) => `http://127.0.0.1:${port}`);
         const ps = await cluster.cli(["manifest", "ps"], {
           env: { LAUNCHER_URL: `${down},${cluster.url}` },
         });

@@ -7,13 +7,11 @@ import assert from "node:assert/strict";
 import { LauncherClient } from "../../src/client/client.ts";
 import { ApiError, UnreachableError } from "../../src/client/errors.ts";
 import { pollUntil } from "../poll_until.ts";
+import { freePort } from "../processes.ts";
 
-/** A port with nothing listening on it: connections are refused. */
+/** A free port: nothing listens on it, so connections are refused. */
 function refusing(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${listener.addr.port}`;
-  listener.close();
-  return url;
+  return `http://127.0.0.1:${freePort()}`;
 }
 
 /** A server answering every request with `answer`, recording what it was asked. */
