@@ -135,11 +135,6 @@ export class LauncherClient {
     return this.#servers.current;
   }
 
-  /** Every server of this client, in list order. */
-  get urls(): readonly string[] {
-    return this.#servers.urls;
-  }
-
   /** Checks that the server answers. */
   async healthz(): Promise<void> {
     await drain(await this.request("GET", "/healthz"));
