@@ -7,6 +7,7 @@
 import { LauncherClient } from "../src/client/client.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
 import { pollUntil } from "../tests/poll_until.ts";
+import { freePort } from "../tests/processes.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PASSWORD = "bench-password";
@@ -109,11 +110,4 @@ export async function startBenchServer(
 export async function serverLogTail(server: BenchServer, lines: number): Promise<string[]> {
   const text = (await Deno.readTextFile(`${server.dir}/server.log`).catch(() => "")).trim();
   return text.split("\n").filter((l) => l !== "" && !l.includes("listening on")).slice(-lines);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }

@@ -15,6 +15,12 @@ export interface Seen {
   /** The engine's state word: created, running, restarting, paused, exited, dead, removing. */
   state: string;
   exitCode?: number;
+  /**
+   * Set by a die event: the engine may be restarting the container under its restart policy (it
+   * lists it `restarting` then, but the event does not say). A list or a call of the agent's
+   * settles it.
+   */
+  mayRestart?: true;
   /** starting, healthy or unhealthy; absent without a health check. */
   health?: string;
   /** The view's version when this entry last changed. */
@@ -112,12 +118,18 @@ export class EngineView {
           ...base,
           state: "running",
           exitCode: undefined,
+          mayRestart: undefined,
           health: undefined,
         });
       case "unpause":
         return this.#set(e.id, { ...base, state: "running" });
       case "die":
-        return this.#set(e.id, { ...base, state: "exited", exitCode: e.exitCode });
+        return this.#set(e.id, {
+          ...base,
+          state: "exited",
+          exitCode: e.exitCode,
+          mayRestart: true,
+        });
       case "pause":
         return this.#set(e.id, { ...base, state: "paused" });
       case "health_status":
@@ -147,8 +159,15 @@ export class EngineView {
   settled(id: string, state: "running" | "exited", since: number): Seen | undefined {
     const known = this.#byId.get(id);
     if (known === undefined || known.changed > since || known.state === state) return undefined;
-    if (state === "exited") return this.#set(id, { ...known, state });
-    return this.#set(id, { ...known, state, exitCode: undefined, health: undefined });
+    // The engine never restarts a container the agent stopped.
+    if (state === "exited") return this.#set(id, { ...known, state, mayRestart: undefined });
+    return this.#set(id, {
+      ...known,
+      state,
+      exitCode: undefined,
+      mayRestart: undefined,
+      health: undefined,
+    });
   }
 
   /** The agent removed a container. */
@@ -161,6 +180,7 @@ export class EngineView {
   #set(id: string, fields: Omit<Seen, "id" | "changed" | "at">): Seen {
     const entry: Seen = { ...fields, id, changed: ++this.#version, at: this.#now() };
     if (entry.exitCode === undefined) delete entry.exitCode;
+    if (entry.mayRestart === undefined) delete entry.mayRestart;
     if (entry.health === undefined) delete entry.health;
     this.#byId.set(id, entry);
     return entry;
@@ -179,7 +199,8 @@ function same(
   a: Omit<Seen, "id" | "changed" | "at">,
   b: Omit<Seen, "id" | "changed" | "at">,
 ): boolean {
-  return a.state === b.state && a.exitCode === b.exitCode && a.health === b.health &&
+  return a.state === b.state && a.exitCode === b.exitCode && a.mayRestart === b.mayRestart &&
+    a.health === b.health &&
     a.names.join("\n") === b.names.join("\n") &&
     JSON.stringify(a.labels) === JSON.stringify(b.labels);
 }

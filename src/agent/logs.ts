@@ -14,6 +14,7 @@ import { Backoff } from "./backoff.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS, withDeadline } from "./deadline.ts";
 import { engineName } from "./labels.ts";
+import { nanoseconds } from "../log_time.ts";
 
 /** What the log side of an agent needs. */
 export interface AgentLogsOptions {
@@ -57,10 +58,10 @@ export class AgentLogs {
     let unsupported = false;
     while (!signal.aborted) {
       try {
-        const requests = await client.logRequests(host, this.opts.waitMs ?? 30_000, signal);
+        const batch = await client.logRequests(host, this.opts.waitMs ?? 30_000, signal);
         backoff.reset();
         unsupported = false;
-        for (const request of requests) void this.#serve(request, signal);
+        for (const request of batch.requests) void this.#serve(batch.server, request, signal);
       } catch (error) {
         if (signal.aborted) break;
         // The pull loop already says when the server is unreachable; this says what only logs
@@ -78,8 +79,11 @@ export class AgentLogs {
     }
   }
 
-  /** Uploads one request's lines until the server answers or the agent stops. */
-  async #serve(request: LogRequest, parent: AbortSignal): Promise<void> {
+  /**
+   * Uploads one request's lines to `server`, which handed it out and holds its client, until the
+   * server answers or the agent stops.
+   */
+  async #serve(server: string, request: LogRequest, parent: AbortSignal): Promise<void> {
     const { client, host, log } = this.opts;
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -106,7 +110,7 @@ export class AgentLogs {
     });
     let outcome = "";
     try {
-      await client.uploadLogs(host, request.id, body, controller.signal);
+      await client.uploadLogs(server, host, request.id, body, controller.signal);
       outcome = ended ? "the output ended" : "the client left";
     } catch (error) {
       if (!controller.signal.aborted) outcome = `the upload failed: ${errorMessage(error)}`;
@@ -199,15 +203,6 @@ export class AgentLogs {
     }
     return undefined;
   }
-}
-
-/** An RFC 3339 time as nanoseconds since the epoch. */
-export function nanoseconds(time: string): bigint | undefined {
-  const match = /^(.+T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
-  if (match === null) return undefined;
-  const ms = Date.parse(`${match[1]}${match[3]}`);
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? "").padEnd(9, "0"));
 }
 
 /** Nanoseconds since the epoch as the engine's `since` takes them: `seconds.nanoseconds`. */

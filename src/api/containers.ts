@@ -10,7 +10,12 @@ export const DESIRED = ["running", "stopped", "killed", "removed"] as const;
 export const DesiredSchema = v.picklist(DESIRED);
 export type Desired = v.InferOutput<typeof DesiredSchema>;
 
-/** What an agent last observed (`pending`: not yet seen by its agent). */
+/**
+ * What an agent last observed (`pending`: not yet seen by its agent). A container that should run
+ * and exited for good (its restart policy will not start it again) is `completed` when it exited
+ * 0, and `failed` with its `exitCode` otherwise; `exited` is left for a container desired stopped
+ * or killed, and for an exit that the engine's restart policy may follow with a start.
+ */
 export const STATES = [
   "pending",
   "pulling",
@@ -19,6 +24,7 @@ export const STATES = [
   "restarting",
   "paused",
   "exited",
+  "completed",
   "dead",
   "removing",
   "removed",
@@ -27,6 +33,23 @@ export const STATES = [
 ] as const;
 export const StateSchema = v.picklist(STATES);
 export type State = v.InferOutput<typeof StateSchema>;
+
+/**
+ * A state as `ps` and the events show it, with its exit code or health: `exited (137)`,
+ * `failed (exit 3)`, `running (healthy)`, `completed`.
+ */
+export function stateLabel(
+  state: string,
+  exitCode?: number | null,
+  health?: string | null,
+): string {
+  if (exitCode !== undefined && exitCode !== null) {
+    if (state === "exited" || state === "dead") return `${state} (${exitCode})`;
+    if (state === "failed") return `failed (exit ${exitCode})`;
+  }
+  if (state === "running" && health) return `running (${health})`;
+  return state;
+}
 
 /** Actions a client may request on one container. */
 export const ACTIONS = ["stop", "kill", "restart", "rm"] as const;
@@ -125,6 +148,11 @@ export const UP_RESULT_ENTRIES = {
   removed: v.array(v.string()),
   /** The revision the manifest was stored as; absent when nothing changed. */
   revision: v.optional(v.number()),
+  /**
+   * Present when the manifest's `update:` left its changed containers to a rollout, which
+   * replaces those listed in `updated` batch by batch (`GET /manifests` shows how far it is).
+   */
+  rollout: v.optional(v.literal(true)),
 };
 
 /** `POST /manifest/up`: what changed, by container name. */

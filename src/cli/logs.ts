@@ -21,7 +21,7 @@ async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: 
 }
 
 /** The process's own stdout and stderr. */
-const STANDARD: LogWriters = {
+export const STANDARD_WRITERS: LogWriters = {
   stdout: (bytes) => writeAll(Deno.stdout, bytes),
   stderr: (bytes) => writeAll(Deno.stderr, bytes),
 };
@@ -48,7 +48,7 @@ function parseSince(text: string): string {
 }
 
 /** The `logs` command; `writers` default to the process's stdout and stderr. */
-export function logsCommand(writers: LogWriters = STANDARD) {
+export function logsCommand(writers: LogWriters = STANDARD_WRITERS) {
   return new Command("logs")
     .description("print a container's output: stdout to stdout, stderr to stderr")
     .argument("<target>", "MANIFEST/CONTAINER, such as shop/web")

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { errorMessage, LauncherError } from "../errors.ts";
 import { DurationError } from "../duration.ts";
+import { ServerUrlError } from "../client/errors.ts";
 import { agentCommand } from "./agent.ts";
 import { containerCommand } from "./container.ts";
 import { devCommand } from "./dev.ts";
@@ -10,6 +11,7 @@ import { eventsCommand } from "./events.ts";
 import { hostsCommand } from "./hosts.ts";
 import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
+import { runCommand } from "./run.ts";
 import { serveCommand } from "./serve.ts";
 import { tokenCommand } from "./token.ts";
 import { VERSION } from "../version.ts";
@@ -44,6 +46,7 @@ export function program(): Command {
   root.addCommand(eventsCommand(print));
   root.addCommand(hostsCommand(print));
   root.addCommand(logsCommand());
+  root.addCommand(runCommand(print, log));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();
@@ -69,7 +72,10 @@ function report(error: unknown): number {
     // Commander has already printed its message (or the help).
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof UsageError || error instanceof DurationError) {
+  if (
+    error instanceof UsageError || error instanceof DurationError ||
+    error instanceof ServerUrlError
+  ) {
     log(error.message.split("\n").map((l) => `error: ${l}`).join("\n"));
     return EXIT.usage;
   }

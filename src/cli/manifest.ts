@@ -8,7 +8,14 @@ import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
 import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { ExitStatus, UsageError } from "./errors.ts";
-import { historyTable, manifestsTable, planText, rollbackText, upText } from "./manifest_output.ts";
+import {
+  historyTable,
+  manifestsTable,
+  planText,
+  rollbackText,
+  rolloutLine,
+  upText,
+} from "./manifest_output.ts";
 import { psTable } from "./output.ts";
 import { waitForManifest } from "./wait.ts";
 
@@ -68,8 +75,11 @@ export function manifestCommand(print: (text: string) => void): Command {
       const { text, manifest } = await readManifest(opts.file);
       const timeout = parseDuration(opts.timeout);
       const client = clientFor(opts);
-      print(upText(await client.up(text)));
-      if (opts.wait) await waitForManifest(client, manifest.name, timeout);
+      const result = await client.up(text);
+      print(upText(result));
+      if (opts.wait) {
+        await waitForManifest(client, manifest.name, timeout, { rollout: result.rollout });
+      }
     });
 
   manifest.command("down")
@@ -95,8 +105,17 @@ export function manifestCommand(print: (text: string) => void): Command {
     .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
     .action(async (opts) => {
       const name = opts.file || opts.name ? await manifestName(opts) : undefined;
-      const list = await clientFor(opts).ps(name);
-      print(opts.output === "json" ? JSON.stringify(list, null, 2) : psTable(list));
+      const client = clientFor(opts);
+      const list = await client.ps(name);
+      if (opts.output === "json") return print(JSON.stringify(list, null, 2));
+      // A rollout in progress, or paused by a failure, is part of what the manifest is doing.
+      const rollouts = (await client.manifests()).flatMap((m) =>
+        (name === undefined || m.name === name) &&
+          (m.rollout?.status === "running" || m.rollout?.status === "paused")
+          ? [rolloutLine(m.name, m.rollout)]
+          : []
+      );
+      print([psTable(list), ...rollouts].join("\n"));
     });
 
   manifest.command("diff")

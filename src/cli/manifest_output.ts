@@ -1,10 +1,11 @@
-/** How `manifest up`, `diff`, `ls`, `history` and `rollback` show their answers to people. */
+/** How `manifest up`, `diff`, `ls`, `history`, `rollback` and `run` show their answers to people. */
 import type {
   ManifestHistory,
   ManifestPlan,
   ManifestSummary,
   PlanAction,
   RollbackResult,
+  Rollout,
   UpResult,
 } from "../api/schemas.ts";
 import { age, table } from "./output.ts";
@@ -49,7 +50,10 @@ export function planText(plan: ManifestPlan): string {
   const width = Math.max(...Object.values(MARKS).map((m) => m.length));
   const lines = [head];
   for (const c of plan.containers) {
-    lines.push(`${MARKS[c.action].padEnd(width)}  ${c.name} on ${c.host}`);
+    const where = c.host === ""
+      ? `waiting for a host (${c.pending ?? "none fits"})`
+      : `on ${c.host}`;
+    lines.push(`${MARKS[c.action].padEnd(width)}  ${c.name} ${where}`);
     for (const change of c.changes) {
       lines.push(`    ${change.field}: ${valueText(change.from)} -> ${valueText(change.to)}`);
     }
@@ -60,9 +64,31 @@ export function planText(plan: ManifestPlan): string {
 /** The states `manifest ls` gives a column of their own; the rest are counted as OTHER. */
 const COLUMNS = ["running", "exited", "failed", "pending"] as const;
 
+/** A rollout in a word or two: `batch 2/3` while it runs, else how it ended. */
+export function rolloutText(rollout: Rollout | undefined): string {
+  if (rollout === undefined) return "-";
+  return rollout.status === "running"
+    ? `batch ${rollout.batch}/${rollout.batches}`
+    : rollout.status;
+}
+
+/** The line `manifest ps` adds under its table for a rollout in progress or one that failed. */
+export function rolloutLine(manifest: string, rollout: Rollout): string {
+  const head = `${manifest}: rollout ${rolloutText(rollout)}, ` +
+    `${rollout.done} of ${rollout.containers} replaced`;
+  return rollout.error === undefined ? head : `${head}: ${rollout.error}`;
+}
+
 /** The `manifest ls` table. */
 export function manifestsTable(list: ManifestSummary[], now = Date.now()): string {
-  const header = ["NAME", "CONTAINERS", ...COLUMNS.map((s) => s.toUpperCase()), "OTHER", "AGE"];
+  const header = [
+    "NAME",
+    "CONTAINERS",
+    ...COLUMNS.map((s) => s.toUpperCase()),
+    "OTHER",
+    "ROLLOUT",
+    "AGE",
+  ];
   const rows = list.map((m) => {
     const counted = COLUMNS.map((state) => m.states[state] ?? 0);
     const other = m.containers - counted.reduce((a, b) => a + b, 0);
@@ -71,6 +97,7 @@ export function manifestsTable(list: ManifestSummary[], now = Date.now()): strin
       String(m.containers),
       ...counted.map(String),
       String(other),
+      rolloutText(m.rollout),
       age(m.createdAt, now),
     ];
   });
@@ -95,6 +122,9 @@ export function upText(result: UpResult): string {
   const lines = [changesLine(result)];
   if (result.revision !== undefined) {
     lines.push(`${result.manifest}: stored as revision ${result.revision}`);
+  }
+  if (result.rollout) {
+    lines.push(`${result.manifest}: rolling out ${result.updated.join(", ")} in batches`);
   }
   return lines.join("\n");
 }

@@ -1,5 +1,5 @@
 /** How the CLI shows data: aligned tables for people, JSON for programs. */
-import type { ContainerStatus } from "../api/schemas.ts";
+import { type ContainerStatus, stateLabel } from "../api/schemas.ts";
 
 /** Output formats a data command accepts with `-o`. */
 export const FORMATS = ["table", "json"] as const;
@@ -22,13 +22,9 @@ export function age(iso: string, now = Date.now()): string {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
-/** The state as `ps` shows it: `exited (137)`, `running (healthy)`, `failed`. */
+/** The state as `ps` shows it: `exited (137)`, `failed (exit 3)`, `running (healthy)`. */
 export function stateText(c: ContainerStatus): string {
-  if ((c.state === "exited" || c.state === "dead") && c.exitCode !== undefined) {
-    return `${c.state} (${c.exitCode})`;
-  }
-  if (c.health && c.state === "running") return `running (${c.health})`;
-  return c.state;
+  return stateLabel(c.state, c.exitCode, c.health);
 }
 
 /** The `manifest ps` table; an ERROR column appears only when some container has an error. */
@@ -40,7 +36,7 @@ export function psTable(list: ContainerStatus[]): string {
     const row = [
       c.manifestName,
       c.config.name,
-      c.host,
+      c.host || "-",
       c.config.image,
       writtenPorts(c.config.ports).join(",") || "-",
       c.desired,

@@ -64,6 +64,11 @@ export function setDesired(
   now: string,
   force = false,
 ): void {
+  // A placed container still waiting for a host runs nowhere: no agent will report it gone.
+  if (desired === "removed" && row.host === "") {
+    store.deleteContainer(row.manifest, row.name);
+    return;
+  }
   store.updateContainer({
     ...row,
     desired,

@@ -3,12 +3,13 @@
  * recorded in the transaction of the change they describe, kept for a bounded time and count,
  * and followed by long-polls on the event id.
  */
-import type {
-  EventKind,
-  EventPage,
-  EventRecord,
-  FieldChange,
-  StateReport,
+import {
+  type EventKind,
+  type EventPage,
+  type EventRecord,
+  type FieldChange,
+  stateLabel,
+  type StateReport,
 } from "../api/schemas.ts";
 import { MAX_EVENTS_LIMIT } from "../api/events.ts";
 import type { Principal } from "./auth.ts";
@@ -71,15 +72,6 @@ const AGE_PRUNE_EVERY_MS = 60_000;
 /** Every follower waits on the one key: any new event may be one it wants. */
 const ANY_EVENT = "any";
 
-/** An observed state as `ps` shows it: `running`, `running (healthy)`, `exited (137)`. */
-function observed(state: string, exitCode: number | null, health: string | null): string {
-  if ((state === "exited" || state === "dead") && exitCode !== null) {
-    return `${state} (${exitCode})`;
-  }
-  if (state === "running" && health !== null) return `running (${health})`;
-  return state;
-}
-
 /** How an event names a caller: `token 3f2a1b9c04de (admin)`, or `admin` when none is known. */
 export function actorName(principal: Principal | undefined): string {
   if (principal === undefined) return DEFAULT_ACTOR;
@@ -129,8 +121,8 @@ export function stateEvent(
   report: StateReport,
   actor: string,
 ): NewEvent | undefined {
-  const from = observed(row.state, row.exit_code, row.health);
-  const to = observed(report.state, report.exitCode ?? null, report.health ?? null);
+  const from = stateLabel(row.state, row.exit_code, row.health);
+  const to = stateLabel(report.state, report.exitCode, report.health);
   if (from === to) return undefined;
   const event: NewEvent = {
     kind: "state",

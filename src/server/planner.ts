@@ -200,6 +200,7 @@ export class Planner {
           this.clock.now(),
           actor,
         );
+        result.rollout = true;
       }
       touched.delete("");
       this.#bump(touched);
@@ -235,6 +236,7 @@ export class Planner {
       this.events.record(downEvents(name, rows, actor));
       // A manifest without containers has nothing left for an agent to report: forget it now.
       this.store.deleteManifestIfEmpty(name);
+      touched.delete("");
       this.#bump(touched);
     });
     this.#wake(touched);

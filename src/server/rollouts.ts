@@ -214,16 +214,13 @@ export class Rollouts {
     const startFirst = policy.order === "start-first" && entry.to.placement !== undefined;
     const name = startFirst ? freeName(this.#store, manifest, entry.to.template) : entry.name;
     const [host, pending] = this.#hostFor(manifest, entry.to, startFirst ? undefined : old);
-    const parsed = renamed(entry.to, name, host);
     entry.current = name;
     if (startFirst) {
       this.#store.insertContainer({
         ...old,
-        name,
-        ...freshSpec(parsed, pending),
+        ...versionColumns(entry.to, name, host, pending),
         generation: 1,
         restart_generation: 0,
-        placement: JSON.stringify(entry.to.placement),
         replaces: old.name,
         created_at: now,
         updated_at: now,
@@ -231,10 +228,7 @@ export class Rollouts {
     } else {
       this.#store.updateContainer({
         ...old,
-        ...freshSpec(parsed, pending),
-        ...(entry.to.placement === undefined ? {} : {
-          placement: JSON.stringify(entry.to.placement),
-        }),
+        ...versionColumns(entry.to, name, host, pending),
         generation: old.generation + 1,
         updated_at: now,
       });
@@ -316,10 +310,7 @@ export class Rollouts {
       : this.#hostFor(manifest, entry.from, current);
     this.#store.updateContainer({
       ...current,
-      ...freshSpec(renamed(entry.from, current.name, host), pending),
-      ...(entry.from.placement === undefined ? {} : {
-        placement: JSON.stringify(entry.from.placement),
-      }),
+      ...versionColumns(entry.from, current.name, host, pending),
       replaces: "",
       generation: current.generation + 1,
       updated_at: now,
@@ -342,6 +333,15 @@ export class Rollouts {
     if (container !== undefined) event.container = container;
     this.#events.record([event]);
   }
+}
+
+/** The columns of a container running a version under an instance name, on a host. */
+function versionColumns(version: Version, name: string, host: string, pending?: string) {
+  return {
+    name,
+    ...freshSpec(renamed(version, name, host), pending),
+    ...(version.placement === undefined ? {} : { placement: JSON.stringify(version.placement) }),
+  };
 }
 
 /** The version a stored container runs. */

@@ -107,6 +107,8 @@ Deno.test("reports record each real state change, old -> new, and repeats none",
     await report(h, { ...web, state: "exited", exitCode: 137 });
     await report(h, { ...web, state: "exited", exitCode: 137 });
     await report(h, { ...web, state: "failed", error: "pull access denied" });
+    await report(h, { ...web, state: "completed", containerId: "c2", exitCode: 0 });
+    await report(h, { ...web, state: "failed", exitCode: 4, error: "exited with code 4" });
     await action(h, { action: "rm", host: "host-a", container: "web" });
     await report(h, { ...web, state: "removed" });
     const page = await events(h, `?after=${after}`);
@@ -116,7 +118,9 @@ Deno.test("reports record each real state change, old -> new, and repeats none",
       ["running", "running (healthy)", undefined],
       ["running (healthy)", "exited (137)", undefined],
       ["exited (137)", "failed", "pull access denied"],
-      ["failed", "removed", undefined],
+      ["failed", "completed", undefined],
+      ["completed", "failed (exit 4)", "exited with code 4"],
+      ["failed (exit 4)", "removed", undefined],
     ]);
     assert.equal(states[0].actor, `token ${agent.id} (agent host-a)`);
     assert.deepEqual(

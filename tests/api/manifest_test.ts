@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runManifest } from "../../src/cli/run_manifest.ts";
 import { assertError, BLOG_YAML, find, openHarness, SHOP_YAML } from "./harness.ts";
 
 Deno.test("up creates every container: desired running, state pending, generation 1", async () => {
@@ -204,6 +205,27 @@ Deno.test("a manifest may be sent as JSON", async () => {
     assert.deepEqual((await h.up(JSON.stringify(manifest), "application/json")).unchanged, [
       "app",
     ]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("the manifest of launcher run is accepted as JSON, run once", async () => {
+  const h = await openHarness();
+  try {
+    const manifest = runManifest({
+      name: "job",
+      image: "busybox:1.36",
+      host: "host-a",
+      env: ["MODE=once"],
+      publish: ["8080:80"],
+      cmd: ["sh", "-c", "echo hi"],
+    });
+    assert.deepEqual((await h.up(JSON.stringify(manifest), "application/json")).created, ["job"]);
+    const job = find(await h.ps(), "job", "job");
+    assert.deepEqual(job.normalized.restart, { name: "no" });
+    assert.deepEqual(job.normalized.cmd, ["sh", "-c", "echo hi"]);
+    assert.deepEqual(job.normalized.environment, { MODE: "once" });
   } finally {
     await h.close();
   }

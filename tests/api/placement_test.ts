@@ -322,3 +322,82 @@ Deno.test("a batch past its deadline rolls back to the previous spec", async () 
     await h.close();
   }
 });
+
+Deno.test("a rollout survives a server restart and goes on where it was", async () => {
+  const first = await openHarness();
+  const { dataDir, token } = first;
+  await registerHosts(first, ["h1", "h2", "h3"]);
+  await first.up(ROLLING("nginx:1.27"));
+  await report(first, await first.ps(), "running");
+  const result = await first.up(ROLLING("nginx:1.28"));
+  assert.equal(result.rollout, true);
+  first.planner.tick();
+  await first.close(true);
+  const h = await openHarness({ dataDir, token });
+  try {
+    await registerHosts(h, ["h1", "h2", "h3"]);
+    assert.equal((await summary(h)).rollout?.batch, 1);
+    await report(h, (await h.ps()).filter((c) => c.config.name === "web.1"), "running");
+    h.planner.tick();
+    h.clock.advance(10_000);
+    alive(h, ["h1", "h2", "h3"]);
+    h.planner.tick();
+    const rollout = (await summary(h)).rollout;
+    assert.equal(rollout?.batch, 2, "the second batch started after the restart");
+    assert.equal(rollout?.done, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("start-first runs the new copy beside the old one and removes the old once it runs", async () => {
+  const h = await openHarness();
+  try {
+    await registerHosts(h, ["h1", "h2"]);
+    const yaml = (image: string) =>
+      ROLLING(image).replace("  parallel: 1\n", "  parallel: 1\n  order: start-first\n")
+        .replace("replicas: 3", "replicas: 1");
+    await h.up(yaml("nginx:1.27"));
+    await report(h, await h.ps(), "running");
+    await h.up(yaml("nginx:1.28"));
+    h.planner.tick();
+    let list = await h.ps();
+    const byName = Object.fromEntries(list.map((c) => [c.config.name, c]));
+    assert.equal(byName["web.1"].config.image, "nginx:1.27");
+    assert.equal(byName["web.1"].desired, "running");
+    assert.equal(byName["web.2"].config.image, "nginx:1.28");
+    await report(h, [byName["web.2"]], "running");
+    h.planner.tick();
+    list = await h.ps();
+    assert.equal(list.find((c) => c.config.name === "web.1")?.desired, "removed");
+    h.clock.advance(10_000);
+    alive(h, ["h1", "h2"]);
+    h.planner.tick();
+    assert.equal((await summary(h)).rollout?.status, "succeeded");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a container waiting for a host is forgotten at once when it is no longer wanted", async () => {
+  const h = await openHarness();
+  try {
+    await registerHosts(h, ["h1"]);
+    await h.up(WEB(2, '    ports: ["8080:80"]\n'));
+    const waiting = (await h.ps()).filter((c) => c.host === "");
+    assert.equal(waiting.length, 1);
+    const scaled = await h.up(WEB(1, '    ports: ["8080:80"]\n'));
+    assert.deepEqual(scaled.removed, [waiting[0].config.name]);
+    assert.deepEqual(Object.keys(await hostsOf(h)), ["web.1"]);
+    await h.up(WEB(2, '    ports: ["8080:80"]\n'));
+    const res = await h.call("POST", "/manifest/down", { manifest: "shop" });
+    assert.equal(res.status, 202);
+    assert.deepEqual(
+      (await h.ps()).map((c) => [c.config.name, c.host, c.desired]),
+      [["web.1", "h1", "removed"]],
+      "the waiting one is gone; the placed one waits for its agent",
+    );
+  } finally {
+    await h.close();
+  }
+});

@@ -38,11 +38,13 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
 
     await cluster.step(
       t,
-      "a container killed on the engine shows exited with its code",
+      "a container killed on the engine shows failed with its exit code",
       async () => {
         await cluster.engines.docker("host-a", "kill", "fast_app");
-        const [app] = await cluster.waitForStates("fast", { app: "exited" }, FAST);
+        // No restart policy: nothing starts it again, so the exit is a failure.
+        const [app] = await cluster.waitForStates("fast", { app: "failed" }, FAST);
         assert.equal(app.exitCode, 137);
+        assert.equal(app.error, "exited with code 137");
       },
     );
 
@@ -95,7 +97,7 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
         await cluster.engines.docker("host-a", "kill", "after_app");
         await new Promise((r) => setTimeout(r, 500));
         await cluster.startServer();
-        const [app] = await cluster.waitForStates("after", { app: "exited" }, 10_000);
+        const [app] = await cluster.waitForStates("after", { app: "failed" }, 10_000);
         assert.equal(app.exitCode, 137);
         await cluster.engines.docker("host-a", "start", "after_app");
         await cluster.waitForStates("after", { app: "running" }, FAST);
@@ -107,12 +109,13 @@ Deno.test("changes converge in seconds with a 30s interval", async (t) => {
       "the agent survives an engine restart and reports correctly afterwards",
       async () => {
         await cluster.engines.restart("host-a");
-        // The engine's restart stops the container (no restart policy); the agent must see it.
-        await cluster.waitForStates("after", { app: "exited" }, 10_000);
+        // The engine's restart stops the container (SIGTERM: its trap exits 0) and, with no
+        // restart policy, does not start it again; the agent must see it.
+        await cluster.waitForStates("after", { app: "completed" }, 10_000);
         await cluster.engines.docker("host-a", "start", "after_app");
         await cluster.waitForStates("after", { app: "running" }, FAST);
         await cluster.engines.docker("host-a", "kill", "after_app");
-        await cluster.waitForStates("after", { app: "exited" }, FAST);
+        await cluster.waitForStates("after", { app: "failed" }, FAST);
       },
     );
 

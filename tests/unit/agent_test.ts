@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DockerError } from "../../src/docker/errors.ts";
+import { UnreachableError } from "../../src/client/errors.ts";
 import { ownLabels, want, withAgent } from "./fakes/agent_bed.ts";
 import type { Call } from "./fakes/fake_engine.ts";
 
@@ -82,10 +83,75 @@ Deno.test("a die event is reported with its exit code and no inspect", async () 
     api.set([want("web")]);
     await until("running", () => api.last("web")?.state === "running");
     engine.crash(engine.byName("shop_web")!.id, 3);
-    await until("exited", () => api.last("web")?.state === "exited");
+    // No restart policy (Docker's no): the exit is final.
+    await until("failed", () => api.last("web")?.state === "failed");
     assert.equal(api.last("web")?.exitCode, 3);
+    assert.equal(api.last("web")?.error, "exited with code 3");
     assert.equal(engine.count("inspect"), 0);
     // A crash is left visible: nobody asked for a start.
+    assert.equal(engine.count("start"), 1);
+  });
+});
+
+Deno.test("a container that ran to completion is completed and never started again", async () => {
+  await withAgent(async ({ engine, api, clock, until }) => {
+    const job = { name: "job", host: "host-a", image: "launcher-test:1", restart: "no" };
+    api.set([want("job", { config: job }), want("bad", { config: { ...job, name: "bad" } })]);
+    await until(
+      "both running",
+      () => api.last("job")?.state === "running" && api.last("bad")?.state === "running",
+    );
+    engine.crash(engine.byName("shop_job")!.id, 0);
+    engine.crash(engine.byName("shop_bad")!.id, 4);
+    await until(
+      "completed and failed",
+      () => api.last("job")?.state === "completed" && api.last("bad")?.state === "failed",
+    );
+    assert.equal(api.last("job")?.exitCode, 0);
+    assert.equal(api.last("job")?.error, undefined);
+    assert.equal(api.last("bad")?.exitCode, 4);
+    // Periodic checks (one list each) and a new desired list of the same intents start nothing.
+    const lists = engine.count("list");
+    await clock.pass(5000);
+    await until("a periodic check", () => engine.count("list") === lists + 1);
+    await clock.pass(5000);
+    await until("another periodic check", () => engine.count("list") === lists + 2);
+    api.set([want("job", { config: job }), want("bad", { config: { ...job, name: "bad" } })]);
+    await clock.pass(5000);
+    await until("a third periodic check", () => engine.count("list") === lists + 3);
+    assert.equal(engine.count("start"), 2);
+    assert.equal(engine.byName("shop_job")?.state, "exited");
+    assert.equal(api.last("job")?.state, "completed");
+    assert.equal(api.last("bad")?.state, "failed");
+    // A new intent (`container restart` bumps the generation) runs it again.
+    api.set([want("job", { config: job, generation: 2, restartGeneration: 2 })]);
+    await until("running again", () => api.last("job")?.state === "running");
+  });
+});
+
+Deno.test("an on-failure container is failed only once the engine's list shows it gave up", async () => {
+  await withAgent(async ({ engine, api, clock, until }) => {
+    const config = {
+      name: "web",
+      host: "host-a",
+      image: "launcher-test:1",
+      options: ["--restart=on-failure:2"],
+    };
+    api.set([want("web", { config })]);
+    await until("running", () => api.last("web")?.state === "running");
+    const id = engine.byName("shop_web")!.id;
+    // A die event does not say whether the engine restarts it: exited, as the engine's word.
+    engine.crash(id, 3);
+    await until("exited", () => api.last("web")?.state === "exited");
+    // The engine's list says it is restarting.
+    engine.containers.get(id)!.state = "restarting";
+    await clock.pass(5000);
+    await until("restarting", () => api.last("web")?.state === "restarting");
+    // The engine's list says it gave up.
+    engine.containers.get(id)!.state = "exited";
+    await clock.pass(5000);
+    await until("failed", () => api.last("web")?.state === "failed");
+    assert.equal(api.last("web")?.exitCode, 3);
     assert.equal(engine.count("start"), 1);
   });
 });
@@ -299,5 +365,30 @@ Deno.test("an absent image is pulled when the engine says so; pull: never fails 
     await until("strict failed", () => api.last("strict")?.state === "failed");
     assert.equal(engine.count("pull"), 1);
     assert.match(api.last("strict")!.error!, /image app:3 is not on host host-a .*pull: never/);
+  });
+});
+
+Deno.test("a report batch that reached no server is kept and sent once one answers", async () => {
+  await withAgent(async ({ api, clock, logs, until }) => {
+    let reachable = false;
+    let refused = 0;
+    api.reportHook = () => {
+      if (reachable) return;
+      refused++;
+      throw new UnreachableError([
+        { url: "http://a", reason: "connection refused" },
+        { url: "http://b", reason: "connection refused" },
+      ]);
+    };
+    api.set([want("web")]);
+    await until("a batch refused", () => refused > 0);
+    await clock.pass(20_000);
+    assert.ok(refused > 1, "tried again with backoff");
+    assert.equal(api.batches.length, 0);
+    reachable = true;
+    await clock.pass(5000);
+    await until("the report heard", () => api.last("web")?.state === "running");
+    assert.equal(logs.filter((l) => l.startsWith("cannot report states")).length, 1);
+    assert.ok(logs.includes("reporting states again"));
   });
 });

@@ -59,3 +59,22 @@ Deno.test("the engine's words give exit codes and health without an inspect", ()
   assert.deepEqual(parseStatus("Up 1 second (health: starting)"), { health: "starting" });
   assert.deepEqual(parseStatus("Created"), {});
 });
+
+Deno.test("a die event leaves open whether the engine restarts it; a list or a start settles it", () => {
+  let now = 1000;
+  const view = new EngineView(() => now);
+  view.apply(event("create"));
+  view.apply(event("start"));
+  view.apply(event("die", { exitCode: 3 }));
+  assert.equal(view.get("c1")?.mayRestart, true);
+  // The engine restarts it under its policy: the start says so.
+  view.apply(event("start"));
+  assert.equal(view.get("c1")?.mayRestart, undefined);
+  view.apply(event("die", { exitCode: 3 }));
+  now += LIST_LAG_MS;
+  // The engine gave up: its list says exited, and that is news.
+  const changed = view.replace([listed("c1", "exited", "Exited (3) 2 seconds ago")], view.version);
+  assert.deepEqual(changed.map((s) => s.id), ["c1"]);
+  assert.equal(view.get("c1")?.mayRestart, undefined);
+  assert.equal(view.get("c1")?.exitCode, 3);
+});

@@ -1,7 +1,8 @@
 /** The engine's log stream format: frames, TTY lines, timestamps, and log positions. */
 import assert from "node:assert/strict";
 import { FrameDecoder, LineDecoder, splitTimestamp } from "../../src/docker/log_stream.ts";
-import { nanoseconds, unixSeconds } from "../../src/agent/logs.ts";
+import { unixSeconds } from "../../src/agent/logs.ts";
+import { nanoseconds } from "../../src/log_time.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

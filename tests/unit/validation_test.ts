@@ -50,8 +50,8 @@ Deno.test("messages name the field and say what is wrong, in our words", () => {
       StateReportSchema,
       { host: "a", name: "b", state: "sleeping" },
       'state: must be one of "pending", "pulling", "created", "running", "restarting", ' +
-      '"paused", "exited", "dead", "removing", "removed", "failed", "unknown", not the string ' +
-      '"sleeping"',
+      '"paused", "exited", "completed", "dead", "removing", "removed", "failed", "unknown", ' +
+      'not the string "sleeping"',
     ],
     // A password sent as the wrong type is not shown back.
     [TokenRequestSchema, { password: 12345 }, "password: must be a string"],

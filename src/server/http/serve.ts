@@ -48,7 +48,13 @@ function clientUrl(hostname: string, port: number): string {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   await Deno.mkdir(opts.dataDir, { recursive: true });
-  const planner = new Planner(new Store(opts.dataDir), {
+  const store = new Store(opts.dataDir);
+  const { from, to, created } = store.migrated;
+  // Said once, so that an upgrade's log shows when the data dir changed shape.
+  if (!created && from < to) {
+    opts.log?.(`upgraded the store ${store.path} from schema version ${from} to ${to}`);
+  }
+  const planner = new Planner(store, {
     events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
     rescheduleAfterMs: opts.rescheduleAfterMs,
   });

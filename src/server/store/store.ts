@@ -2,7 +2,7 @@
  * The embedded store: one SQLite file (`<dataDir>/launcher.db`, WAL) holding manifests,
  * containers, host indexes and hosts, events, token hashes and manifest revisions. `Store` is the
  * one entry point; its statements live in one file per concern and their methods are the store's
- * own.
+ * own. Opening it brings its schema up to date (`migrate.ts`).
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -12,8 +12,8 @@ import { type ContainerStatements, containerStatements } from "./containers.ts";
 import { type EventStatements, eventStatements } from "./events.ts";
 import { type HostStatements, hostStatements } from "./hosts.ts";
 import { type IndexStatements, indexStatements } from "./indexes.ts";
+import { migrate, type Migrated, StoreTooNewError } from "./migrate.ts";
 import { type RolloutStatements, rolloutStatements } from "./rollouts.ts";
-import { migrate } from "./schema.ts";
 import { type RevisionStatements, revisionStatements } from "./revisions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import { type TokenStatements, tokenStatements } from "./tokens.ts";
@@ -65,14 +65,16 @@ export class StoreOpenError extends LauncherError {
 /** Typed access to the SQLite file; every statement is prepared once. */
 export class Store {
   readonly path: string;
+  /** What opening did to the schema: the version found and the one now. */
+  readonly migrated: Migrated;
   readonly #db: DatabaseSync;
   readonly #begin: Statement;
   readonly #commit: Statement;
   #depth = 0;
 
   /**
-   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreOpenError`
-   * when the file cannot be opened or migrated.
+   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreTooNewError`
+   * when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened or migrated.
    */
   constructor(dataDir: string) {
     this.path = join(dataDir, "launcher.db");
@@ -81,9 +83,11 @@ export class Store {
       db = new DatabaseSync(this.path);
       // Statements rather than `exec`, whose errors lack the result code that tells a full disk.
       for (const pragma of PRAGMAS) db.prepare(`PRAGMA ${pragma}`).get();
-      migrate(db);
+      this.migrated = migrate(db);
     } catch (error) {
       if (db?.isOpen) db.close();
+      // Its message already names the file and says what to do.
+      if (error instanceof StoreTooNewError) throw error;
       throw new StoreOpenError(this.path, error);
     }
     this.#db = db;

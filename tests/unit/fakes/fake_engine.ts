@@ -21,7 +21,8 @@ export interface FakeContainer {
   id: string;
   name: string;
   labels: Record<string, string>;
-  state: "created" | "running" | "exited";
+  /** `restarting`: exited, and its restart policy will start it again (set by a test). */
+  state: "created" | "running" | "exited" | "restarting";
   exitCode: number;
   health?: string;
   body?: CreateContainerBody;
@@ -112,6 +113,8 @@ export class FakeEngine implements Engine {
           state: c.state,
           status: c.state === "exited"
             ? `Exited (${c.exitCode}) 1 second ago`
+            : c.state === "restarting"
+            ? `Restarting (${c.exitCode}) 1 second ago`
             : c.state === "running"
             ? `Up 1 second${c.health ? ` (${c.health})` : ""}`
             : "Created",
