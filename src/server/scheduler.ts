@@ -147,16 +147,19 @@ export class Scheduler {
    */
   rescheduleLost(nowMs: number, now: string): Set<string> {
     const touched = new Set<string>();
+    // The hosts first: when none holding placed instances is offline (most ticks), no instance
+    // is read at all.
     const lost = new Map<string, number>();
+    for (const host of this.#store.placedHosts()) {
+      const since = this.#hosts.offlineSince(host);
+      if (since !== undefined) lost.set(host, since);
+    }
+    if (lost.size === 0) return touched;
     const due: ContainerRow[] = [];
     for (const row of this.#store.placedContainers()) {
       if (row.host === "" || row.desired === "removed") continue;
-      let since = lost.get(row.host);
-      if (since === undefined && !lost.has(row.host)) {
-        since = this.#hosts.offlineSince(row.host);
-        lost.set(row.host, since ?? NaN);
-      }
-      if (since === undefined || Number.isNaN(since)) continue;
+      const since = lost.get(row.host);
+      if (since === undefined) continue;
       if (nowMs - since >= this.#rescheduleAfter(row.manifest)) due.push(row);
     }
     if (due.length === 0) return touched;
