@@ -112,10 +112,16 @@ async function waitForRun(
 ): Promise<RunEnd> {
   const { signal, dispose } = shutdownSignal();
   const output = new RunOutput(client, writers);
+  let waiting: string | undefined;
   try {
     while (true) {
       const c = await runContainer(client, manifest);
       if (c === undefined) return { code: 1, error: `manifest ${manifest} was removed` };
+      // No host fits yet: say why once (and again if the reason changes), then keep waiting.
+      if (c.host === "" && c.error !== undefined && c.error !== waiting) {
+        waiting = c.error;
+        log(`${c.config.name} waits for a host: ${c.error}`);
+      }
       // Placed on a host, and made on its engine: there is output to read.
       const target = c.host !== "" && c.containerId !== undefined
         ? { manifest, container: c.config.name }
