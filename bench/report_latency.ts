@@ -1,7 +1,8 @@
 /**
  * Figure 3, report latency: a container killed straight on its engine (not through launcher)
- * until `ps` shows it `exited`. One container per host, killed in turn; between runs it is
- * started again on the engine and `ps` must show it running. Raw, in the same run: the engine's
+ * until `ps` shows it `failed` (exit 137: it has no restart policy, so the exit is final). One
+ * container per host, killed in turn; between runs it is started again on the engine and `ps`
+ * must show it running. Raw, in the same run: the engine's
  * own delay from the kill call to its `die` event, and to the kill call's answer (which comes
  * once the engine has finished with the exit: from then on an inspect shows `exited`).
  */
@@ -70,7 +71,7 @@ export async function reportLatency(
     const t0 = now();
     await host.engine.killContainer(details.id);
     const returned = now();
-    const seen = await shown(i, "exited", t0, PS_EVERY_MS);
+    const seen = await shown(i, "failed", t0, PS_EVERY_MS);
     const die = await host.events.find((e) =>
       e.action === "die" && e.id === details.id && host.events.events.indexOf(e) >= before
     );
