@@ -56,17 +56,14 @@ function settled<T>(run: () => T): Promise<T> {
   }
 }
 
-/** The statements over `run`, which decides when each one may touch the connection. */
-function statementsOver(
+/** The statements by name, each as a plain function. */
+function syncMethods(
   statements: Synchronous<StoreStatements>,
-  run: <T>(statement: () => T) => Promise<T>,
-): StoreStatements {
-  const methods: Record<string, unknown> = {};
-  for (const [name, method] of Object.entries(statements)) {
-    const sync = method as (...args: unknown[]) => unknown;
-    methods[name] = (...args: unknown[]) => run(() => sync(...args));
-  }
-  return methods as unknown as StoreStatements;
+): [string, (...args: unknown[]) => unknown][] {
+  return Object.entries(statements).map(([name, method]) => [
+    name,
+    method as (...args: unknown[]) => unknown,
+  ]);
 }
 
 /** Turns on the one connection, first come first served. */
@@ -96,7 +93,8 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #begin: Statement;
   readonly #commit: Statement;
-  readonly #statements: Synchronous<StoreStatements>;
+  /** The class of this store's transaction handles: its prototype holds the statements. */
+  readonly #Transaction: new (cluster: string) => SqliteTransaction;
   readonly #cluster: string;
   readonly #turns = new Turns();
   readonly #scope = new TransactionScope();
@@ -124,7 +122,7 @@ export class SqliteStore implements Store {
     const { clusterId, ...indexes } = indexStatements(prepare);
     this.#cluster = clusterId();
     // Each statement checks against the contract here: same name, parameters and answer.
-    this.#statements = {
+    const statements: Synchronous<StoreStatements> = {
       ...containerStatements(prepare),
       ...indexes,
       ...hostStatements(prepare),
@@ -133,7 +131,12 @@ export class SqliteStore implements Store {
       ...rolloutStatements(prepare),
       ...revisionStatements(prepare),
     };
-    Object.assign(this, statementsOver(this.#statements, (statement) => this.#outside(statement)));
+    this.#Transaction = SqliteTransaction.over(statements);
+    for (const [name, method] of syncMethods(statements)) {
+      Object.defineProperty(this, name, {
+        value: (...args: unknown[]) => this.#outside(() => method(...args)),
+      });
+    }
   }
 
   clusterId(): string {
@@ -183,7 +186,7 @@ export class SqliteStore implements Store {
     // A ROLLBACK that failed may have left a transaction open, and BEGIN would then fail forever.
     this.#rollback();
     this.#begin.run();
-    const tx = new SqliteTransaction(this.#statements, this.#cluster);
+    const tx = new this.#Transaction(this.#cluster);
     try {
       const result = await this.#scope.run(tx, () => fn(tx));
       this.#commit.run();
@@ -215,15 +218,32 @@ export class SqliteStore implements Store {
 // Its statements are set in the constructor, from the statement groups.
 export interface SqliteStore extends StoreStatements {}
 
-/** The handle of one transaction: it holds the connection's turn while it is open. */
+/**
+ * The handle of one transaction: it holds the connection's turn while it is open. Handles are
+ * made for every transaction, so their statements live on a prototype made once per store.
+ */
 class SqliteTransaction implements Store {
   #open = true;
   readonly #cluster: string;
   readonly #onCommit: (() => void)[] = [];
 
-  constructor(statements: Synchronous<StoreStatements>, cluster: string) {
+  constructor(cluster: string) {
     this.#cluster = cluster;
-    Object.assign(this, statementsOver(statements, (statement) => this.#inside(statement)));
+  }
+
+  /** The class of the handles of one store's transactions, with its statements. */
+  static over(
+    statements: Synchronous<StoreStatements>,
+  ): new (cluster: string) => SqliteTransaction {
+    const Transaction = class extends SqliteTransaction {};
+    for (const [name, method] of syncMethods(statements)) {
+      Object.defineProperty(Transaction.prototype, name, {
+        value(this: SqliteTransaction, ...args: unknown[]) {
+          return this.#inside(() => method(...args));
+        },
+      });
+    }
+    return Transaction;
   }
 
   get open(): boolean {
@@ -275,5 +295,5 @@ class SqliteTransaction implements Store {
   }
 }
 
-// Its statements are set in the constructor, from the statement groups.
+// Its statements are on the prototype `over` makes, from the statement groups.
 interface SqliteTransaction extends StoreStatements {}
