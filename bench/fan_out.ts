@@ -12,6 +12,7 @@ import {
   type FanOutClientResult,
 } from "./fan_out_client.ts";
 import { pollUntil } from "../tests/poll_until.ts";
+import { freePort } from "../tests/processes.ts";
 import { mb, ms, verdict } from "./stats.ts";
 
 /** How the figure runs. */
@@ -167,11 +168,4 @@ export function fanOutLine(r: FanOutClientResult): string {
   }, peak ${mb(r.serverRssPeak)}  (target < ${TARGET_MS / 1000} s, < ${
     TARGET_RSS / 1024 / 1024
   } MB)  ${verdict(met)}`;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }

@@ -58,10 +58,10 @@ export class AgentLogs {
     let unsupported = false;
     while (!signal.aborted) {
       try {
-        const requests = await client.logRequests(host, this.opts.waitMs ?? 30_000, signal);
+        const batch = await client.logRequests(host, this.opts.waitMs ?? 30_000, signal);
         backoff.reset();
         unsupported = false;
-        for (const request of requests) void this.#serve(request, signal);
+        for (const request of batch.requests) void this.#serve(batch.server, request, signal);
       } catch (error) {
         if (signal.aborted) break;
         // The pull loop already says when the server is unreachable; this says what only logs
@@ -79,8 +79,11 @@ export class AgentLogs {
     }
   }
 
-  /** Uploads one request's lines until the server answers or the agent stops. */
-  async #serve(request: LogRequest, parent: AbortSignal): Promise<void> {
+  /**
+   * Uploads one request's lines to `server`, which handed it out and holds its client, until the
+   * server answers or the agent stops.
+   */
+  async #serve(server: string, request: LogRequest, parent: AbortSignal): Promise<void> {
     const { client, host, log } = this.opts;
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -107,7 +110,7 @@ export class AgentLogs {
     });
     let outcome = "";
     try {
-      await client.uploadLogs(host, request.id, body, controller.signal);
+      await client.uploadLogs(server, host, request.id, body, controller.signal);
       outcome = ended ? "the output ended" : "the client left";
     } catch (error) {
       if (!controller.signal.aborted) outcome = `the upload failed: ${errorMessage(error)}`;

@@ -1,8 +1,9 @@
 /**
  * The desired-list puller: long-polls the server for this host's desired list (held up to 30 s,
  * answered at once on a change), registering the host first and again whenever the server may
- * have forgotten it. A dropped connection or a server restart is retried with capped, jittered
- * backoff, quietly: one line when it starts failing, one when it recovers.
+ * have forgotten it. A poll that gets no answer (refused, or cut off while held) goes to the next
+ * server of the list at once, inside the client; only when no server answered does the puller back
+ * off (capped, jittered), quietly: one line when it starts failing, one when it recovers.
  */
 import type { HostDesired } from "../api/schemas.ts";
 import type { LauncherClient } from "../client/client.ts";

@@ -1,8 +1,9 @@
 /**
  * The agent's state reports. Keys are queued as things change; reports close together go out in
  * one request, and only one request is in flight, so an older observation can never land after a
- * newer one. What a report says is read when it is sent, not when it was queued. A report the
- * server did not hear is kept and sent again (with backoff) until it is.
+ * newer one. What a report says is read when it is sent, not when it was queued. A batch the
+ * client could not deliver to any server is kept and sent again (with backoff) until one hears it;
+ * a server that could not be reached is left for the next at once by the client itself.
  */
 import type { StateReport } from "../api/schemas.ts";
 import { Backoff } from "./backoff.ts";

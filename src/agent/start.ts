@@ -4,7 +4,8 @@ import { Agent } from "./agent.ts";
 
 /** How an agent process is set up (the flags of `launcher agent`). */
 export interface StartAgentOptions {
-  url: string;
+  /** The servers, tried in turn when one cannot be reached. */
+  urls: string[];
   token?: string;
   host: string;
   dockerHost: string;
@@ -23,7 +24,10 @@ export interface StartAgentOptions {
 export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): Promise<void> {
   const { DockerEngine } = await import("../docker/docker_engine.ts");
   const agent = new Agent({
-    api: new LauncherClient(opts.url, opts.token),
+    api: new LauncherClient(opts.urls, opts.token, {
+      onFailover: (from, to, reason) =>
+        opts.log(`server ${from} unreachable (${reason}); using ${to}`),
+    }),
     engine: new DockerEngine(opts.dockerHost),
     host: opts.host,
     intervalMs: opts.intervalMs,

@@ -3,6 +3,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import * as v from "valibot";
 import { startAgent } from "../agent/start.ts";
 import { HostLabelKeySchema, HostLabelValueSchema } from "../api/schemas.ts";
+import { parseServerUrls } from "../client/servers.ts";
 import { parseDuration } from "../duration.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
@@ -38,7 +39,11 @@ export function collectLabel(
 export function agentCommand(log: (line: string) => void): Command {
   return new Command("agent")
     .description("run the agent for this host")
-    .addOption(new Option("--master <url>", "server URL").env("LAUNCHER_URL"))
+    .addOption(
+      new Option("--master <urls>", "server URL, or a comma-separated list to fail over between")
+        .env("LAUNCHER_URL")
+        .argParser((text) => parseServerUrls(text, "--master")),
+    )
     .option("--host <name>", "this host's name", Deno.hostname())
     .addOption(new Option("--token <token>", "API token").env("LAUNCHER_TOKEN"))
     .option("--interval <duration>", "full re-check period and fallback poll", "5s")
@@ -56,9 +61,10 @@ export function agentCommand(log: (line: string) => void): Command {
       const parallel = positiveInt("--parallel", opts.parallel);
       const engineTimeoutMs = parseDuration(opts.engineTimeout);
       const { signal, dispose } = shutdownSignal();
-      log(`launcher agent for host ${opts.host}: server ${opts.master}, engine ${opts.dockerHost}`);
+      const servers = opts.master.join(", ");
+      log(`launcher agent for host ${opts.host}: server ${servers}, engine ${opts.dockerHost}`);
       const running = startAgent({
-        url: opts.master,
+        urls: opts.master,
         token: opts.token,
         host: opts.host,
         dockerHost: opts.dockerHost,

@@ -1,11 +1,20 @@
-/** What every client command shares: the server URL, the token, the output format. */
+/** What every client command shares: the server URLs, the token, the output format. */
 import { LauncherClient } from "../client/client.ts";
+import { parseServerUrls } from "../client/servers.ts";
 import { Option } from "@commander-js/extra-typings";
 import { FORMATS } from "./output.ts";
 
-/** `--url`, with `LAUNCHER_URL` and the local default. */
+const DEFAULT_URL = "http://127.0.0.1:8080";
+
+/**
+ * `--url a,b,...`, with `LAUNCHER_URL` and the local default: the servers to try in turn when one
+ * cannot be reached.
+ */
 export const urlOption = () =>
-  new Option("--url <url>", "server URL").env("LAUNCHER_URL").default("http://127.0.0.1:8080");
+  new Option("--url <urls>", "server URL, or a comma-separated list to fail over between")
+    .env("LAUNCHER_URL")
+    .argParser((text) => parseServerUrls(text, "--url"))
+    .default([DEFAULT_URL], DEFAULT_URL);
 
 /** `--token`, with `LAUNCHER_TOKEN`. */
 export const tokenOption = () => new Option("--token <token>", "API token").env("LAUNCHER_TOKEN");
@@ -15,6 +24,6 @@ export const outputOption = () =>
   new Option("-o, --output <format>", "output format").choices(FORMATS).default("table" as const);
 
 /** A client for the command's `--url` and `--token`. */
-export function clientFor(opts: { url: string; token?: string }): LauncherClient {
+export function clientFor(opts: { url: readonly string[]; token?: string }): LauncherClient {
   return new LauncherClient(opts.url, opts.token);
 }

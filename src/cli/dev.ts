@@ -36,7 +36,7 @@ export function devCommand(log: (line: string) => void): Command {
         ].join("\n"),
       );
       const agent = startAgent({
-        url: server.url,
+        urls: [server.url],
         token,
         host: opts.host,
         dockerHost: opts.dockerHost,

@@ -10,7 +10,11 @@ import { valueText } from "./manifest_output.ts";
 /** How long one follow request is held by the server. */
 const FOLLOW_WAIT_MS = 30_000;
 
-/** What an event did: `recreate (image: a -> b)`, `stop`, `running -> exited (137)`. */
+/**
+ * What an event did: `recreate (image: a -> b)`, `stop`, `running -> exited (137)`, and for the
+ * scheduler's and rollouts' events where and how far: `reschedule: host-a -> host-d`,
+ * `batch: batch 1 of 3: web.1`, `failed: batch 1 of 3 missed its deadline ...`.
+ */
 function whatText(e: EventRecord): string {
   if (e.kind === "state") {
     return `${e.from ?? "?"} -> ${e.to ?? "?"}${e.error ? `: ${e.error}` : ""}`;
@@ -19,7 +23,14 @@ function whatText(e: EventRecord): string {
     `${c.field}: ${valueText(c.from)} -> ${valueText(c.to)}`
   );
   const action = e.action ?? e.kind;
-  return changes.length > 0 ? `${action} (${changes.join(", ")})` : action;
+  const moved = e.to === undefined
+    ? undefined
+    : e.from === undefined
+    ? e.to
+    : `${e.from} -> ${e.to}`;
+  const detail = [moved, e.error].filter((part) => part !== undefined && part !== "");
+  const what = detail.length > 0 ? `${action}: ${detail.join(": ")}` : action;
+  return changes.length > 0 ? `${what} (${changes.join(", ")})` : what;
 }
 
 /**

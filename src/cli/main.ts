@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { errorMessage, LauncherError } from "../errors.ts";
 import { DurationError } from "../duration.ts";
+import { ServerUrlError } from "../client/errors.ts";
 import { agentCommand } from "./agent.ts";
 import { containerCommand } from "./container.ts";
 import { devCommand } from "./dev.ts";
@@ -71,7 +72,10 @@ function report(error: unknown): number {
     // Commander has already printed its message (or the help).
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof UsageError || error instanceof DurationError) {
+  if (
+    error instanceof UsageError || error instanceof DurationError ||
+    error instanceof ServerUrlError
+  ) {
     log(error.message.split("\n").map((l) => `error: ${l}`).join("\n"));
     return EXIT.usage;
   }

@@ -85,16 +85,23 @@ export function serveCommand(log: (line: string) => void): Command {
       const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
       const { signal, dispose } = shutdownSignal();
-      const server = await launchServer({
-        hostname: opts.ip,
-        port: portNumber(opts.port),
-        dataDir: opts.dataDir,
-        password,
-        log,
-        eventsRetentionMs: retentionMs,
-        eventsMaxRows: maxRows,
-        rescheduleAfterMs,
-      });
+      let server: RunningServer;
+      try {
+        server = await launchServer({
+          hostname: opts.ip,
+          port: portNumber(opts.port),
+          dataDir: opts.dataDir,
+          password,
+          log,
+          eventsRetentionMs: retentionMs,
+          eventsMaxRows: maxRows,
+          rescheduleAfterMs,
+        });
+      } catch (error) {
+        // A server that did not start (a store too new) leaves no signal listener behind.
+        dispose();
+        throw error;
+      }
       log(`launcher server listening on ${server.url} (store in ${opts.dataDir})`);
       await aborted(signal);
       dispose();

@@ -38,7 +38,9 @@ import {
   type UpResult,
   UpResultSchema,
 } from "../api/schemas.ts";
-import { ApiError, UnreachableError } from "./errors.ts";
+import { ApiError, type FailedAttempt, UnreachableError } from "./errors.ts";
+import { noAnswer } from "./no_answer.ts";
+import { ServerList } from "./servers.ts";
 import { textLines } from "../ndjson.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -79,19 +81,58 @@ export interface LogsQuery {
 
 const HostListSchema = v.array(HostStatusSchema);
 
+/** Log requests an agent was handed, and the server that handed them out. */
+export interface LogRequestBatch {
+  /** Their uploads go to this server: it is the one holding the clients. */
+  server: string;
+  requests: LogRequest[];
+}
+
 /** How a request body is sent (`stream`: NDJSON, sent as it is produced). */
 type Body =
   | { json: unknown }
   | { yaml: string }
-  | { stream: ReadableStream<Uint8Array> }
-  | undefined;
+  | { stream: ReadableStream<Uint8Array> };
 
-/** A client for one server, optionally authenticated with a Bearer token. */
+/** How one request is sent. */
+interface Send {
+  signal?: AbortSignal;
+  /**
+   * Not safe to do twice (a second token, a second restart): after a connection that broke once
+   * the request may have been sent, it is not sent to another server.
+   */
+  once?: boolean;
+  /** To this server only, with no failover (a streamed body cannot be sent twice). */
+  server?: string;
+}
+
+/** What a client may be told besides answers. */
+export interface ClientOptions {
+  /** The current server could not be reached and `to` took over. */
+  onFailover?: (from: string, to: string, reason: string) => void;
+}
+
+/**
+ * A client for one server or a list of them, optionally authenticated with a Bearer token. A
+ * request goes to the current server; when the connection fails (refused, reset, DNS, TLS, closed
+ * before any answer) it goes to the next server in the list, once per server, and the server that
+ * answers stays current. An HTTP answer, whatever its status, is never sent elsewhere: that server
+ * answered.
+ */
 export class LauncherClient {
-  readonly url: string;
+  readonly #servers: ServerList;
 
-  constructor(url: string, private readonly token?: string) {
-    this.url = url.replace(/\/+$/, "");
+  constructor(
+    urls: string | readonly string[],
+    private readonly token?: string,
+    private readonly opts: ClientOptions = {},
+  ) {
+    this.#servers = new ServerList(typeof urls === "string" ? [urls] : urls);
+  }
+
+  /** The server requests go to first: the one that answered last. */
+  get url(): string {
+    return this.#servers.current;
   }
 
   /** Checks that the server answers. */
@@ -101,13 +142,15 @@ export class LauncherClient {
 
   /** Exchanges the token password for a new token (admin unless `scope` says otherwise). */
   async createToken(password: string, scope: TokenScope = {}): Promise<string> {
-    const res = await this.request("POST", "/token", { json: { password, ...scope } });
+    const res = await this.request("POST", "/token", { json: { password, ...scope } }, {
+      once: true,
+    });
     return v.parse(TokenResponseSchema, await res.json()).token;
   }
 
   /** Creates a token with this client's (admin) token; the secret is in the answer only. */
   async issueToken(scope: TokenScope): Promise<TokenCreated> {
-    const res = await this.request("POST", "/tokens", { json: scope });
+    const res = await this.request("POST", "/tokens", { json: scope }, { once: true });
     return v.parse(TokenCreatedSchema, await res.json());
   }
 
@@ -167,7 +210,7 @@ export class LauncherClient {
   /** Re-applies a revision (default: the one before the current) as a new revision. */
   async rollback(manifest: string, to?: number): Promise<RollbackResult> {
     const body = to === undefined ? { manifest } : { manifest, to };
-    const res = await this.request("POST", "/manifest/rollback", { json: body });
+    const res = await this.request("POST", "/manifest/rollback", { json: body }, { once: true });
     return v.parse(RollbackResultSchema, await res.json());
   }
 
@@ -186,7 +229,9 @@ export class LauncherClient {
 
   /** Requests stop, kill, restart or rm of one container. */
   async action(action: ContainerAction): Promise<void> {
-    await drain(await this.request("POST", "/container/action", { json: action }));
+    // A second restart would restart it again; stop, kill and rm twice are one.
+    const once = action.action === "restart";
+    await drain(await this.request("POST", "/container/action", { json: action }, { once }));
   }
 
   /**
@@ -200,7 +245,7 @@ export class LauncherClient {
     signal?: AbortSignal,
   ): Promise<HostDesired> {
     const query = new URLSearchParams({ host, index: String(afterIndex), wait: `${waitMs}ms` });
-    const res = await this.request("GET", `/container?${query}`, undefined, signal);
+    const res = await this.request("GET", `/container?${query}`, undefined, { signal });
     return v.parse(HostDesiredSchema, await res.json());
   }
 
@@ -213,7 +258,9 @@ export class LauncherClient {
 
   /** Registers this agent's host (or refreshes its registration); answers the host's status. */
   async registerHost(registration: HostRegistration, signal?: AbortSignal): Promise<HostStatus> {
-    const res = await this.request("POST", "/hosts/register", { json: registration }, signal);
+    const res = await this.request("POST", "/hosts/register", { json: registration }, {
+      signal,
+    });
     return v.parse(HostStatusSchema, await res.json());
   }
 
@@ -248,9 +295,10 @@ export class LauncherClient {
     if (query.follow) params.set("follow", "true");
     if (query.since !== undefined) params.set("since", query.since);
     if (query.timestamps) params.set("timestamps", "true");
-    const res = await this.request("GET", `/logs?${params}`, undefined, signal);
+    const path = `/logs?${params}`;
+    const { res, server } = await this.exchange("GET", path, undefined, { signal });
     if (res.body === null) return;
-    for await (const line of this.unbroken(textLines(res.body), signal)) {
+    for await (const line of this.unbroken(server, textLines(res.body), signal)) {
       let frame: v.InferOutput<typeof LogFrameSchema>;
       try {
         frame = v.parse(LogFrameSchema, JSON.parse(line));
@@ -264,6 +312,7 @@ export class LauncherClient {
 
   /** Passes `lines` on; a connection that breaks under them is the server going away. */
   private async *unbroken(
+    server: string,
     lines: AsyncGenerator<string, void, undefined>,
     signal?: AbortSignal,
   ): AsyncGenerator<string, void, undefined> {
@@ -271,37 +320,60 @@ export class LauncherClient {
       yield* lines;
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new UnreachableError(this.url, errorMessage(error));
+      throw new UnreachableError([{ url: server, reason: errorMessage(error) }]);
     }
   }
 
-  /** An agent's poll for log requests for its host, held by the server for up to `waitMs`. */
-  async logRequests(host: string, waitMs: number, signal?: AbortSignal): Promise<LogRequest[]> {
+  /**
+   * An agent's poll for log requests for its host, held by the server for up to `waitMs`; the
+   * answer names the server it came from, where the uploads must go.
+   */
+  async logRequests(host: string, waitMs: number, signal?: AbortSignal): Promise<LogRequestBatch> {
     const query = new URLSearchParams({ host, wait: `${waitMs}ms` });
-    const res = await this.request("GET", `/agent/logs/requests?${query}`, undefined, signal);
-    return v.parse(LogRequestListSchema, await res.json()).requests;
+    const path = `/agent/logs/requests?${query}`;
+    const { res, server } = await this.exchange("GET", path, undefined, { signal });
+    return { server, requests: v.parse(LogRequestListSchema, await res.json()).requests };
   }
 
   /**
-   * Sends the output for log request `id` as it is produced; resolves when the server answers,
-   * which it does once it needs no more (the client left, or `body` ended).
+   * Sends the output for log request `id` to `server`, the one that handed it out, as it is
+   * produced; resolves when the server answers, which it does once it needs no more (the client
+   * left, or `body` ended).
    */
   async uploadLogs(
+    server: string,
     host: string,
     id: string,
     body: ReadableStream<Uint8Array>,
     signal?: AbortSignal,
   ): Promise<void> {
     const path = `/agent/logs/${encodeURIComponent(id)}?${new URLSearchParams({ host })}`;
-    await drain(await this.request("POST", path, { stream: body }, signal));
+    await drain(await this.request("POST", path, { stream: body }, { signal, server }));
   }
 
+  /** Sends a request (see `exchange`) and answers its successful response. */
   private async request(
     method: string,
     path: string,
     body?: Body,
-    signal?: AbortSignal,
+    send: Send = {},
   ): Promise<Response> {
+    return (await this.exchange(method, path, body, send)).res;
+  }
+
+  /**
+   * Sends a request to the current server, and to the next ones while connections fail; answers
+   * the first successful response and the server it came from. Throws `ApiError` for an error
+   * status (never sent elsewhere: that server answered) and `UnreachableError` naming every
+   * server tried when none answered.
+   */
+  private async exchange(
+    method: string,
+    path: string,
+    body: Body | undefined,
+    send: Send,
+  ): Promise<{ res: Response; server: string }> {
+    const { signal } = send;
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let payload: string | ReadableStream<Uint8Array> | undefined;
@@ -318,28 +390,49 @@ export class LauncherClient {
     // A streamed body is sent while the answer is awaited ("half" duplex, as fetch requires).
     const init: RequestInit & { duplex?: "half" } = { method, headers, body: payload, signal };
     if (payload instanceof ReadableStream) init.duplex = "half";
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}/api/v1${path}`, init);
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new UnreachableError(this.url, errorMessage(error));
+    const servers = this.#servers;
+    const tried: FailedAttempt[] = [];
+    const targets = send.server === undefined ? servers.order() : [send.server];
+    for (const server of targets) {
+      let res: Response;
+      try {
+        res = await fetch(`${server}/api/v1${path}`, init);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const failure = noAnswer(error);
+        tried.push({ url: server, reason: failure.reason });
+        if (servers.failed(server)) this.opts.onFailover?.(server, servers.current, failure.reason);
+        if (failure.maybeSent && send.once && tried.length < targets.length) {
+          throw new UnreachableError(
+            tried,
+            `${method} ${path} may have been done there, so it is not sent to another server`,
+          );
+        }
+        continue;
+      }
+      servers.answered(server);
+      if (res.ok) return { res, server };
+      throw await errorOf(res);
     }
-    if (res.ok) return res;
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const error = v.safeParse(ErrorBodySchema, parsed);
-    if (error.success) {
-      const { code, message, details } = error.output.error;
-      throw new ApiError(res.status, code, message, details);
-    }
-    throw new ApiError(res.status, "http_error", `server answered ${res.status}: ${text.trim()}`);
+    throw new UnreachableError(tried);
   }
+}
+
+/** The `ApiError` of an error response, with the server's code and message when it sent them. */
+async function errorOf(res: Response): Promise<ApiError> {
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const error = v.safeParse(ErrorBodySchema, parsed);
+  if (error.success) {
+    const { code, message, details } = error.output.error;
+    return new ApiError(res.status, code, message, details);
+  }
+  return new ApiError(res.status, "http_error", `server answered ${res.status}: ${text.trim()}`);
 }
 
 /** Releases a body the caller does not read, so the connection is not held. */

@@ -43,9 +43,11 @@ Deno.test("a data dir from before gets the normalized column, filled from the st
     const before = await first.ps();
     await first.close(true);
 
-    // As an older version left it: no column, and a spec whose image the door now refuses.
+    // As an older version left it: no column, no schema version, and a spec whose image the door
+    // now refuses.
     const db = new DatabaseSync(join(dataDir, "launcher.db"));
     db.exec("ALTER TABLE containers DROP COLUMN normalized");
+    db.exec("DROP TABLE schema_version");
     const old = { name: "old", host: "host-a", image: "Old Image", cmd: "sleep 60" };
     db.prepare(
       "INSERT INTO containers (manifest, name, host, spec, spec_hash, desired, state, " +

@@ -1,6 +1,7 @@
 /** The CLI as a user meets it: exit codes, one-line errors, file:line:column for bad manifests. */
 import assert from "node:assert/strict";
 import { Cluster } from "./cluster.ts";
+import { freePort } from "../processes.ts";
 
 const NO_STACK = /^\s+at .*:\d+:\d+/m;
 
@@ -83,6 +84,28 @@ Deno.test("the CLI answers bad input with one clear line and the right exit code
         assert.equal(token.code, 1);
         assert.match(token.stderr, /^error: .*token/i);
         assert.doesNotMatch(token.stderr, NO_STACK);
+      },
+    );
+
+    await cluster.step(
+      t,
+      "--url takes a list: a refusing server is skipped, all refusing are named, a bad entry exits 2",
+      async () => {
+        // Free ports: nothing listens there, so connections are refused.
+        const [down, gone] = [freePort(), freePort()].map((port) => `http://127.0.0.1:${port}`);
+        const ps = await cluster.cli(["manifest", "ps"], {
+          env: { LAUNCHER_URL: `${down},${cluster.url}` },
+        });
+        assert.equal(ps.code, 0, ps.stderr);
+        const none = await cluster.cli(["manifest", "ps", "--url", `${down}, ${gone}`]);
+        assert.equal(none.code, 1);
+        assert.match(
+          none.stderr,
+          new RegExp(`^error: cannot reach any server: ${down} \\(.*refused.*\\), ${gone} \\(`),
+        );
+        const bad = await cluster.cli(["manifest", "ps", "--url", `${cluster.url},ftp://x`]);
+        assert.equal(bad.code, 2);
+        assert.equal(bad.stderr, 'error: --url: "ftp://x" is not an http(s) URL\n');
       },
     );
 

@@ -5,6 +5,7 @@
 import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
 import { pollUntil } from "../poll_until.ts";
+import { freePort } from "../processes.ts";
 import { type EngineHost, type Engines, startEngines } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -66,14 +67,6 @@ class Proc {
   }
 }
 
-/** Picks a free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Server, agents and engines of one test file. */
 export class Cluster {
   readonly url: string;
@@ -95,14 +88,16 @@ export class Cluster {
 
   /**
    * Starts engines for `hosts`, the server, a token, and one agent per host (with the host's
-   * `agentArgs`, such as `--label zone=a`). `agentDockerHost` gives the engine address every
-   * agent start uses (the engine's own socket unless given; the bench puts a tap in between).
+   * `agentArgs`, such as `--label zone=a`) except the `idle` ones, whose agents a test starts
+   * later with `startAgent`. `agentDockerHost` gives the engine address every agent start uses
+   * (the engine's own socket unless given; the bench puts a tap in between).
    */
   static async start(
     hosts: string[],
     opts: {
       interval?: string;
       agentArgs?: Record<string, string[]>;
+      idle?: string[];
       agentDockerHost?: (host: EngineHost) => string;
     } = {},
   ): Promise<Cluster> {
@@ -122,7 +117,9 @@ export class Cluster {
       });
       if (token.code !== 0) throw new Error(`token generate failed: ${token.stderr}`);
       cluster.token = token.stdout.trim();
-      for (const host of hosts) cluster.startAgent(host, opts.agentArgs?.[host]);
+      for (const host of hosts) {
+        if (!opts.idle?.includes(host)) cluster.startAgent(host, opts.agentArgs?.[host]);
+      }
     } catch (error) {
       await cluster.stop();
       throw error;

@@ -4,6 +4,7 @@
  * again by `stop()` (or, as a last resort, when the process unloads or gets SIGINT/SIGTERM).
  */
 import { DockerEngine } from "../../src/docker/docker_engine.ts";
+import { isAlive, run, signal } from "../processes.ts";
 
 /** The image every engine holds: busybox and its applets, `CMD ["sh"]`. */
 export const TEST_IMAGE = "launcher-test:1";
@@ -388,23 +389,6 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: Deno.Signal): void {
-  try {
-    Deno.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** The image folder (busybox and one link per applet) as a tar, built once per process. */
 function buildImageTar(): Promise<string> {
   imageTar ??= (async () => {
@@ -440,16 +424,6 @@ function installHooks(): void {
   // Deno.exit dispatches unload, so a signal only has to end the process.
   Deno.addSignalListener("SIGINT", () => Deno.exit(130));
   Deno.addSignalListener("SIGTERM", () => Deno.exit(143));
-}
-
-async function run(command: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(command, { args, stdin: "null" }).output();
-  const decoder = new TextDecoder();
-  if (!out.success) {
-    const stderr = decoder.decode(out.stderr).trim();
-    throw new Error(`${command} ${args.join(" ")} failed (${out.code}): ${stderr}`);
-  }
-  return decoder.decode(out.stdout);
 }
 
 function runSync(command: string, args: string[]): void {

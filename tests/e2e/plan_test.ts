@@ -95,7 +95,7 @@ Deno.test("diff, manifest ls and events on a real engine", async (t) => {
         assert.equal(ls.code, 0, ls.stderr);
         assert.equal(
           ls.stdout.trim(),
-          "NAME   CONTAINERS   RUNNING   EXITED   FAILED   PENDING   OTHER   AGE",
+          "NAME   CONTAINERS   RUNNING   EXITED   FAILED   PENDING   OTHER   ROLLOUT   AGE",
         );
       },
     );
@@ -111,7 +111,7 @@ Deno.test("diff, manifest ls and events on a real engine", async (t) => {
         assert.match(diff.stdout, /^shop: no changes; 2 unchanged\n= unchanged\s+web on host-a\n/);
         const ls = await cluster.cli(["manifest", "ls"]);
         assert.equal(ls.code, 0, ls.stderr);
-        assert.match(ls.stdout.split("\n")[1], /^shop\s+2\s+2\s+0\s+0\s+0\s+0\s+\d+s$/);
+        assert.match(ls.stdout.split("\n")[1], /^shop\s+2\s+2\s+0\s+0\s+0\s+0\s+-\s+\d+s$/);
       },
     );
 

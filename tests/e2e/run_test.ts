@@ -36,6 +36,26 @@ Deno.test("containers run to completion, and launcher run waits for them", async
       assert.deepEqual(ok.normalized.restart, { name: "no" });
     });
 
+    await cluster.step(t, "run without --host is placed by the server as NAME.1", async () => {
+      const r = await cluster.cli([
+        "run",
+        "placed",
+        "--image",
+        TEST_IMAGE,
+        "--wait",
+        "--",
+        "sh",
+        "-c",
+        "echo placed; exit 0",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "placed\n");
+      const [placed] = await cluster.ps("placed");
+      assert.equal(placed.config.name, "placed.1");
+      assert.equal(placed.host, "host-a");
+      assert.equal(placed.state, "completed");
+    });
+
     await cluster.step(t, "run --wait prints output while the container runs", async () => {
       const child = new Deno.Command(Deno.execPath(), {
         args: [
@@ -92,7 +112,7 @@ Deno.test("containers run to completion, and launcher run waits for them", async
     await cluster.step(t, "run without --wait applies and prints what up prints", async () => {
       const r = await run("later", "--", ...SLEEPER);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "later: created later\n");
+      assert.equal(r.stdout, "later: created later\nlater: stored as revision 1\n");
       await cluster.waitForStates("later", { later: "running" });
     });
 

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DockerError } from "../../src/docker/errors.ts";
+import { UnreachableError } from "../../src/client/errors.ts";
 import { ownLabels, want, withAgent } from "./fakes/agent_bed.ts";
 import type { Call } from "./fakes/fake_engine.ts";
 
@@ -364,5 +365,30 @@ Deno.test("an absent image is pulled when the engine says so; pull: never fails 
     await until("strict failed", () => api.last("strict")?.state === "failed");
     assert.equal(engine.count("pull"), 1);
     assert.match(api.last("strict")!.error!, /image app:3 is not on host host-a .*pull: never/);
+  });
+});
+
+Deno.test("a report batch that reached no server is kept and sent once one answers", async () => {
+  await withAgent(async ({ api, clock, logs, until }) => {
+    let reachable = false;
+    let refused = 0;
+    api.reportHook = () => {
+      if (reachable) return;
+      refused++;
+      throw new UnreachableError([
+        { url: "http://a", reason: "connection refused" },
+        { url: "http://b", reason: "connection refused" },
+      ]);
+    };
+    api.set([want("web")]);
+    await until("a batch refused", () => refused > 0);
+    await clock.pass(20_000);
+    assert.ok(refused > 1, "tried again with backoff");
+    assert.equal(api.batches.length, 0);
+    reachable = true;
+    await clock.pass(5000);
+    await until("the report heard", () => api.last("web")?.state === "running");
+    assert.equal(logs.filter((l) => l.startsWith("cannot report states")).length, 1);
+    assert.ok(logs.includes("reporting states again"));
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventLine } from "../../src/cli/events.ts";
 import {
   historyTable,
   manifestsTable,
@@ -166,4 +167,38 @@ Deno.test("ls and ps show a rollout in progress, and why one failed", () => {
     rollout: true,
   });
   assert.match(up, /shop: rolling out web\.1, web\.2 in batches/);
+});
+
+Deno.test("events show where the scheduler moved a container and how far a rollout came", () => {
+  const base = { id: 1, time: "2026-01-01T00:00:00.000Z", actor: "scheduler", manifest: "shop" };
+  assert.equal(
+    eventLine({ ...base, kind: "rollout", action: "batch", to: "batch 1 of 3: web.1" }),
+    "2026-01-01T00:00:00.000Z  rollout  shop  batch: batch 1 of 3: web.1  by scheduler",
+  );
+  assert.match(
+    eventLine({
+      ...base,
+      kind: "rollout",
+      action: "failed",
+      container: "web.1",
+      error: "batch 1 of 3 missed its deadline of 10s: web.1 is failed: no such image",
+    }),
+    /shop\/web\.1 {2}failed: batch 1 of 3 missed its deadline of 10s: web\.1 is failed: no such image {2}by/,
+  );
+  assert.match(
+    eventLine({
+      ...base,
+      kind: "action",
+      action: "reschedule",
+      container: "web.1",
+      host: "host-d",
+      from: "host-a",
+      to: "host-d",
+    }),
+    /shop\/web\.1 on host-d {2}reschedule: host-a -> host-d {2}by scheduler$/,
+  );
+  assert.match(
+    eventLine({ ...base, kind: "action", action: "stop", container: "web" }),
+    /shop\/web {2}stop {2}by scheduler$/,
+  );
 });

@@ -49,6 +49,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   await Deno.mkdir(opts.dataDir, { recursive: true });
   const store = await openStore(opts.dataDir);
+  const { from, to, created } = store.migrated;
+  // Said once, so that an upgrade's log shows when the data dir changed shape.
+  if (!created && from < to) {
+    opts.log?.(`upgraded the store ${store.location} from schema version ${from} to ${to}`);
+  }
   let planner: Planner;
   try {
     planner = await Planner.open(store, {

@@ -1,12 +1,28 @@
 /**
- * The store's tables and how a data dir made by an older launcher is brought up to date. A new
- * column goes into the table's DDL and, so that older data dirs get it too, into ADDED_COLUMNS.
+ * The store's schema as an ordered list of migrations (`MIGRATIONS`), which `migrate.ts` runs. A
+ * change of the schema is a new migration at the end of the list, never an edit of one that has
+ * shipped: stores that ran it would not run it again.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { LauncherError } from "../../errors.ts";
 import { parseStoredSpec } from "../../manifest/spec.ts";
 
-const TABLES = `
+/**
+ * One step of the schema: version N turns a store at version N - 1 into one at version N. Each is
+ * small and named, so that the same list can be written again for another SQL database.
+ */
+export interface Migration {
+  version: number;
+  /** What the step does, in snake_case; stored beside the version. */
+  name: string;
+  up(db: DatabaseSync): void;
+}
+
+/**
+ * The tables as they stood when versions began (migration 1). Frozen: a store at version 1 or
+ * later has them, so changing them here would change nothing there.
+ */
+const BASELINE_TABLES = `
 CREATE TABLE IF NOT EXISTS manifests (
   name TEXT PRIMARY KEY,
   policy TEXT NOT NULL DEFAULT '{}',
@@ -110,15 +126,15 @@ CREATE TABLE IF NOT EXISTS revisions (
 `;
 
 /**
- * Columns added to a table after its first release, with their `ADD COLUMN` types (a NOT NULL
- * one needs a default): a table created before them lacks them, and `CREATE TABLE IF NOT EXISTS`
- * leaves such a table alone.
+ * Columns added to a table between its first release and the baseline, with their `ADD COLUMN`
+ * types (a NOT NULL one needs a default): a table created before them lacks them, and
+ * `CREATE TABLE IF NOT EXISTS` leaves such a table alone. Frozen, as the tables are.
  */
 const ADDED_COLUMNS: Record<string, Record<string, string>> = {
   // `container rm` removes without a graceful stop.
   containers: {
     force: "INTEGER NOT NULL DEFAULT 0",
-    // Specs parsed once at the door; older rows are filled at open (fillNormalized).
+    // Specs parsed once at the door; older rows are filled by migration 1.
     normalized: "TEXT NOT NULL DEFAULT ''",
     // Placed instances (issue 9).
     template: "TEXT NOT NULL DEFAULT ''",
@@ -151,43 +167,32 @@ function missingColumns(db: DatabaseSync): Map<string, string[]> {
 }
 
 /**
- * Creates missing tables and adds missing columns. Tokens from before scoped tokens become admin
- * tokens (what they could do before), and their UUID ids become short ones like new tokens have.
+ * Migration 1: brings any store from before versions, whichever release made it, to the baseline,
+ * and makes a new store. It creates missing tables and adds missing columns; tokens from before
+ * scoped tokens become admin tokens (what they could do before), and their UUID ids become short
+ * ones like new tokens have.
  */
-export function migrate(db: DatabaseSync): void {
-  db.exec(TABLES);
+function baseline(db: DatabaseSync): void {
+  db.exec(BASELINE_TABLES);
   // The installation's id: made once, kept for the life of the data dir.
   db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('cluster', $id)")
     .run({ id: crypto.randomUUID() });
-  const unfilled = () =>
-    db.prepare("SELECT 1 AS one FROM pragma_table_info('containers') WHERE name = 'normalized'")
-        .get() !== undefined &&
-    db.prepare("SELECT 1 AS one FROM containers WHERE normalized = '' LIMIT 1").get() !== undefined;
-  if (missingColumns(db).size === 0 && !unfilled()) return;
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    // Read again under the write lock: another server on the same file may have just migrated.
-    const missing = missingColumns(db);
-    for (const [table, names] of missing) {
-      for (const name of names) {
-        db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${ADDED_COLUMNS[table][name]}`);
-      }
+  const missing = missingColumns(db);
+  for (const [table, names] of missing) {
+    for (const name of names) {
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${ADDED_COLUMNS[table][name]}`);
     }
-    if (missing.get("tokens")?.includes("role")) {
-      db.exec("UPDATE tokens SET id = lower(hex(randomblob(6)))");
-    }
-    fillNormalized(db);
-    db.exec("COMMIT");
-  } catch (error) {
-    // SQLite may have rolled back already (a full disk): a ROLLBACK would then fail and hide why.
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
   }
+  if (missing.get("tokens")?.includes("role")) {
+    db.exec("UPDATE tokens SET id = lower(hex(randomblob(6)))");
+  }
+  fillNormalized(db);
 }
 
 /**
  * Fills `containers.normalized` where it is empty: a data dir from before specs were parsed once
- * at the door has each stored spec parsed, once, when the store opens.
+ * at the door has each stored spec parsed, once. It parses with today's parser, not a frozen one:
+ * the form it stores is the one today's code reads.
  */
 function fillNormalized(db: DatabaseSync): void {
   const rows = db.prepare("SELECT manifest, name, spec FROM containers WHERE normalized = ''")
@@ -214,3 +219,8 @@ function fillNormalized(db: DatabaseSync): void {
     });
   }
 }
+
+/** Every migration, in order; the last one's version is the schema this launcher writes. */
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: "baseline", up: baseline },
+];

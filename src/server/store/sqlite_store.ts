@@ -14,8 +14,8 @@ import { containerStatements } from "./containers.ts";
 import { eventStatements } from "./events.ts";
 import { hostStatements } from "./hosts.ts";
 import { indexStatements } from "./indexes.ts";
+import { migrate, type Migrated, StoreTooNewError } from "./migrate.ts";
 import { rolloutStatements } from "./rollouts.ts";
-import { migrate } from "./schema.ts";
 import { revisionStatements } from "./revisions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import type { Store, StoreStatements } from "./store.ts";
@@ -89,31 +89,35 @@ class Turns {
 
 /** The SQLite implementation of `Store`; every statement is prepared once. */
 export class SqliteStore implements Store {
-  readonly path: string;
+  /** The SQLite file. */
+  readonly location: string;
+  readonly migrated: Migrated;
   readonly #db: DatabaseSync;
   readonly #begin: Statement;
   readonly #commit: Statement;
   /** The class of this store's transaction handles: its prototype holds the statements. */
-  readonly #Transaction: new (cluster: string) => SqliteTransaction;
+  readonly #Transaction: new (store: Store) => SqliteTransaction;
   readonly #cluster: string;
   readonly #turns = new Turns();
   readonly #scope = new TransactionScope();
 
   /**
-   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreOpenError`
-   * when the file cannot be opened or migrated.
+   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreTooNewError`
+   * when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened or migrated.
    */
   constructor(dataDir: string) {
-    this.path = join(dataDir, "launcher.db");
+    this.location = join(dataDir, "launcher.db");
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(this.path);
+      db = new DatabaseSync(this.location);
       // Statements rather than `exec`, whose errors lack the result code that tells a full disk.
       for (const pragma of PRAGMAS) db.prepare(`PRAGMA ${pragma}`).get();
-      migrate(db);
+      this.migrated = migrate(db);
     } catch (error) {
       if (db?.isOpen) db.close();
-      throw new StoreOpenError(this.path, error);
+      // Its message already names the file and says what to do.
+      if (error instanceof StoreTooNewError) throw error;
+      throw new StoreOpenError(this.location, error);
     }
     this.#db = db;
     const prepare = (sql: string) => new Statement(db, sql, dataDir);
@@ -186,7 +190,7 @@ export class SqliteStore implements Store {
     // A ROLLBACK that failed may have left a transaction open, and BEGIN would then fail forever.
     this.#rollback();
     this.#begin.run();
-    const tx = new this.#Transaction(this.#cluster);
+    const tx = new this.#Transaction(this);
     try {
       const result = await this.#scope.run(tx, () => fn(tx));
       this.#commit.run();
@@ -224,17 +228,25 @@ export interface SqliteStore extends StoreStatements {}
  */
 class SqliteTransaction implements Store {
   #open = true;
-  readonly #cluster: string;
+  readonly #store: Store;
   readonly #onCommit: (() => void)[] = [];
 
-  constructor(cluster: string) {
-    this.#cluster = cluster;
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  get location(): string {
+    return this.#store.location;
+  }
+
+  get migrated(): Migrated {
+    return this.#store.migrated;
   }
 
   /** The class of the handles of one store's transactions, with its statements. */
   static over(
     statements: Synchronous<StoreStatements>,
-  ): new (cluster: string) => SqliteTransaction {
+  ): new (store: Store) => SqliteTransaction {
     const Transaction = class extends SqliteTransaction {};
     for (const [name, method] of syncMethods(statements)) {
       Object.defineProperty(Transaction.prototype, name, {
@@ -251,7 +263,7 @@ class SqliteTransaction implements Store {
   }
 
   clusterId(): string {
-    return this.#cluster;
+    return this.#store.clusterId();
   }
 
   /** Joins this transaction. */

@@ -3,7 +3,8 @@
  * hashes, rollouts and manifest revisions. `Store` is the contract every implementation meets
  * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers later), and
  * `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
- * drivers are; rows keep SQLite's column names and types (`rows.ts`).
+ * drivers are; rows keep SQLite's column names and types (`rows.ts`). Opening a store brings its
+ * schema up to date (`migrate.ts`).
  */
 import type {
   ContainerRow,
@@ -17,9 +18,12 @@ import type {
   RolloutRow,
   TokenRow,
 } from "./rows.ts";
+import type { Migrated } from "./migrate.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 export type * from "./rows.ts";
+export type { Migrated } from "./migrate.ts";
+export { StoreTooNewError } from "./migrate.ts";
 export { StoreOpenError } from "./sqlite_store.ts";
 export { TransactionMisuseError } from "./transaction_scope.ts";
 
@@ -162,6 +166,12 @@ export interface StoreStatements
  * write with `StorageFullError`.
  */
 export interface Store extends StoreStatements {
+  /** Where the store is, for messages: the SQLite file (a database's address, never a password). */
+  readonly location: string;
+
+  /** What opening did to the schema (the migrations it ran): the version found and the one now. */
+  readonly migrated: Migrated;
+
   /**
    * This installation's id, made when the store was first created: agents label what they create
    * with it and leave containers of other installations alone. Read once, when the store opens.
@@ -208,8 +218,8 @@ export interface Store extends StoreStatements {
 
 /**
  * Opens the store at `location`: today a data dir, which must exist, holding the SQLite file
- * `launcher.db` (created and migrated when needed). Throws `StoreOpenError` when it cannot be
- * opened or brought up to date.
+ * `launcher.db` (created and migrated when needed). Throws `StoreTooNewError` when a newer
+ * launcher wrote it, and `StoreOpenError` when it cannot be opened or brought up to date.
  */
 export function openStore(location: string): Promise<Store> {
   return Promise.resolve().then(() => new SqliteStore(location));

@@ -7,10 +7,10 @@ import type {
   HostDesired,
   HostRegistration,
   HostStatus,
-  LogRequest,
   StateReport,
 } from "../../../src/api/schemas.ts";
 import type { AgentApi } from "../../../src/agent/puller.ts";
+import type { LogRequestBatch } from "../../../src/client/client.ts";
 
 /** A fake of the API calls an agent makes. */
 export class FakeApi implements AgentApi {
@@ -78,10 +78,11 @@ export class FakeApi implements AgentApi {
     });
   }
 
-  logRequests(_host: string, _waitMs: number, signal?: AbortSignal): Promise<LogRequest[]> {
+  logRequests(_host: string, _waitMs: number, signal?: AbortSignal): Promise<LogRequestBatch> {
+    const none = { server: this.url, requests: [] };
     return new Promise((resolve) => {
-      if (signal?.aborted) return resolve([]);
-      signal?.addEventListener("abort", () => resolve([]), { once: true });
+      if (signal?.aborted) return resolve(none);
+      signal?.addEventListener("abort", () => resolve(none), { once: true });
     });
   }
 
