@@ -4,15 +4,13 @@
  * the time until every simulated agent has its new list, and the server's memory. Both processes
  * start under a raised open-file limit, as each held long-poll holds a socket.
  */
-import { LauncherClient } from "../src/client/client.ts";
-import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
+import { type Cleanup, killPid } from "./cleanup.ts";
+import { serverLogTail, spawnWithFdLimit, startBenchServer } from "./bench_server.ts";
 import {
   FAN_OUT_ARGS_ENV,
   type FanOutClientArgs,
   type FanOutClientResult,
 } from "./fan_out_client.ts";
-import { pollUntil } from "../tests/poll_until.ts";
-import { freePort } from "../tests/processes.ts";
 import { mb, ms, verdict } from "./stats.ts";
 
 /** How the figure runs. */
@@ -21,79 +19,19 @@ export interface FanOutOptions {
   log: (line: string) => void;
 }
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CLIENT = new URL("./fan_out_client.ts", import.meta.url).pathname;
-const PASSWORD = "bench-password";
-const FD_LIMIT = 65_536;
 const CLIENT_TIMEOUT_MS = 120_000;
 const TARGET_MS = 1_000;
 const TARGET_RSS = 300 * 1024 * 1024;
 
-/**
- * `sh` raises the open-file limit (to the hard limit when FD_LIMIT is above it and cannot be
- * raised), sends output to a log file, and execs, so the child's pid is the program's own.
- */
-function spawnWithFdLimit(
-  log: string,
-  command: string,
-  args: string[],
-  stdout: "piped" | "null",
-  env: Record<string, string> = {},
-) {
-  const script = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
-    (stdout === "piped" ? `exec "$@" 2>>"$0"` : `exec "$@" >>"$0" 2>&1`);
-  return new Deno.Command("sh", {
-    args: ["-c", script, log, command, ...args],
-    stdin: "null",
-    stdout,
-    stderr: "null",
-    env,
-  }).spawn();
-}
-
 /** Runs the figure: starts the server and the client, and stops both again. */
 export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<FanOutClientResult> {
-  const dir = await Deno.makeTempDir({ prefix: "launcher-bench-fanout-" });
-  const removeDir = cleanup.add({
-    name: "fan-out work dir",
-    run: () => Deno.remove(dir, { recursive: true }),
-    emergency: () => removeDirSync(dir),
-  });
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const server = spawnWithFdLimit(`${dir}/server.log`, Deno.execPath(), [
-    "run",
-    "-A",
-    MAIN,
-    "serve",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--data-dir",
-    `${dir}/data`,
-    "--token-pass",
-    PASSWORD,
-  ], "null");
-  const stopServer = cleanup.add({
-    name: "fan-out server",
-    run: async () => {
-      killPid(server.pid, "SIGTERM");
-      const timer = setTimeout(() => killPid(server.pid), 10_000);
-      await server.status;
-      clearTimeout(timer);
-    },
-    emergency: () => killPid(server.pid),
-  });
+  const server = await startBenchServer(cleanup, "fan-out");
+  const { dir } = server;
   try {
-    await pollUntil("the fan-out server to answer", async () => {
-      await new LauncherClient(url).healthz();
-      return true;
-    }, { timeoutMs: 20_000, everyMs: 20 });
-    const token = await new LauncherClient(url).createToken(PASSWORD);
     const args: FanOutClientArgs = {
-      url,
-      token,
+      url: server.url,
+      token: server.token,
       agents: opts.agents,
       serverPid: server.pid,
       waitSeconds: 60,
@@ -145,13 +83,10 @@ export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<Fan
     for (const [failure, count] of Object.entries(result.failures)) {
       opts.log(`  fan-out: ${count} simulated agents failed: ${failure}`);
     }
-    const serverLog = (await Deno.readTextFile(`${dir}/server.log`).catch(() => "")).trim();
-    const serverLines = serverLog.split("\n").filter((l) => !l.includes("listening on"));
-    for (const line of serverLines.filter(Boolean).slice(-5)) opts.log(`  fan-out server: ${line}`);
+    for (const line of await serverLogTail(server, 5)) opts.log(`  fan-out server: ${line}`);
     return result;
   } finally {
-    await stopServer();
-    await removeDir();
+    await server.stop();
   }
 }
 

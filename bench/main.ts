@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: launcher's figures next to the raw Docker engine's, on real engines (two
- * hosts as two engines in network namespaces) and on one server for the fan-out. Figures are
+ * hosts as two engines in network namespaces), and on servers of their own for the fan-out and
+ * for placement and rescheduling over simulated hosts. Figures are
  * reported, not asserted. Everything started is stopped again, also on failure; a watchdog ends
  * the run if it ever takes longer than WATCHDOG_MS. See docs/benchmarks.md.
  */
@@ -11,6 +12,14 @@ import { convergence, convergenceLine, type ConvergenceResult } from "./converge
 import { engineCallsLine } from "./engine_calls.ts";
 import { fanOut, fanOutLine } from "./fan_out.ts";
 import { idleCost, idleLine } from "./idle_cost.ts";
+import {
+  ISSUE_HOSTS,
+  ISSUE_REPLICAS,
+  placement,
+  placementLine,
+  type PlacementResult,
+  rescheduleLine,
+} from "./placement.ts";
 import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
 import { secs } from "./stats.ts";
@@ -23,21 +32,28 @@ const FIGURES = [
   "report",
   "idle",
   "fan-out",
+  "placement",
+  "reschedule",
 ] as const;
 type Figure = typeof FIGURES[number];
 
 const WATCHDOG_MS = 10 * 60_000;
 
 const USAGE = `usage: deno task bench [options]
-  --quick              shorter run: 1 convergence round, 5 runs, idle 10s
+  --quick              shorter run: 1 convergence and placement round, 5 runs, idle 10s,
+                       2000 replicas over 200 hosts
   --idle <duration>    idle window (default 60s; 10s with --quick)
   --runs <n>           runs of propagation and report latency (default 20)
-  --rounds <n>         convergence rounds, raw and launcher alternating (default 3)
+  --rounds <n>         convergence rounds, raw and launcher alternating, and placement
+                       rounds (default 3)
   --containers <n>     containers of the convergence and idle figures (default 50)
   --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
+  --sim-hosts <n>      simulated hosts of the placement figure (default ${ISSUE_HOSTS}; 200 with --quick)
   --interval <dur>     the agents' --interval (default 5s, the agent's own default)
   --only <list>        comma-separated figures: ${FIGURES.join(",")}
-                       (convergence and engine-calls come together: the same rounds)
+                       (convergence and engine-calls come together: the same rounds;
+                       so do placement and reschedule)
   -h, --help           this text`;
 
 interface Settings {
@@ -46,6 +62,9 @@ interface Settings {
   rounds: number;
   containers: number;
   fanOut: number;
+  replicas: number;
+  simHosts: number;
+  quick: boolean;
   interval: string;
   only: Set<Figure>;
 }
@@ -60,6 +79,8 @@ function settings(): Settings {
       rounds: { type: "string" },
       containers: { type: "string" },
       "fan-out": { type: "string" },
+      replicas: { type: "string" },
+      "sim-hosts": { type: "string" },
       interval: { type: "string", default: "5s" },
       only: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -86,6 +107,8 @@ function settings(): Settings {
   if (only.has("convergence") || only.has("engine-calls")) {
     only.add("convergence").add("engine-calls");
   }
+  // The rescheduling figure moves the containers the placement figure placed.
+  if (only.has("placement") || only.has("reschedule")) only.add("placement").add("reschedule");
   parseDuration(values.interval);
   return {
     idleMs: parseDuration(values.idle ?? (values.quick ? "10s" : "60s")),
@@ -93,6 +116,9 @@ function settings(): Settings {
     rounds: count("rounds", values.rounds, values.quick ? 1 : 3),
     containers: count("containers", values.containers, 50),
     fanOut: count("fan-out", values["fan-out"], 2000),
+    replicas: count("replicas", values.replicas, values.quick ? 2000 : ISSUE_REPLICAS),
+    simHosts: count("sim-hosts", values["sim-hosts"], values.quick ? 200 : ISSUE_HOSTS),
+    quick: values.quick,
     interval: values.interval,
     only,
   };
@@ -117,6 +143,8 @@ async function machine(): Promise<string> {
     `machine  nproc ${await commandLine("nproc", [])} (${cpu})`,
     `mem ${(memKb / 1024 / 1024).toFixed(1)} GB`,
     `kernel ${Deno.osRelease()}`,
+    // Other work on the machine moves every wall-clock figure: say how busy it was at the start.
+    `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
     `deno ${Deno.version.deno}`,
     `${await commandLine("docker", ["--version"])} (CLI)`,
     `${await commandLine("dockerd", ["--version"])} (engine)`,
@@ -143,7 +171,7 @@ async function main(): Promise<number> {
   log(
     `settings  containers ${s.containers}  rounds ${s.rounds}  runs ${s.runs}  idle ${
       secs(s.idleMs)
-    }  fan-out ${s.fanOut}  agent --interval ${s.interval}  figures ${
+    }  fan-out ${s.fanOut}  placement ${s.replicas} over ${s.simHosts}  agent --interval ${s.interval}  figures ${
       FIGURES.filter((f) => s.only.has(f)).join(",")
     }`,
   );
@@ -229,6 +257,21 @@ async function main(): Promise<number> {
       "fan-out",
       async () => fanOutLine(await fanOut(cleanup, { agents: s.fanOut, log })),
     );
+    let placed: PlacementResult | undefined;
+    await attempt("placement", async () => {
+      placed = await placement(cleanup, {
+        replicas: s.replicas,
+        hosts: s.simHosts,
+        rounds: s.rounds,
+        quick: s.quick,
+        log,
+      });
+      return placementLine(placed);
+    });
+    await attempt("reschedule", () => {
+      if (placed === undefined) throw new Error("the placement figure did not finish");
+      return Promise.resolve(rescheduleLine(placed));
+    });
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
     log(`bench setup FAILED: ${setupFailure}`);

@@ -144,16 +144,19 @@ export class Scheduler {
    */
   async rescheduleLost(tx: Store, nowMs: number, now: string): Promise<Set<string>> {
     const touched = new Set<string>();
+    // The hosts first: when none holding placed instances is offline (most ticks), no instance
+    // is read at all.
     const lost = new Map<string, number>();
+    for (const host of await tx.placedHosts()) {
+      const since = await this.#hosts.offlineSince(tx, host);
+      if (since !== undefined) lost.set(host, since);
+    }
+    if (lost.size === 0) return touched;
     const due: ContainerRow[] = [];
     for (const row of await tx.placedContainers()) {
       if (row.host === "" || row.desired === "removed") continue;
-      let since = lost.get(row.host);
-      if (since === undefined && !lost.has(row.host)) {
-        since = await this.#hosts.offlineSince(tx, row.host);
-        lost.set(row.host, since ?? NaN);
-      }
-      if (since === undefined || Number.isNaN(since)) continue;
+      const since = lost.get(row.host);
+      if (since === undefined) continue;
       if (nowMs - since >= await this.#rescheduleAfter(tx, row.manifest)) due.push(row);
     }
     if (due.length === 0) return touched;

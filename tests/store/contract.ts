@@ -268,16 +268,31 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       containerRow("shop", "web.4", { host: "host-b", template: "web", replaces: "web.1" }),
       containerRow("shop", "db", { host: "host-b", state: "running" }),
       containerRow("shop", "cache", { host: "host-b", state: "exited" }),
+      containerRow("shop", "web.5", { host: "host-c", template: "web", desired: "removed" }),
+      containerRow("shop", "web.6", { host: "host-a", template: "web" }),
     ];
     for (const row of rows) await s.insertContainer(row);
     const names = (list: ContainerRow[]) => list.map((r) => r.name);
     assert.deepEqual(names(await s.unplacedContainers()), ["web.2"]);
-    assert.deepEqual(names(await s.placedContainers()), ["web.1", "web.2", "web.3", "web.4"]);
+    assert.deepEqual(names(await s.placedContainers()), [
+      "web.1",
+      "web.2",
+      "web.3",
+      "web.4",
+      "web.5",
+      "web.6",
+    ]);
+    assert.deepEqual(
+      await s.placedHosts(),
+      ["host-a", "host-b"],
+      "once each, without the waiting and the removed ones",
+    );
     assert.deepEqual(names(await s.replacingContainers()), ["web.4"]);
     assert.deepEqual(await s.hostCounts(), [
       { host: "", running: 0, total: 2 },
-      { host: "host-a", running: 1, total: 1 },
+      { host: "host-a", running: 1, total: 2 },
       { host: "host-b", running: 1, total: 3 },
+      { host: "host-c", running: 0, total: 1 },
     ]);
   });
 

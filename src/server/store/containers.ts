@@ -1,6 +1,6 @@
 /** Statements on manifests and their containers. */
 import type { ContainerRow, HostCountRow, ManifestRow } from "./rows.ts";
-import { assignments, columns, params, type Prepare } from "./sqlite.ts";
+import { assignments, columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
 const CONTAINER_COLUMNS = columns<ContainerRow>({
   manifest: true,
@@ -47,6 +47,10 @@ export function containerStatements(p: Prepare) {
     allManifests: p("SELECT name, policy, created_at, updated_at FROM manifests ORDER BY name"),
     unplaced: p(`${SELECT} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`),
     placed: p(`${SELECT} WHERE template != '' ORDER BY manifest, name`),
+    placedHosts: p(
+      "SELECT DISTINCT host FROM containers " +
+        "WHERE template != '' AND host != '' AND desired != 'removed' ORDER BY host",
+    ),
     replacing: p(`${SELECT} WHERE replaces != '' ORDER BY manifest, name`),
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
@@ -55,7 +59,7 @@ export function containerStatements(p: Prepare) {
     container: p(`${SELECT} WHERE manifest = $manifest AND name = $name`),
     insertContainer: p(
       `INSERT INTO containers (${CONTAINER_COLUMNS.join(", ")}) ` +
-        `VALUES (${params(CONTAINER_COLUMNS)})`,
+        `VALUES (${placeholders(CONTAINER_COLUMNS)})`,
     ),
     updateContainer: p(
       `UPDATE containers SET ${assignments(UPDATED_COLUMNS)} ` +
@@ -91,6 +95,11 @@ export function containerStatements(p: Prepare) {
     /** Every placed instance, wherever it is. */
     placedContainers(): ContainerRow[] {
       return s.placed.all<ContainerRow>();
+    },
+
+    /** The hosts placed instances not being removed are on, by name. */
+    placedHosts(): string[] {
+      return s.placedHosts.all<{ host: string }>().map((row) => String(row.host));
     },
 
     /** Instances that replace another one (a drain or a start-first update in progress). */
@@ -135,7 +144,7 @@ export function containerStatements(p: Prepare) {
 
     /** Inserts a new container row. */
     insertContainer(row: ContainerRow): void {
-      s.insertContainer.run(row);
+      s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
     },
 
     /** Writes every column of an existing container row but its key and `created_at`. */

@@ -1,6 +1,6 @@
 /** Statements on the event history. */
 import type { EventQuery, EventRow } from "./rows.ts";
-import { columns, params, type Prepare } from "./sqlite.ts";
+import { columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
 const EVENT_COLUMNS = columns<EventRow>({
   id: true,
@@ -26,7 +26,8 @@ const SELECT = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE id > $after
 export function eventStatements(p: Prepare) {
   const s = {
     insertEvent: p(
-      `INSERT INTO events (${INSERTED_COLUMNS.join(", ")}) VALUES (${params(INSERTED_COLUMNS)})`,
+      `INSERT INTO events (${INSERTED_COLUMNS.join(", ")}) ` +
+        `VALUES (${placeholders(INSERTED_COLUMNS)})`,
     ),
     firstEvents: p(`${SELECT} ORDER BY id LIMIT $limit`),
     lastEvents: p(`${SELECT} ORDER BY id DESC LIMIT $limit`),
@@ -43,7 +44,7 @@ export function eventStatements(p: Prepare) {
   return {
     /** Records an event and returns its id. */
     insertEvent(row: Omit<EventRow, "id">): number {
-      return s.insertEvent.run(row).lastInsertRowid;
+      return s.insertEvent.runValues(valuesOf(row, INSERTED_COLUMNS)).lastInsertRowid;
     },
 
     /** The first `limit` events after `after`, by id. */

@@ -42,9 +42,10 @@ export interface RunResult {
 
 /**
  * One prepared statement. Parameters are bound by `$name` from an object's keys (node:sqlite
- * refuses keys the statement does not name); rows come back as plain objects, since node:sqlite's
- * have a null prototype that deep comparisons and spreads into typed rows trip over. A full disk
- * throws `StorageFullError` naming `dataDir`, whichever statement hits it.
+ * refuses keys the statement does not name), or, for the wide inserts made once per container,
+ * by position (`runValues`); rows come back as plain objects, since node:sqlite's have a null
+ * prototype that deep comparisons and spreads into typed rows trip over. A full disk throws
+ * `StorageFullError` naming `dataDir`, whichever statement hits it.
  */
 export class Statement {
   readonly #stmt: StatementSync;
@@ -60,6 +61,15 @@ export class Statement {
     const result = this.#guard(() =>
       params === undefined ? this.#stmt.run() : this.#stmt.run(bind(params))
     );
+    return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  /**
+   * Runs a write whose parameters are `?`, binding `values` in order: node:sqlite looks each
+   * `$name` up on every run, which for a wide row costs as much as the insert itself.
+   */
+  runValues(values: SQLInputValue[]): RunResult {
+    const result = this.#guard(() => this.#stmt.run(...values));
     return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
   }
 
@@ -107,6 +117,16 @@ export function columns<Row>(names: Record<keyof Row, true>): string[] {
 /** `$a, $b`: the parameters of an insert of `cols`. */
 export function params(cols: string[]): string {
   return cols.map((col) => `$${col}`).join(", ");
+}
+
+/** `?, ?`: the parameters of an insert of `cols` bound by position (`runValues`). */
+export function placeholders(cols: string[]): string {
+  return cols.map(() => "?").join(", ");
+}
+
+/** The values of `cols` in `row`, in order, for `runValues`. */
+export function valuesOf<Row extends object>(row: Row, cols: string[]): SQLInputValue[] {
+  return cols.map((col) => (row as Record<string, SQLInputValue>)[col]);
 }
 
 /** `a = $a, b = $b`: an update's assignments of `cols`. */

@@ -43,6 +43,8 @@ export interface ContainerStore {
   unplacedContainers(): Promise<ContainerRow[]>;
   /** Every placed instance (`template` not ""), wherever it is; by manifest then name. */
   placedContainers(): Promise<ContainerRow[]>;
+  /** The hosts placed instances not being removed are on (not ""), each once, by name. */
+  placedHosts(): Promise<string[]>;
   /** Instances that replace another one (`replaces` not ""); by manifest then name. */
   replacingContainers(): Promise<ContainerRow[]>;
   /** Containers of one manifest, by name. */
