@@ -83,7 +83,7 @@ export class TokenAuth {
   }
 
   /** Creates a token (32 random bytes, base64url), stores its hash and returns it once. */
-  createToken(grant: TokenGrant = { role: "admin" }): TokenCreated {
+  async createToken(grant: TokenGrant = { role: "admin" }): Promise<TokenCreated> {
     const token = randomBytes(32).toString("base64url");
     const now = this.#now();
     const row: TokenRow = {
@@ -96,7 +96,7 @@ export class TokenAuth {
       last_used_at: null,
       revoked: 0,
     };
-    this.#store.insertToken(row);
+    await this.#store.insertToken(row);
     const { id, role, host, expiresAt } = tokenInfo(row);
     return {
       id,
@@ -111,8 +111,8 @@ export class TokenAuth {
    * The principal of a token issued by this server, noting its use; throws
    * `UnauthorizedError` for an unknown, revoked or expired token.
    */
-  authenticate(token: string): Principal {
-    const row = this.#store.tokenByHash(sha256(token).toString("hex"));
+  async authenticate(token: string): Promise<Principal> {
+    const row = await this.#store.tokenByHash(sha256(token).toString("hex"));
     if (row === undefined) throw new UnauthorizedError("invalid token");
     if (row.revoked !== 0) throw new UnauthorizedError("token revoked");
     const now = this.#now();
@@ -123,7 +123,7 @@ export class TokenAuth {
     if (now - this.#lastUsed(row) >= LAST_USED_RESOLUTION_MS) {
       const at = new Date(now).toISOString();
       // A full disk must not refuse requests: the time waits in memory for a later write.
-      if (this.#store.bestEffort(() => this.#store.touchToken(row.id, at))) {
+      if (await this.#store.bestEffort(() => this.#store.touchToken(row.id, at))) {
         this.#unsaved.delete(row.id);
       } else this.#unsaved.set(row.id, at);
     }
@@ -135,8 +135,8 @@ export class TokenAuth {
   }
 
   /** Every token, oldest first, without secrets. */
-  listTokens(): TokenInfo[] {
-    return this.#store.allTokens().map((row) =>
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.#store.allTokens()).map((row) =>
       tokenInfo({ ...row, last_used_at: this.#unsaved.get(row.id) ?? row.last_used_at })
     );
   }
@@ -148,7 +148,7 @@ export class TokenAuth {
   }
 
   /** Revokes a token at once (revoking twice is fine); an unknown id is `NotFoundError`. */
-  revokeToken(id: string): void {
-    if (!this.#store.revokeToken(id)) throw new NotFoundError(`no token with id ${id}`);
+  async revokeToken(id: string): Promise<void> {
+    if (!await this.#store.revokeToken(id)) throw new NotFoundError(`no token with id ${id}`);
   }
 }

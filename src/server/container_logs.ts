@@ -29,7 +29,7 @@ export interface LogDeps {
  * Opens a container's logs through its host's agent. Throws `NotFoundError` for an unknown
  * manifest or container and `HostOfflineError` at once when the host's agent is not connected.
  */
-export function openContainerLogs(
+export async function openContainerLogs(
   deps: LogDeps,
   query: LogQuery,
   signal: AbortSignal,
@@ -37,17 +37,17 @@ export function openContainerLogs(
   const { store, hosts, relay } = deps;
   if (relay.closed) throw new ShuttingDownError();
   const { manifest, container } = query;
-  const row = store.container(manifest, container);
+  const row = await store.container(manifest, container);
   if (row === undefined) {
     throw new NotFoundError(
-      store.hasManifest(manifest)
+      await store.hasManifest(manifest)
         ? `container ${container} not found in manifest ${manifest}`
         : `manifest ${manifest} not found`,
     );
   }
   const host = row.host;
-  if (!hosts.isOnline(host)) {
-    const seen = hosts.lastSeen(host);
+  if (!await hosts.isOnline(store, host)) {
+    const seen = await hosts.lastSeen(store, host);
     throw new HostOfflineError(
       seen === undefined
         ? `host ${host} is offline: no agent has connected for it`
@@ -62,7 +62,7 @@ export function openContainerLogs(
     );
   }
   const { tail, since, follow, timestamps } = query;
-  return relay.open({
+  return await relay.open({
     host,
     request: {
       manifest,
@@ -72,7 +72,7 @@ export function openContainerLogs(
       ...(tail === undefined ? {} : { tail }),
       ...(since === undefined ? {} : { since }),
     },
-    exists: () => store.container(manifest, container) !== undefined,
+    exists: async () => await store.container(manifest, container) !== undefined,
     signal,
   });
 }

@@ -55,21 +55,21 @@ export function freshSpec({ spec, normalized, hash }: ParsedSpec, pending?: stri
 
 /**
  * Sets what is desired, as a new intent; `force` (container rm) asks for a removal without a
- * graceful stop. Call inside a transaction.
+ * graceful stop. Call inside a transaction, with its `tx`.
  */
-export function setDesired(
-  store: Store,
+export async function setDesired(
+  tx: Store,
   row: ContainerRow,
   desired: Desired,
   now: string,
   force = false,
-): void {
+): Promise<void> {
   // A placed container still waiting for a host runs nowhere: no agent will report it gone.
   if (desired === "removed" && row.host === "") {
-    store.deleteContainer(row.manifest, row.name);
+    await tx.deleteContainer(row.manifest, row.name);
     return;
   }
-  store.updateContainer({
+  await tx.updateContainer({
     ...row,
     desired,
     generation: row.generation + 1,

@@ -164,11 +164,13 @@ export class EventLog {
   readonly #clock: Clock;
   readonly #waits: Waiters<typeof ANY_EVENT>;
   /** What the store holds, as counted at the last prune plus the inserts since. */
-  #rows: number;
+  #rows = 0;
   #lastAgePrune = -Infinity;
   #wakeQueued = false;
+  /** How many times followers were woken: a wait that saw it move must not wait. */
+  #woken = 0;
 
-  constructor(store: Store, options: EventLogOptions = {}) {
+  private constructor(store: Store, options: EventLogOptions) {
     this.#store = store;
     this.retentionMs = options.retentionMs ?? DEFAULT_EVENTS_RETENTION_MS;
     this.maxRows = options.maxRows ?? DEFAULT_EVENTS_MAX_ROWS;
@@ -177,20 +179,26 @@ export class EventLog {
       max: options.maxWaiters ?? DEFAULT_MAX_WAITERS,
       clock: this.#clock,
     });
-    this.#rows = store.countEvents();
-    store.transaction(() => this.#prune());
+  }
+
+  /** The event log of a store: counts what it holds and prunes what is past keeping. */
+  static async open(store: Store, options: EventLogOptions = {}): Promise<EventLog> {
+    const log = new EventLog(store, options);
+    log.#rows = await store.countEvents();
+    await store.transaction((tx) => log.#prune(tx));
+    return log;
   }
 
   /**
-   * Stores events; call it inside the transaction of the change they describe, so both are
-   * written or neither. Followers are woken once the transaction is over.
+   * Stores events; call it inside the transaction of the change they describe (`tx`), so both
+   * are written or neither. Followers are woken once the transaction has committed.
    */
-  record(events: NewEvent[]): void {
+  async record(tx: Store, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     const at = new Date(this.#clock.now()).toISOString();
-    this.#store.transaction(() => {
+    await tx.transaction(async (tx) => {
       for (const e of events) {
-        this.#store.insertEvent({
+        await tx.insertEvent({
           at,
           kind: e.kind,
           actor: e.actor,
@@ -205,13 +213,13 @@ export class EventLog {
         });
       }
       this.#rows += events.length;
-      this.#prune();
+      await this.#prune(tx);
+      tx.onCommit(() => this.#queueWake());
     });
-    this.#queueWake();
   }
 
   /** Events matching `filter`, by id, and the id to read on from (`after` of the next read). */
-  list(filter: EventFilter = {}): EventPage {
+  list(filter: EventFilter = {}): Promise<EventPage> {
     const limit = Math.min(filter.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT);
     const oldest = this.#clock.now() - this.retentionMs;
     const query = {
@@ -221,15 +229,17 @@ export class EventLog {
       host: filter.host ?? null,
       limit,
     };
-    // Both reads run in one synchronous step, so no event can come between them.
-    const last = this.#store.lastEventId();
-    if (filter.after === undefined) {
-      return { events: this.#store.lastEvents(query).map(toRecord), last };
-    }
-    const rows = this.#store.firstEvents(query);
-    // A full page may have more behind it: read on from its last event, not from the newest.
-    const next = rows.length === limit ? rows[rows.length - 1].id : last;
-    return { events: rows.map(toRecord), last: next };
+    // Both reads run in one transaction, so no event can come between them.
+    return this.#store.transaction(async (tx) => {
+      const last = await tx.lastEventId();
+      if (filter.after === undefined) {
+        return { events: (await tx.lastEvents(query)).map(toRecord), last };
+      }
+      const rows = await tx.firstEvents(query);
+      // A full page may have more behind it: read on from its last event, not from the newest.
+      const next = rows.length === limit ? rows[rows.length - 1].id : last;
+      return { events: rows.map(toRecord), last: next };
+    });
   }
 
   /**
@@ -238,7 +248,10 @@ export class EventLog {
    * `OverloadedError` when too many calls are already held.
    */
   async wait(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.#store.lastEventId() > afterId) return true;
+    const woken = this.#woken;
+    if (await this.#store.lastEventId() > afterId) return true;
+    // Events committed while the id was read woke nobody yet waiting: look again instead.
+    if (this.#woken !== woken) return true;
     return await this.#waits.wait(ANY_EVENT, timeoutMs, signal) === "woken";
   }
 
@@ -252,12 +265,13 @@ export class EventLog {
     this.#waits.close();
   }
 
-  /** Wakes followers after the current transaction, once however many events it recorded. */
+  /** Wakes followers after a commit, once however many events it recorded. */
   #queueWake(): void {
     if (this.#wakeQueued) return;
     this.#wakeQueued = true;
     queueMicrotask(() => {
       this.#wakeQueued = false;
+      this.#woken++;
       this.#waits.wakeAll();
     });
   }
@@ -266,16 +280,16 @@ export class EventLog {
    * Deletes, a batch at a time, events beyond the row limit (down to 1% under it, so that the
    * next prune is 1% of inserts away) and, at most once a minute, events past the retention.
    */
-  #prune(): void {
+  async #prune(tx: Store): Promise<void> {
     if (this.#rows > this.maxRows) {
       const slack = Math.min(PRUNE_BATCH, Math.floor(this.maxRows / 100));
-      this.#store.pruneEventsBeyond(this.maxRows - slack, PRUNE_BATCH);
-      this.#rows = this.#store.countEvents();
+      await tx.pruneEventsBeyond(this.maxRows - slack, PRUNE_BATCH);
+      this.#rows = await tx.countEvents();
     }
     const now = this.#clock.now();
     if (now - this.#lastAgePrune < AGE_PRUNE_EVERY_MS) return;
     const cutoff = new Date(now - this.retentionMs).toISOString();
-    const deleted = this.#store.pruneEventsBefore(cutoff, PRUNE_BATCH);
+    const deleted = await tx.pruneEventsBefore(cutoff, PRUNE_BATCH);
     this.#rows -= deleted;
     // A full batch may have left more behind: look again at the next insert.
     if (deleted < PRUNE_BATCH) this.#lastAgePrune = now;

@@ -28,7 +28,10 @@ export interface HostRegistryOptions {
   now?: () => number;
 }
 
-/** Hosts as their agents registered them, and as the server sees them now. */
+/**
+ * Hosts as their agents registered them, and as the server sees them now. Methods that read the
+ * store take the handle to read with (`db`): the store, or the transaction they are part of.
+ */
 export class HostRegistry {
   readonly #store: Store;
   readonly #polling: (host: string) => boolean;
@@ -50,11 +53,11 @@ export class HostRegistry {
     return this.#now();
   }
 
-  /** Records (or refreshes) an agent's registration; a draining host stays draining. */
-  register(r: HostRegistration): void {
+  /** Records (or refreshes) an agent's registration, in `tx`; a draining host stays draining. */
+  async register(tx: Store, r: HostRegistration): Promise<void> {
     const now = this.#now();
-    const before = this.#store.hostInfo(r.host);
-    this.#store.upsertHostInfo({
+    const before = await tx.hostInfo(r.host);
+    await tx.upsertHostInfo({
       name: r.host,
       engine_version: r.engineVersion,
       os: r.os,
@@ -72,42 +75,44 @@ export class HostRegistry {
     this.#persisted.set(r.host, now);
   }
 
-  /** Notes that the host's agent polled just now. */
-  seen(host: string): void {
+  /** Notes that the host's agent polled just now (outside any transaction). */
+  async seen(host: string): Promise<void> {
     const now = this.#now();
     this.#seen.set(host, now);
     if (now - (this.#persisted.get(host) ?? 0) < PERSIST_EVERY_MS) return;
     this.#persisted.set(host, now);
     // Polls are reads: on a full disk the time stays in memory and a later poll writes it.
-    this.#store.bestEffort(() => this.#store.touchHostInfo(host, new Date(now).toISOString()));
+    await this.#store.bestEffort(() =>
+      this.#store.touchHostInfo(host, new Date(now).toISOString())
+    );
   }
 
   /** Whether the host's agent has registered. */
-  isRegistered(host: string): boolean {
-    return this.#store.hostInfo(host)?.registered_at != null;
+  async isRegistered(db: Store, host: string): Promise<boolean> {
+    return (await db.hostInfo(host))?.registered_at != null;
   }
 
   /** Whether the server knows the host at all: registered, draining, or seen since it started. */
-  isKnown(host: string): boolean {
-    return this.#seen.has(host) || this.#store.hostInfo(host) !== undefined;
+  async isKnown(db: Store, host: string): Promise<boolean> {
+    return this.#seen.has(host) || await db.hostInfo(host) !== undefined;
   }
 
   /** Whether the host takes no new containers. */
-  isDraining(host: string): boolean {
-    return this.#store.hostInfo(host)?.draining === 1;
+  async isDraining(db: Store, host: string): Promise<boolean> {
+    return (await db.hostInfo(host))?.draining === 1;
   }
 
   /** Whether the host's agent is holding a poll, or polled within its last 3 intervals. */
-  isOnline(host: string): boolean {
-    return this.#online(host, this.#store.hostInfo(host));
+  async isOnline(db: Store, host: string): Promise<boolean> {
+    return this.#online(host, await db.hostInfo(host));
   }
 
   /**
    * Whether the host's containers should show `unknown`: it was seen (or registered) once and is
    * offline now. A host no agent ever came for keeps its containers `pending`.
    */
-  isLost(host: string): boolean {
-    const row = this.#store.hostInfo(host);
+  async isLost(db: Store, host: string): Promise<boolean> {
+    const row = await db.hostInfo(host);
     const everSeen = this.#seen.has(host) || row?.last_seen != null;
     return everSeen && !this.#online(host, row);
   }
@@ -116,8 +121,8 @@ export class HostRegistry {
    * Since when the host has been offline (Unix ms), or undefined while it is online. Time before
    * this server started does not count: it could not watch the host then.
    */
-  offlineSince(host: string): number | undefined {
-    const row = this.#store.hostInfo(host);
+  async offlineSince(db: Store, host: string): Promise<number | undefined> {
+    const row = await db.hostInfo(host);
     if (this.#online(host, row)) return undefined;
     const window = MISSED_INTERVALS * (row?.interval_ms ?? DEFAULT_INTERVAL_MS);
     const seen = this.#lastSeen(host, row);
@@ -125,46 +130,50 @@ export class HostRegistry {
   }
 
   /** When the host was last seen (Unix ms; now while polling), or undefined when never. */
-  lastSeen(host: string): number | undefined {
-    return this.#lastSeen(host, this.#store.hostInfo(host));
+  async lastSeen(db: Store, host: string): Promise<number | undefined> {
+    return this.#lastSeen(host, await db.hostInfo(host));
   }
 
-  /** Marks a host draining, creating its row when it has none; call inside a transaction. */
-  markDraining(host: string): void {
-    const row = this.#store.hostInfo(host) ?? emptyRow(host);
-    this.#store.upsertHostInfo({ ...row, draining: 1 });
+  /** Marks a host draining, creating its row when it has none, in `tx`. */
+  async markDraining(tx: Store, host: string): Promise<void> {
+    const row = await tx.hostInfo(host) ?? emptyRow(host);
+    await tx.upsertHostInfo({ ...row, draining: 1 });
   }
 
-  /** Forgets everything about a host but its index; call inside a transaction. */
-  forget(host: string): void {
-    this.#store.deleteHostInfo(host);
+  /** Forgets everything about a host but its index, in `tx`. */
+  async forget(tx: Store, host: string): Promise<void> {
+    await tx.deleteHostInfo(host);
     this.#seen.delete(host);
     this.#persisted.delete(host);
   }
 
   /**
    * Every host the server knows: registered, draining, seen since it started, or named by a
-   * container. By name.
+   * container. By name. Both reads run in one transaction, so that their counts agree.
    */
-  list(): HostStatus[] {
-    const rows = new Map(this.#store.allHostInfo().map((row) => [row.name, row]));
-    const counts = new Map(this.#store.hostCounts().map((c) => [c.host, c]));
-    const names = new Set([...rows.keys(), ...counts.keys(), ...this.#seen.keys()]);
-    return [...names].sort().map((name) => {
-      const count = counts.get(name);
-      return this.#status(name, rows.get(name), {
-        running: count?.running ?? 0,
-        total: count?.total ?? 0,
+  list(db: Store): Promise<HostStatus[]> {
+    return db.transaction(async (tx) => {
+      const rows = new Map((await tx.allHostInfo()).map((row) => [row.name, row]));
+      const counts = new Map((await tx.hostCounts()).map((c) => [c.host, c]));
+      const names = new Set([...rows.keys(), ...counts.keys(), ...this.#seen.keys()]);
+      return [...names].sort().map((name) => {
+        const count = counts.get(name);
+        return this.#status(name, rows.get(name), {
+          running: count?.running ?? 0,
+          total: count?.total ?? 0,
+        });
       });
     });
   }
 
   /** One host, as `list` shows it. */
-  status(host: string): HostStatus {
-    const count = this.#store.hostCounts().find((c) => c.host === host);
-    return this.#status(host, this.#store.hostInfo(host), {
-      running: count?.running ?? 0,
-      total: count?.total ?? 0,
+  status(db: Store, host: string): Promise<HostStatus> {
+    return db.transaction(async (tx) => {
+      const count = (await tx.hostCounts()).find((c) => c.host === host);
+      return this.#status(host, await tx.hostInfo(host), {
+        running: count?.running ?? 0,
+        total: count?.total ?? 0,
+      });
     });
   }
 
@@ -173,18 +182,18 @@ export class HostRegistry {
    * and `NotFoundError` for an unknown host. With `force`, a drained host that is offline is
    * forgotten with the containers left on it (all marked for removal): its agent is gone for good.
    */
-  remove(host: string, force = false): void {
-    this.#store.transaction(() => {
-      let rows = this.#store.containersOfHost(host);
+  remove(host: string, force = false): Promise<void> {
+    return this.#store.transaction(async (tx) => {
+      let rows = await tx.containersOfHost(host);
       if (force && rows.length > 0) {
-        if (!this.isDraining(host) || this.isOnline(host)) {
+        if (!await this.isDraining(tx, host) || await this.isOnline(tx, host)) {
           throw new ConflictError(
             `host ${host} must be drained and offline to be removed with its containers`,
           );
         }
         for (const row of rows) {
-          this.#store.deleteContainer(row.manifest, row.name);
-          this.#store.deleteManifestIfEmpty(row.manifest);
+          await tx.deleteContainer(row.manifest, row.name);
+          await tx.deleteManifestIfEmpty(row.manifest);
         }
         rows = [];
       }
@@ -196,14 +205,18 @@ export class HostRegistry {
             `(${names.join(", ")}${more}): drain it and wait until they are removed`,
         );
       }
-      if (!this.isKnown(host)) throw new NotFoundError(`host ${host} not found`);
-      this.forget(host);
+      if (!await this.isKnown(tx, host)) throw new NotFoundError(`host ${host} not found`);
+      await this.forget(tx, host);
     });
   }
 
   /** Throws `ConflictError` naming the draining hosts among `hosts`. */
-  refuseDraining(hosts: string[]): void {
-    const draining = [...new Set(hosts)].filter((host) => this.isDraining(host)).sort();
+  async refuseDraining(db: Store, hosts: string[]): Promise<void> {
+    const draining: string[] = [];
+    for (const host of new Set(hosts)) {
+      if (await this.isDraining(db, host)) draining.push(host);
+    }
+    draining.sort();
     if (draining.length === 0) return;
     throw new ConflictError(
       `host${draining.length === 1 ? "" : "s"} ${draining.join(", ")} ` +
@@ -214,16 +227,12 @@ export class HostRegistry {
   }
 
   /** Shows containers of hosts that went offline as `unknown`; the stored state is kept. */
-  withLiveness(list: ContainerStatus[]): ContainerStatus[] {
+  async withLiveness(db: Store, list: ContainerStatus[]): Promise<ContainerStatus[]> {
     const lost = new Map<string, boolean>();
-    return list.map((c) => {
-      let isLost = lost.get(c.host);
-      if (isLost === undefined) {
-        isLost = this.isLost(c.host);
-        lost.set(c.host, isLost);
-      }
-      return isLost ? { ...c, state: "unknown" } : c;
-    });
+    for (const host of new Set(list.map((c) => c.host))) {
+      lost.set(host, await this.isLost(db, host));
+    }
+    return list.map((c) => lost.get(c.host) ? { ...c, state: "unknown" } : c);
   }
 
   #status(

@@ -57,7 +57,7 @@ export interface PipeTarget {
   host: string;
   follow: boolean;
   /** Whether the container is still known; a followed stream ends once it is not. */
-  exists: () => boolean;
+  exists: () => Promise<boolean>;
   /** Hands the stream to the client. */
   resolve: (stream: ReadableStream<Uint8Array>) => void;
   /** Called once when the pipe ends. */
@@ -140,9 +140,12 @@ export function pipeUpload(
     },
   });
   const watch = () => {
-    check = clock.setTimeout(() => {
+    check = clock.setTimeout(async () => {
       if (ended) return;
-      if (target.exists()) watch();
+      // A store that cannot answer (the server is closing) does not end the follow.
+      const known = await target.exists().catch(() => true);
+      if (ended) return;
+      if (known) watch();
       else end();
     }, checkMs);
   };

@@ -41,7 +41,7 @@ export interface LogOpenRequest {
   host: string;
   request: Omit<LogRequest, "id">;
   /** Whether the container is still known; a followed stream ends once it is not. */
-  exists: () => boolean;
+  exists: () => Promise<boolean>;
   /** The client's request signal: it leaving ends everything. */
   signal: AbortSignal;
 }
@@ -51,7 +51,7 @@ interface Session {
   id: string;
   host: string;
   request: LogRequest;
-  exists: () => boolean;
+  exists: () => Promise<boolean>;
   attached: boolean;
   timer?: TimerHandle;
   /** Hands the stream to the client (until then the client waits for headers). */

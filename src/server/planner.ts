@@ -1,7 +1,7 @@
 /**
  * The planner owns desired and observed state: every change is written to the store in one
  * transaction before it returns, and every change to what a host should run moves that host's
- * index forward, waking the agents long-polling on it.
+ * index forward, waking the agents long-polling on it once the transaction has committed.
  */
 import type {
   ContainerAction,
@@ -80,32 +80,41 @@ export class Planner {
   readonly #hostWaits: Waiters<string>;
   /** Ends the periodic duties started by `startDuties`. */
   readonly #duties = new AbortController();
+  /** The tick in progress, or the last one: ticks run one after the other, never two at once. */
+  #ticking: Promise<unknown> = Promise.resolve();
+  /** How many times each host's waiters were woken: a wait that saw it move must not wait. */
+  readonly #woken = new Map<string, number>();
 
-  constructor(store: Store, options: PlannerOptions = {}) {
+  private constructor(store: Store, events: EventLog, options: PlannerOptions, clock: Clock) {
     this.store = store;
     this.#cluster = store.clusterId();
-    this.clock = options.clock ?? systemClock;
-    const clock = this.clock;
+    this.clock = clock;
     this.#hostWaits = new Waiters({ max: options.maxWaiters ?? DEFAULT_MAX_WAITERS, clock });
-    this.events = new EventLog(store, { ...options.events, clock });
+    this.events = events;
     this.hosts = new HostRegistry(store, {
       polling: (host) => this.#hostWaits.count(host) > 0,
       now: () => clock.now(),
     });
     this.logs = new LogRelay({ ...options.logs, clock });
     this.scheduler = new Scheduler({
-      store,
       hosts: this.hosts,
       events: this.events,
       rescheduleAfterMs: options.rescheduleAfterMs,
     });
-    this.rollouts = new Rollouts({ store, hosts: this.hosts, events: this.events });
+    this.rollouts = new Rollouts({ hosts: this.hosts, events: this.events });
+  }
+
+  /** A planner over an open store; the event history is pruned first. */
+  static async open(store: Store, options: PlannerOptions = {}): Promise<Planner> {
+    const clock = options.clock ?? systemClock;
+    const events = await EventLog.open(store, { ...options.events, clock });
+    return new Planner(store, events, options, clock);
   }
 
   /** Records an agent's registration, and places what waits for a host like this one. */
-  register(registration: HostRegistration): void {
-    this.store.transaction(() => this.hosts.register(registration));
-    this.tick();
+  async register(registration: HostRegistration): Promise<void> {
+    await this.store.transaction((tx) => this.hosts.register(tx, registration));
+    await this.tick();
   }
 
   /** How many `waitForHost` calls are being held right now. */
@@ -118,21 +127,27 @@ export class Planner {
    * (both take their steps from `planSteps`). `actor` is who applied it, for the event history.
    * `source` is the text as sent (the HTTP routes always pass it): when something changes it is
    * stored as the next revision, whose number the result carries; without it none is stored.
+   * `db` is a transaction to join (a rollback's), else the store.
    */
-  up(manifest: Manifest, actor = DEFAULT_ACTOR, source?: ManifestSource): UpResult {
-    const result: UpResult = {
-      manifest: manifest.name,
-      created: [],
-      updated: [],
-      unchanged: [],
-      removed: [],
-    };
-    const touched = new Set<string>();
-    this.store.transaction(() => {
-      this.hosts.refuseDraining(pinnedHosts(manifest));
+  up(
+    manifest: Manifest,
+    actor = DEFAULT_ACTOR,
+    source?: ManifestSource,
+    db: Store = this.store,
+  ): Promise<UpResult> {
+    return db.transaction(async (tx) => {
+      const result: UpResult = {
+        manifest: manifest.name,
+        created: [],
+        updated: [],
+        unchanged: [],
+        removed: [],
+      };
+      const touched = new Set<string>();
+      await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
       const now = new Date().toISOString();
-      this.store.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
-      const steps = this.#steps(manifest);
+      await tx.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
+      const steps = await this.#steps(tx, manifest);
       // With `update:`, changed containers are left to a rollout; everything else happens now.
       const rolled = manifest.update === undefined
         ? []
@@ -144,7 +159,7 @@ export class Planner {
         }
         switch (step.action) {
           case "create":
-            this.store.insertContainer({
+            await tx.insertContainer({
               manifest: manifest.name,
               name: step.spec.name,
               ...freshSpec(step, step.pending),
@@ -159,7 +174,7 @@ export class Planner {
             touched.add(step.normalized.host);
             break;
           case "recreate":
-            this.store.updateContainer({
+            await tx.updateContainer({
               ...step.row,
               ...freshSpec(step, step.pending),
               ...placedColumns(step.placed),
@@ -170,7 +185,7 @@ export class Planner {
             touched.add(step.row.host).add(step.normalized.host);
             break;
           case "update":
-            setDesired(this.store, { ...step.row, ...placedColumns(step.placed) }, "running", now);
+            await setDesired(tx, { ...step.row, ...placedColumns(step.placed) }, "running", now);
             result.updated.push(step.spec.name);
             touched.add(step.row.host);
             break;
@@ -178,21 +193,22 @@ export class Planner {
             result.unchanged.push(step.spec.name);
             break;
           case "remove":
-            setDesired(this.store, step.row, "removed", now);
+            await setDesired(tx, step.row, "removed", now);
             result.removed.push(step.row.name);
             touched.add(step.row.host);
             break;
         }
       }
-      this.events.record(upEvents(manifest.name, steps, actor));
-      const revision = recordRevision(this.store, result, source, actor, now);
+      await this.events.record(tx, upEvents(manifest.name, steps, actor));
+      const revision = await recordRevision(tx, result, source, actor, now);
       if (revision !== undefined) result.revision = revision;
       if (revision !== undefined || result.created.length + result.removed.length > 0) {
         // A change takes over from the rollout in progress: a new one covers what is left.
-        this.rollouts.supersede(manifest.name, now);
+        await this.rollouts.supersede(tx, manifest.name, now);
       }
       if (manifest.update !== undefined && rolled.length > 0) {
-        this.rollouts.start(
+        await this.rollouts.start(
+          tx,
           manifest.name,
           manifest.update,
           rolled,
@@ -203,69 +219,80 @@ export class Planner {
         result.rollout = true;
       }
       touched.delete("");
-      this.#bump(touched);
+      await this.#bump(tx, touched);
+      tx.onCommit(() => this.#wake(touched));
+      return result;
     });
-    this.#wake(touched);
-    return result;
   }
 
   /** The steps of a manifest against what is stored for it, with hosts chosen for placed ones. */
-  #steps(manifest: Manifest): Step[] {
-    const steps = planSteps(manifest, this.store.containersOfManifest(manifest.name));
-    return this.scheduler.placeSteps(manifest.name, steps);
+  async #steps(tx: Store, manifest: Manifest): Promise<Step[]> {
+    const steps = planSteps(manifest, await tx.containersOfManifest(manifest.name));
+    return await this.scheduler.placeSteps(tx, manifest.name, steps);
   }
 
   /** What `up` would do with a manifest, changing nothing; refuses what `up` refuses. */
-  diff(manifest: Manifest): ManifestPlan {
-    this.hosts.refuseDraining(pinnedHosts(manifest));
-    return manifestPlan(manifest.name, this.#steps(manifest));
+  diff(manifest: Manifest): Promise<ManifestPlan> {
+    // One transaction: the hosts and the containers it reads agree, as `up`'s would.
+    return this.store.transaction(async (tx) => {
+      await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
+      return manifestPlan(manifest.name, await this.#steps(tx, manifest));
+    });
   }
 
   /** Marks every container of a manifest for removal; `actor` is who asked. */
-  down(name: string, actor = DEFAULT_ACTOR): void {
-    const touched = new Set<string>();
-    this.store.transaction(() => {
-      if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
+  down(name: string, actor = DEFAULT_ACTOR): Promise<void> {
+    return this.store.transaction(async (tx) => {
+      const touched = new Set<string>();
+      if (!await tx.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
       const now = new Date().toISOString();
-      this.rollouts.supersede(name, now);
-      const rows = this.store.containersOfManifest(name);
+      await this.rollouts.supersede(tx, name, now);
+      const rows = await tx.containersOfManifest(name);
       for (const row of rows) {
-        setDesired(this.store, row, "removed", now);
+        await setDesired(tx, row, "removed", now);
         touched.add(row.host);
       }
-      this.events.record(downEvents(name, rows, actor));
+      await this.events.record(tx, downEvents(name, rows, actor));
       // A manifest without containers has nothing left for an agent to report: forget it now.
-      this.store.deleteManifestIfEmpty(name);
+      await tx.deleteManifestIfEmpty(name);
       touched.delete("");
-      this.#bump(touched);
+      await this.#bump(tx, touched);
+      tx.onCommit(() => this.#wake(touched));
     });
-    this.#wake(touched);
   }
 
-  /** Lists the containers of one manifest, or of all, by manifest then name. */
-  ps(name?: string): ContainerStatus[] {
-    if (name === undefined) {
-      return this.hosts.withLiveness(this.store.allContainers().map(toStatus));
-    }
-    if (!this.store.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
-    return this.hosts.withLiveness(this.store.containersOfManifest(name).map(toStatus));
+  /**
+   * Lists the containers of one manifest, or of all, by manifest then name. `db` is a transaction
+   * to read in, else the store: the list and the liveness of its hosts are read in one.
+   */
+  ps(name?: string, db: Store = this.store): Promise<ContainerStatus[]> {
+    return db.transaction(async (tx) => {
+      if (name === undefined) {
+        return await this.hosts.withLiveness(tx, (await tx.allContainers()).map(toStatus));
+      }
+      if (!await tx.hasManifest(name)) throw new NotFoundError(`manifest ${name} not found`);
+      return await this.hosts.withLiveness(
+        tx,
+        (await tx.containersOfManifest(name)).map(toStatus),
+      );
+    });
   }
 
   /** Records a user's stop, kill, restart or rm of one container; `actor` is who asked. */
-  action(a: ContainerAction, actor = DEFAULT_ACTOR): void {
-    this.store.transaction(() => {
-      const row = findContainer(this.store, a.host, a.container, a.manifest);
-      if (a.action !== "rm") this.hosts.refuseDraining([row.host]);
+  action(a: ContainerAction, actor = DEFAULT_ACTOR): Promise<void> {
+    return this.store.transaction(async (tx) => {
+      const row = await findContainer(tx, a.host, a.container, a.manifest);
+      if (a.action !== "rm") await this.hosts.refuseDraining(tx, [row.host]);
       const now = new Date().toISOString();
       switch (a.action) {
         case "stop":
-          setDesired(this.store, row, "stopped", now);
+          await setDesired(tx, row, "stopped", now);
           break;
         case "kill":
-          setDesired(this.store, row, "killed", now);
+          await setDesired(tx, row, "killed", now);
           break;
         case "restart":
-          this.store.updateContainer({
+          await tx.updateContainer({
             ...row,
             desired: "running",
             generation: row.generation + 1,
@@ -274,10 +301,10 @@ export class Planner {
           });
           break;
         case "rm":
-          setDesired(this.store, row, "removed", now, true);
+          await setDesired(tx, row, "removed", now, true);
           break;
       }
-      this.events.record([{
+      await this.events.record(tx, [{
         kind: "action",
         actor,
         manifest: row.manifest,
@@ -285,29 +312,29 @@ export class Planner {
         container: row.name,
         action: a.action,
       }]);
-      this.#bump([a.host]);
+      await this.#bump(tx, [a.host]);
+      tx.onCommit(() => this.#wake([a.host]));
     });
-    this.#wake([a.host]);
   }
 
   /**
    * Records one observed state; throws `NotFoundError` or `ConflictError` for unknown names.
    * `actor` is who reported it, for the event history.
    */
-  report(r: StateReport, actor = DEFAULT_ACTOR): void {
-    this.store.transaction(() =>
-      void applyReport(this.store, this.events, r, new Date().toISOString(), actor)
+  async report(r: StateReport, actor = DEFAULT_ACTOR): Promise<void> {
+    await this.store.transaction((tx) =>
+      applyReport(tx, this.events, r, new Date().toISOString(), actor)
     );
   }
 
   /** Records many observed states in one transaction; unknown or ambiguous ones are returned. */
-  reportMany(rs: StateReport[], actor = DEFAULT_ACTOR): ReportManyResult {
-    return this.store.transaction(() => {
+  reportMany(rs: StateReport[], actor = DEFAULT_ACTOR): Promise<ReportManyResult> {
+    return this.store.transaction(async (tx) => {
       const now = new Date().toISOString();
       const result: ReportManyResult = { applied: 0, unknown: [], stale: 0 };
       for (const r of rs) {
         try {
-          if (applyReport(this.store, this.events, r, now, actor)) result.applied++;
+          if (await applyReport(tx, this.events, r, now, actor)) result.applied++;
           else result.stale++;
         } catch (error) {
           if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
@@ -319,21 +346,22 @@ export class Planner {
   }
 
   /** A host's index: it grows with every change of what the host should run (0: never planned). */
-  hostIndex(host: string): number {
+  hostIndex(host: string): Promise<number> {
     return this.store.hostIndex(host);
   }
 
   /** Everything a host should run (including containers desired removed), with its index. */
-  desired(host: string): HostDesired {
+  async desired(host: string): Promise<HostDesired> {
     // Only the host's agent asks for this: it was seen now.
-    this.hosts.seen(host);
-    // Both reads run in one synchronous step, so no write can come between them.
-    return {
-      index: this.store.hostIndex(host),
-      containers: this.store.containersOfHost(host).map(toStatus),
-      ...(this.hosts.isRegistered(host) ? { registered: true as const } : {}),
+    await this.hosts.seen(host);
+    // The reads run in one transaction, so no write can come between them: the index answered
+    // is the one of the containers answered (PostgreSQL: REPEATABLE READ or stricter).
+    return await this.store.transaction(async (tx) => ({
+      index: await tx.hostIndex(host),
+      containers: (await tx.containersOfHost(host)).map(toStatus),
+      ...(await this.hosts.isRegistered(tx, host) ? { registered: true as const } : {}),
       cluster: this.#cluster,
-    };
+    }));
   }
 
   /**
@@ -348,8 +376,11 @@ export class Planner {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
-    this.hosts.seen(host);
-    if (this.hostIndex(host) !== afterIndex) return;
+    await this.hosts.seen(host);
+    const woken = this.#woken.get(host);
+    if (await this.hostIndex(host) !== afterIndex) return;
+    // A change committed while the index was read woke nobody yet waiting: answer at once.
+    if (this.#woken.get(host) !== woken) return;
     await this.#hostWaits.wait(host, timeoutMs, signal);
   }
 
@@ -365,22 +396,21 @@ export class Planner {
    * its placed ones get replacements elsewhere and are removed once those run. Returns what it
    * moves and removes (`manifest/container`); throws `NotFoundError` for an unknown host.
    */
-  drainHost(host: string, actor = DEFAULT_ACTOR): { removed: string[]; moved: string[] } {
-    const removed: string[] = [];
-    let moved: string[] = [];
-    const touched = new Set<string>([host]);
-    this.store.transaction(() => {
-      const rows = this.store.containersOfHost(host);
-      if (rows.length === 0 && !this.hosts.isKnown(host)) {
+  drainHost(host: string, actor = DEFAULT_ACTOR): Promise<{ removed: string[]; moved: string[] }> {
+    return this.store.transaction(async (tx) => {
+      const removed: string[] = [];
+      const touched = new Set<string>([host]);
+      const rows = await tx.containersOfHost(host);
+      if (rows.length === 0 && !await this.hosts.isKnown(tx, host)) {
         throw new NotFoundError(`host ${host} not found`);
       }
-      this.hosts.markDraining(host);
+      await this.hosts.markDraining(tx, host);
       const now = new Date().toISOString();
       for (const row of rows) {
         if (row.desired === "removed" || row.template !== "") continue;
-        setDesired(this.store, row, "removed", now);
+        await setDesired(tx, row, "removed", now);
         removed.push(`${row.manifest}/${row.name}`);
-        this.events.record([{
+        await this.events.record(tx, [{
           kind: "action",
           actor,
           manifest: row.manifest,
@@ -389,41 +419,46 @@ export class Planner {
           action: "drain",
         }]);
       }
-      const drained = this.scheduler.drain(host, now, actor);
-      moved = drained.moved;
+      const drained = await this.scheduler.drain(tx, host, now, actor);
       for (const h of drained.touched) touched.add(h);
-      this.#bump(touched);
+      await this.#bump(tx, touched);
+      tx.onCommit(() => this.#wake(touched));
+      return { removed, moved: drained.moved };
     });
-    this.#wake(touched);
-    return { removed, moved };
   }
 
   /**
    * The scheduler's periodic duties, each in its own transaction: replaced instances whose
    * replacements run are removed, waiting instances placed where room appeared, and instances of
-   * hosts lost too long moved.
+   * hosts lost too long moved. A tick asked for while one runs starts once that one is over.
    */
-  tick(): void {
+  tick(): Promise<void> {
+    const tick = this.#ticking.catch(() => {}).then(() => this.#tick());
+    this.#ticking = tick;
+    return tick;
+  }
+
+  async #tick(): Promise<void> {
     const duties = [
-      (now: string) => this.rollouts.advance(Date.parse(now)),
-      (now: string) => this.scheduler.retireReplaced(now),
-      (now: string) => this.scheduler.placeWaiting(now),
-      (now: string) => this.scheduler.rescheduleLost(this.clock.now(), now),
+      (tx: Store, now: string) => this.rollouts.advance(tx, Date.parse(now)),
+      (tx: Store, now: string) => this.scheduler.retireReplaced(tx, now),
+      (tx: Store, now: string) => this.scheduler.placeWaiting(tx, now),
+      (tx: Store, now: string) => this.scheduler.rescheduleLost(tx, this.clock.now(), now),
     ];
     for (const duty of duties) {
-      const touched = this.store.transaction(() => {
-        const changed = duty(new Date(this.clock.now()).toISOString());
+      await this.store.transaction(async (tx) => {
+        const changed = await duty(tx, new Date(this.clock.now()).toISOString());
         changed.delete("");
-        this.#bump(changed);
-        return changed;
+        await this.#bump(tx, changed);
+        tx.onCommit(() => this.#wake(changed));
       });
-      this.#wake(touched);
     }
   }
 
   /**
    * Runs `tick` every `everyMs` until `close`: the scheduler's duties need no request to happen
-   * (a host goes offline by not calling). A failed tick is logged and tried again next time.
+   * (a host goes offline by not calling). The next tick waits for the last one to end; a failed
+   * tick is logged and tried again next time.
    */
   startDuties(everyMs = DUTY_EVERY_MS, log: (line: string) => void = () => {}): void {
     const signal = this.#duties.signal;
@@ -432,7 +467,7 @@ export class Planner {
         await this.clock.sleep(everyMs, signal).catch(() => {});
         if (signal.aborted) return;
         try {
-          this.tick();
+          await this.tick();
         } catch (error) {
           log(`scheduler: ${errorMessage(error)}`);
         }
@@ -440,21 +475,25 @@ export class Planner {
     })();
   }
 
-  /** Releases held waiters and closes the store. */
-  close(): void {
+  /** Releases held waiters, waits for the tick in progress, and closes the store. */
+  async close(): Promise<void> {
     this.#duties.abort();
     this.releaseWaiters();
-    this.store.close();
+    await this.#ticking.catch(() => {});
+    await this.store.close();
   }
 
-  /** Moves each host's index to the next value of the global counter; call inside a transaction. */
-  #bump(hosts: Iterable<string>): void {
-    for (const host of hosts) this.store.bumpHostIndex(host);
+  /** Moves each host's index to the next value of the global counter, in `tx`. */
+  async #bump(tx: Store, hosts: Iterable<string>): Promise<void> {
+    for (const host of hosts) await tx.bumpHostIndex(host);
   }
 
   /** Wakes the waiters of hosts whose index moved; call after the transaction committed. */
   #wake(hosts: Iterable<string>): void {
-    for (const host of hosts) this.#hostWaits.wake(host);
+    for (const host of hosts) {
+      this.#woken.set(host, (this.#woken.get(host) ?? 0) + 1);
+      this.#hostWaits.wake(host);
+    }
   }
 }
 

@@ -5,20 +5,20 @@ import { type EventLog, stateEvent } from "./events.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
 
 /** Finds one container by manifest and name, or by host and name when no manifest is given. */
-export function findContainer(
-  store: Store,
+export async function findContainer(
+  db: Store,
   host: string,
   name: string,
   manifest?: string,
-): ContainerRow {
+): Promise<ContainerRow> {
   if (manifest !== undefined) {
-    const row = store.container(manifest, name);
+    const row = await db.container(manifest, name);
     if (row === undefined || row.host !== host) {
       throw new NotFoundError(`container ${name} of manifest ${manifest} not found on ${host}`);
     }
     return row;
   }
-  const rows = store.containersByHostAndName(host, name);
+  const rows = await db.containersByHostAndName(host, name);
   if (rows.length === 0) throw new NotFoundError(`container ${name} not found on ${host}`);
   if (rows.length > 1) {
     const manifests = rows.map((row) => row.manifest).join(", ");
@@ -30,29 +30,29 @@ export function findContainer(
 }
 
 /**
- * Applies one agent report inside the caller's transaction: records the state change as an event,
+ * Applies one agent report inside the caller's transaction (`tx`): records the state change as an event,
  * and forgets a container reported removed once its removal was asked. A report about a spec the
  * container no longer has is stale (it was sent before the agent heard of the new one): it is
  * dropped, so `ps`, `--wait` and the events judge the current spec only. Returns whether it was
  * applied.
  */
-export function applyReport(
-  store: Store,
+export async function applyReport(
+  tx: Store,
   events: EventLog,
   r: StateReport,
   now: string,
   actor: string,
-): boolean {
-  const row = findContainer(store, r.host, r.name, r.manifest);
+): Promise<boolean> {
+  const row = await findContainer(tx, r.host, r.name, r.manifest);
   if (r.specHash !== undefined && r.specHash !== row.spec_hash) return false;
   const event = stateEvent(row, r, actor);
-  if (event !== undefined) events.record([event]);
+  if (event !== undefined) await events.record(tx, [event]);
   if (r.state === "removed" && row.desired === "removed") {
-    store.deleteContainer(row.manifest, row.name);
-    store.deleteManifestIfEmpty(row.manifest);
+    await tx.deleteContainer(row.manifest, row.name);
+    await tx.deleteManifestIfEmpty(row.manifest);
     return true;
   }
-  store.updateContainer({
+  await tx.updateContainer({
     ...row,
     state: r.state,
     container_id: r.containerId ?? null,

@@ -21,25 +21,25 @@ export function noRevisions(manifest: string): NotFoundError {
 /**
  * Stores `source` as the next revision of the manifest when `result` changed something, and
  * returns its number; undefined when nothing changed or there is no source. Call it inside the
- * transaction of the up, so the change and its revision are written together.
+ * transaction of the up (`tx`), so the change and its revision are written together.
  */
-export function recordRevision(
-  store: Store,
+export async function recordRevision(
+  tx: Store,
   result: UpResult,
   source: ManifestSource | undefined,
   actor: string,
   now: string,
-): number | undefined {
+): Promise<number | undefined> {
   const changed = result.created.length + result.updated.length + result.removed.length > 0;
   if (source === undefined || !changed) return undefined;
-  const number = store.latestRevision(result.manifest) + 1;
-  store.insertRevision({ manifest: result.manifest, number, ...source, actor, at: now });
+  const number = await tx.latestRevision(result.manifest) + 1;
+  await tx.insertRevision({ manifest: result.manifest, number, ...source, actor, at: now });
   return number;
 }
 
 /** A manifest's revisions, newest first, the latest marked current; `NotFoundError` for none. */
-export function manifestHistory(store: Store, manifest: string): ManifestHistory {
-  const rows = store.revisionsOf(manifest);
+export async function manifestHistory(db: Store, manifest: string): Promise<ManifestHistory> {
+  const rows = await db.revisionsOf(manifest);
   if (rows.length === 0) throw noRevisions(manifest);
   const current = rows[0].number;
   return {
@@ -49,10 +49,14 @@ export function manifestHistory(store: Store, manifest: string): ManifestHistory
 }
 
 /** One revision with its text; `NotFoundError` when the manifest has no such revision. */
-export function manifestRevision(store: Store, manifest: string, number: number): Revision {
-  const row = store.revision(manifest, number);
+export async function manifestRevision(
+  db: Store,
+  manifest: string,
+  number: number,
+): Promise<Revision> {
+  const row = await db.revision(manifest, number);
   if (row === undefined) {
-    throw store.latestRevision(manifest) === 0
+    throw await db.latestRevision(manifest) === 0
       ? noRevisions(manifest)
       : new NotFoundError(`manifest ${manifest} has no revision ${number}`);
   }

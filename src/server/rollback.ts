@@ -19,10 +19,9 @@ export function rollback(
   manifest: string,
   to: number | undefined,
   actor: string,
-): RollbackResult {
-  const store = planner.store;
-  return store.transaction(() => {
-    const current = store.latestRevision(manifest);
+): Promise<RollbackResult> {
+  return planner.store.transaction(async (tx) => {
+    const current = await tx.latestRevision(manifest);
     if (current === 0) throw noRevisions(manifest);
     if (to === undefined && current === 1) {
       throw new ConflictError(`manifest ${manifest} has only one revision`);
@@ -31,7 +30,7 @@ export function rollback(
     if (target === current) {
       throw new ConflictError(`revision ${current} is already the current one`);
     }
-    const { text, format } = manifestRevision(store, manifest, target);
+    const { text, format } = await manifestRevision(tx, manifest, target);
     let parsed;
     try {
       parsed = parseManifest(text, format);
@@ -42,14 +41,14 @@ export function rollback(
         `revision ${target} of ${manifest} does not validate any more: ${error.message}`,
       );
     }
-    const { revision, ...result } = planner.up(parsed, actor, { text, format });
+    const { revision, ...result } = await planner.up(parsed, actor, { text, format }, tx);
     if (revision === undefined) {
       // Throwing rolls back the little `up` wrote (the manifest's last-applied time).
       throw new ConflictError(
         `revision ${target} holds what ${manifest} runs now: nothing to roll back`,
       );
     }
-    planner.events.record([{
+    await planner.events.record(tx, [{
       kind: "up",
       actor,
       manifest,

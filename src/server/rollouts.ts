@@ -47,19 +47,16 @@ interface Entry {
 
 /** What a rollout step needs. */
 export interface RolloutsOptions {
-  store: Store;
   hosts: HostRegistry;
   events: EventLog;
 }
 
-/** Starts, advances and ends rollouts. */
+/** Starts, advances and ends rollouts, each inside the caller's transaction (`tx`). */
 export class Rollouts {
-  readonly #store: Store;
   readonly #hosts: HostRegistry;
   readonly #events: EventLog;
 
   constructor(opts: RolloutsOptions) {
-    this.#store = opts.store;
     this.#hosts = opts.hosts;
     this.#events = opts.events;
   }
@@ -68,14 +65,15 @@ export class Rollouts {
    * Starts a rollout of the changed containers among `steps` (recreates of stored ones), which
    * `up` then leaves alone; replaces the manifest's previous rollout. Inside a transaction.
    */
-  start(
+  async start(
+    tx: Store,
     manifest: string,
     policy: UpdatePolicy,
     steps: Step[],
     revision: number | undefined,
     nowMs: number,
     actor: string,
-  ): void {
+  ): Promise<void> {
     const entries: Entry[] = [];
     for (const step of steps) {
       if (step.action !== "recreate") continue;
@@ -97,7 +95,7 @@ export class Rollouts {
     }
     if (entries.length === 0) return;
     const now = new Date(nowMs).toISOString();
-    this.#store.putRollout({
+    await tx.putRollout({
       manifest,
       revision: revision ?? null,
       status: "running",
@@ -110,7 +108,8 @@ export class Rollouts {
       error: null,
       updated_at: now,
     });
-    this.#record(
+    await this.#record(
+      tx,
       manifest,
       actor,
       "start",
@@ -119,33 +118,33 @@ export class Rollouts {
   }
 
   /** Ends a manifest's rollout in progress, if any: a later `up` or `down` takes over. */
-  supersede(manifest: string, now: string): void {
-    const row = this.#store.rollout(manifest);
+  async supersede(tx: Store, manifest: string, now: string): Promise<void> {
+    const row = await tx.rollout(manifest);
     if (row?.status !== "running") return;
-    this.#store.putRollout({ ...row, status: "superseded", updated_at: now });
+    await tx.putRollout({ ...row, status: "superseded", updated_at: now });
   }
 
   /** Moves every rollout in progress forward; returns the hosts whose desired list changed. */
-  advance(nowMs: number): Set<string> {
+  async advance(tx: Store, nowMs: number): Promise<Set<string>> {
     const touched = new Set<string>();
-    for (const row of this.#store.activeRollouts()) this.#advance(row, nowMs, touched);
+    for (const row of await tx.activeRollouts()) await this.#advance(tx, row, nowMs, touched);
     return touched;
   }
 
   /** A manifest's rollout as the API shows it, if it ever had one. */
-  status(manifest: string): Rollout | undefined {
-    const row = this.#store.rollout(manifest);
+  async status(db: Store, manifest: string): Promise<Rollout | undefined> {
+    const row = await db.rollout(manifest);
     return row === undefined ? undefined : rolloutOf(row);
   }
 
-  #advance(row: RolloutRow, nowMs: number, touched: Set<string>): void {
+  async #advance(tx: Store, row: RolloutRow, nowMs: number, touched: Set<string>): Promise<void> {
     const policy = JSON.parse(row.policy) as UpdatePolicy;
     const { entries } = planOf(row);
     const now = new Date(nowMs).toISOString();
     const replacing = entries.filter((e) => e.state === "replacing");
     let changed = false;
     for (const entry of replacing) {
-      const current = this.#store.container(row.manifest, entry.current ?? entry.name);
+      const current = await tx.container(row.manifest, entry.current ?? entry.name);
       // A container removed meanwhile (scaled down, or down) has nothing left to wait for.
       if (current === undefined || current.desired === "removed") {
         entry.state = "done";
@@ -171,19 +170,28 @@ export class Rollouts {
     if (inBatch.length > 0) {
       const started = Date.parse(row.batch_started_at ?? row.started_at);
       if (nowMs - started > policy.deadlineMs) {
-        this.#fail(row, policy, entries, inBatch[0], now, touched);
+        await this.#fail(tx, row, policy, entries, inBatch[0], now, touched);
         return;
       }
     } else {
       const waiting = entries.filter((e) => e.state === "waiting").slice(0, policy.parallel);
       if (waiting.length === 0) {
         next = { status: "succeeded" };
-        this.#record(row.manifest, SCHEDULER_ACTOR, "succeeded", `${entries.length} replaced`);
+        await this.#record(
+          tx,
+          row.manifest,
+          SCHEDULER_ACTOR,
+          "succeeded",
+          `${entries.length} replaced`,
+        );
       } else {
         const batch = row.batch + 1;
-        for (const entry of waiting) this.#replace(row.manifest, entry, policy, now, touched);
+        for (const entry of waiting) {
+          await this.#replace(tx, row.manifest, entry, policy, now, touched);
+        }
         next = { batch, batch_started_at: now };
-        this.#record(
+        await this.#record(
+          tx,
           row.manifest,
           SCHEDULER_ACTOR,
           "batch",
@@ -193,30 +201,36 @@ export class Rollouts {
       changed = true;
     }
     if (!changed) return;
-    this.#store.putRollout({ ...row, ...next, plan: JSON.stringify(entries), updated_at: now });
+    await tx.putRollout({ ...row, ...next, plan: JSON.stringify(entries), updated_at: now });
   }
 
   /** Puts the new version of one entry in place: over the old one, or beside it (start-first). */
-  #replace(
+  async #replace(
+    tx: Store,
     manifest: string,
     entry: Entry,
     policy: UpdatePolicy,
     now: string,
     touched: Set<string>,
-  ): void {
+  ): Promise<void> {
     entry.state = "replacing";
-    const old = this.#store.container(manifest, entry.name);
+    const old = await tx.container(manifest, entry.name);
     if (old === undefined || old.desired === "removed") {
       entry.state = "done";
       return;
     }
     // A pinned container has one name on one host: its new copy cannot run beside the old one.
     const startFirst = policy.order === "start-first" && entry.to.placement !== undefined;
-    const name = startFirst ? freeName(this.#store, manifest, entry.to.template) : entry.name;
-    const [host, pending] = this.#hostFor(manifest, entry.to, startFirst ? undefined : old);
+    const name = startFirst ? await freeName(tx, manifest, entry.to.template) : entry.name;
+    const [host, pending] = await this.#hostFor(
+      tx,
+      manifest,
+      entry.to,
+      startFirst ? undefined : old,
+    );
     entry.current = name;
     if (startFirst) {
-      this.#store.insertContainer({
+      await tx.insertContainer({
         ...old,
         ...versionColumns(entry.to, name, host, pending),
         generation: 1,
@@ -226,7 +240,7 @@ export class Rollouts {
         updated_at: now,
       });
     } else {
-      this.#store.updateContainer({
+      await tx.updateContainer({
         ...old,
         ...versionColumns(entry.to, name, host, pending),
         generation: old.generation + 1,
@@ -238,14 +252,15 @@ export class Rollouts {
   }
 
   /** Where a version goes: a pinned one on its host; a placed one where it fits, `old`'s first. */
-  #hostFor(
+  async #hostFor(
+    tx: Store,
     manifest: string,
     version: Version,
     old: ContainerRow | undefined,
-  ): [string, string | undefined] {
+  ): Promise<[string, string | undefined]> {
     if (version.placement === undefined) return [version.normalized.host, undefined];
     const skip = new Set(old === undefined ? [] : [`${manifest}/${old.name}`]);
-    const placer = new Placer(fleetRoom(this.#store, this.#hosts, skip));
+    const placer = new Placer(await fleetRoom(tx, this.#hosts, skip));
     const chosen = placer.place(
       askOf(manifest, version.template, version.normalized, version.placement, {
         ...(old === undefined || old.host === "" ? {} : { prefer: old.host }),
@@ -255,35 +270,37 @@ export class Rollouts {
   }
 
   /** Ends a rollout whose batch missed its deadline: pauses it, or rolls back what it replaced. */
-  #fail(
+  async #fail(
+    tx: Store,
     row: RolloutRow,
     policy: UpdatePolicy,
     entries: Entry[],
     culprit: Entry,
     now: string,
     touched: Set<string>,
-  ): void {
-    const current = this.#store.container(row.manifest, culprit.current ?? culprit.name);
+  ): Promise<void> {
+    const current = await tx.container(row.manifest, culprit.current ?? culprit.name);
     const why = current === undefined
       ? "is gone"
       : `is ${current.state}${current.error === null ? "" : `: ${current.error}`}`;
     const failed = culprit.current ?? culprit.name;
     const error = `batch ${row.batch} of ${row.batches} missed its deadline of ` +
       `${formatMs(policy.deadlineMs)}: ${failed} ${why}`;
-    this.#record(row.manifest, SCHEDULER_ACTOR, "failed", undefined, error, failed);
+    await this.#record(tx, row.manifest, SCHEDULER_ACTOR, "failed", undefined, error, failed);
     let status: RolloutStatus = "paused";
     if (policy.onFailure === "rollback") {
       status = "rolled-back";
       const back = entries.filter((e) => e.state !== "waiting" && e.current !== undefined);
-      for (const entry of back) this.#restore(row.manifest, entry, now, touched);
-      this.#record(
+      for (const entry of back) await this.#restore(tx, row.manifest, entry, now, touched);
+      await this.#record(
+        tx,
         row.manifest,
         SCHEDULER_ACTOR,
         "rollback",
         back.length === 0 ? "nothing replaced yet" : back.map((e) => e.name).join(", "),
       );
     }
-    this.#store.putRollout({
+    await tx.putRollout({
       ...row,
       status,
       plan: JSON.stringify({ entries, failed }),
@@ -293,13 +310,19 @@ export class Rollouts {
   }
 
   /** Returns one replaced container to its previous version. */
-  #restore(manifest: string, entry: Entry, now: string, touched: Set<string>): void {
-    const current = this.#store.container(manifest, entry.current!);
-    const old = this.#store.container(manifest, entry.name);
+  async #restore(
+    tx: Store,
+    manifest: string,
+    entry: Entry,
+    now: string,
+    touched: Set<string>,
+  ): Promise<void> {
+    const current = await tx.container(manifest, entry.current!);
+    const old = await tx.container(manifest, entry.name);
     if (entry.current !== entry.name && old !== undefined && old.desired !== "removed") {
       // Started first and the old one still runs: only the new one goes.
       if (current !== undefined && current.desired !== "removed") {
-        setDesired(this.#store, { ...current, replaces: "" }, "removed", now);
+        await setDesired(tx, { ...current, replaces: "" }, "removed", now);
         touched.add(current.host);
       }
       return;
@@ -307,8 +330,8 @@ export class Rollouts {
     if (current === undefined || current.desired === "removed") return;
     const [host, pending] = entry.from.placement === undefined
       ? [entry.from.host, undefined]
-      : this.#hostFor(manifest, entry.from, current);
-    this.#store.updateContainer({
+      : await this.#hostFor(tx, manifest, entry.from, current);
+    await tx.updateContainer({
       ...current,
       ...versionColumns(entry.from, current.name, host, pending),
       replaces: "",
@@ -319,19 +342,20 @@ export class Rollouts {
     touched.add(host);
   }
 
-  #record(
+  async #record(
+    tx: Store,
     manifest: string,
     actor: string,
     action: string,
     to?: string,
     error?: string,
     container?: string,
-  ): void {
+  ): Promise<void> {
     const event: NewEvent = { kind: "rollout", actor, manifest, action };
     if (to !== undefined) event.to = to;
     if (error !== undefined) event.error = error;
     if (container !== undefined) event.container = container;
-    this.#events.record([event]);
+    await this.#events.record(tx, [event]);
   }
 }
 

@@ -83,15 +83,15 @@ export function placedAt(parsed: ParsedSpec, host: string): ParsedSpec {
 /**
  * Every registered host with the room its containers take. Rows desired removed give their room
  * back at once (their agent removes them next), and so do the rows `skip` names
- * (`manifest/name`): those the caller is about to replace.
+ * (`manifest/name`): those the caller is about to replace. Read in the caller's transaction.
  */
-export function fleetRoom(
-  store: Store,
+export async function fleetRoom(
+  tx: Store,
   hosts: HostRegistry,
   skip: ReadonlySet<string> = new Set(),
-): PlacementHost[] {
+): Promise<PlacementHost[]> {
   const byName = new Map<string, PlacementHost>();
-  for (const status of hosts.list()) {
+  for (const status of await hosts.list(tx)) {
     if (!status.registered) continue;
     byName.set(status.name, {
       name: status.name,
@@ -107,7 +107,7 @@ export function fleetRoom(
       templates: new Map(),
     });
   }
-  for (const row of store.allContainers()) {
+  for (const row of await tx.allContainers()) {
     if (row.desired === "removed" || skip.has(`${row.manifest}/${row.name}`)) continue;
     const host = byName.get(row.host);
     if (host === undefined) continue;

@@ -2,8 +2,8 @@
  * The scheduler: where placed containers run. It chooses hosts for the placed instances of an
  * `up` (and of `diff`, changing nothing), places waiting instances when room appears, moves the
  * instances of hosts lost for longer than their manifest allows, and moves a draining host's
- * instances start-first. Each method runs inside the caller's transaction and returns the hosts
- * whose desired list it changed, for the caller to bump and wake.
+ * instances start-first. Each method runs inside the caller's transaction, whose `tx` it is
+ * handed, and returns the hosts whose desired list it changed, for the caller to bump and wake.
  */
 import type { FieldChange, NormalizedSpec, ParsedSpec, UpdatePolicy } from "../api/schemas.ts";
 import { instanceName } from "../manifest/schema.ts";
@@ -38,7 +38,6 @@ export function renamed(parsed: ParsedSpec, name: string, host: string): ParsedS
 
 /** What the scheduler needs. */
 export interface SchedulerOptions {
-  store: Store;
   hosts: HostRegistry;
   events: EventLog;
   /** How long a host may be offline before its placed containers move, unless a manifest says. */
@@ -50,13 +49,11 @@ type PlacingStep = Exclude<Step, { action: "remove" }>;
 
 /** Decides and records where placed containers run. */
 export class Scheduler {
-  readonly #store: Store;
   readonly #hosts: HostRegistry;
   readonly #events: EventLog;
   readonly #rescheduleAfterMs: number;
 
   constructor(opts: SchedulerOptions) {
-    this.#store = opts.store;
     this.#hosts = opts.hosts;
     this.#events = opts.events;
     this.#rescheduleAfterMs = opts.rescheduleAfterMs ?? DEFAULT_RESCHEDULE_AFTER_MS;
@@ -66,7 +63,7 @@ export class Scheduler {
    * Chooses hosts for the placed instances among `steps` (in place): new ones anywhere that fits,
    * changed ones on their host while it still fits. Pinned containers take their room first.
    */
-  placeSteps(manifest: string, steps: Step[]): Step[] {
+  async placeSteps(tx: Store, manifest: string, steps: Step[]): Promise<Step[]> {
     const placing = (step: Step): step is PlacingStep =>
       step.action !== "remove" && step.action !== "unchanged" && step.placed !== undefined &&
       (step.action !== "update" || step.changes.some((c) => c.field === "placement"));
@@ -79,7 +76,7 @@ export class Scheduler {
         skip.add(`${manifest}/${step.row.name}`);
       }
     }
-    const fleet = fleetRoom(this.#store, this.#hosts, skip);
+    const fleet = await fleetRoom(tx, this.#hosts, skip);
     for (const step of steps) {
       if ((step.action === "create" || step.action === "recreate") && step.placed === undefined) {
         reservePinned(fleet, step.normalized);
@@ -121,20 +118,20 @@ export class Scheduler {
    * Places instances that wait for a host, where one fits now (a host registered, returned or
    * freed room); the others keep waiting, with the reason brought up to date.
    */
-  placeWaiting(now: string): Set<string> {
+  async placeWaiting(tx: Store, now: string): Promise<Set<string>> {
     const touched = new Set<string>();
-    const waiting = this.#store.unplacedContainers();
+    const waiting = await tx.unplacedContainers();
     if (waiting.length === 0) return touched;
-    const placer = new Placer(fleetRoom(this.#store, this.#hosts));
+    const placer = new Placer(await fleetRoom(tx, this.#hosts));
     for (const row of waiting) {
       const chosen = placer.place(rowAsk(row));
       if ("pending" in chosen) {
         if (row.error !== chosen.pending) {
-          this.#store.updateContainer({ ...row, error: chosen.pending, updated_at: now });
+          await tx.updateContainer({ ...row, error: chosen.pending, updated_at: now });
         }
         continue;
       }
-      this.#moveTo(row, chosen.host, now, "place");
+      await this.#moveTo(tx, row, chosen.host, now, "place");
       touched.add(chosen.host);
     }
     return touched;
@@ -145,33 +142,33 @@ export class Scheduler {
    * `reschedule_after` (else the server's) to hosts that fit; those that fit nowhere wait. The lost
    * host's agent, when it returns, removes the copies it no longer owns.
    */
-  rescheduleLost(nowMs: number, now: string): Set<string> {
+  async rescheduleLost(tx: Store, nowMs: number, now: string): Promise<Set<string>> {
     const touched = new Set<string>();
     // The hosts first: when none holding placed instances is offline (most ticks), no instance
     // is read at all.
     const lost = new Map<string, number>();
-    for (const host of this.#store.placedHosts()) {
-      const since = this.#hosts.offlineSince(host);
+    for (const host of await tx.placedHosts()) {
+      const since = await this.#hosts.offlineSince(tx, host);
       if (since !== undefined) lost.set(host, since);
     }
     if (lost.size === 0) return touched;
     const due: ContainerRow[] = [];
-    for (const row of this.#store.placedContainers()) {
+    for (const row of await tx.placedContainers()) {
       if (row.host === "" || row.desired === "removed") continue;
       const since = lost.get(row.host);
       if (since === undefined) continue;
-      if (nowMs - since >= this.#rescheduleAfter(row.manifest)) due.push(row);
+      if (nowMs - since >= await this.#rescheduleAfter(tx, row.manifest)) due.push(row);
     }
     if (due.length === 0) return touched;
-    const placer = new Placer(fleetRoom(this.#store, this.#hosts));
+    const placer = new Placer(await fleetRoom(tx, this.#hosts));
     for (const row of due) {
       const chosen = placer.place(rowAsk(row, { avoid: [row.host] }));
       touched.add(row.host);
       if ("pending" in chosen) {
-        this.#moveTo(row, "", now, "reschedule", chosen.pending);
+        await this.#moveTo(tx, row, "", now, "reschedule", chosen.pending);
         continue;
       }
-      this.#moveTo(row, chosen.host, now, "reschedule");
+      await this.#moveTo(tx, row, chosen.host, now, "reschedule");
       touched.add(chosen.host);
     }
     return touched;
@@ -181,22 +178,27 @@ export class Scheduler {
    * Starts moving a draining host's placed instances: each gets a replacement elsewhere (or one
    * that waits for room), and stays until its replacement runs. Returns the instances it moves.
    */
-  drain(host: string, now: string, actor: string): { moved: string[]; touched: Set<string> } {
+  async drain(
+    tx: Store,
+    host: string,
+    now: string,
+    actor: string,
+  ): Promise<{ moved: string[]; touched: Set<string> }> {
     const touched = new Set<string>();
     const moved: string[] = [];
-    const rows = this.#store.containersOfHost(host)
+    const rows = (await tx.containersOfHost(host))
       .filter((row) => row.template !== "" && row.desired !== "removed");
     if (rows.length === 0) return { moved, touched };
     const replaced = new Set(
-      this.#store.replacingContainers().map((row) => `${row.manifest}/${row.replaces}`),
+      (await tx.replacingContainers()).map((row) => `${row.manifest}/${row.replaces}`),
     );
-    const placer = new Placer(fleetRoom(this.#store, this.#hosts));
+    const placer = new Placer(await fleetRoom(tx, this.#hosts));
     for (const row of rows) {
       if (replaced.has(`${row.manifest}/${row.name}`)) continue;
-      const name = freeName(this.#store, row.manifest, row.template);
+      const name = await freeName(tx, row.manifest, row.template);
       const chosen = placer.place(rowAsk(row, { avoid: [host] }));
       const target = "host" in chosen ? chosen.host : "";
-      this.#store.insertContainer({
+      await tx.insertContainer({
         manifest: row.manifest,
         name,
         ...freshSpec(
@@ -211,7 +213,7 @@ export class Scheduler {
         created_at: now,
         updated_at: now,
       });
-      this.#events.record([{
+      await this.#events.record(tx, [{
         kind: "action",
         actor,
         manifest: row.manifest,
@@ -227,32 +229,39 @@ export class Scheduler {
   }
 
   /** Removes instances whose replacement now runs (and passes its health check, if it has one). */
-  retireReplaced(now: string): Set<string> {
+  async retireReplaced(tx: Store, now: string): Promise<Set<string>> {
     const touched = new Set<string>();
-    for (const row of this.#store.replacingContainers()) {
-      const old = this.#store.container(row.manifest, row.replaces);
+    for (const row of await tx.replacingContainers()) {
+      const old = await tx.container(row.manifest, row.replaces);
       const live = old !== undefined && old.desired !== "removed";
       if (live && row.desired !== "removed" && !isReady(row)) continue;
       if (live) {
-        setDesired(this.#store, old, "removed", now);
+        await setDesired(tx, old, "removed", now);
         touched.add(old.host);
       }
-      this.#store.updateContainer({ ...row, replaces: "" });
+      await tx.updateContainer({ ...row, replaces: "" });
     }
     return touched;
   }
 
   /** How long a host may be offline before this manifest's placed containers move. */
-  #rescheduleAfter(manifest: string): number {
-    const row = this.#store.manifest(manifest);
+  async #rescheduleAfter(tx: Store, manifest: string): Promise<number> {
+    const row = await tx.manifest(manifest);
     const policy = row === undefined ? {} : JSON.parse(row.policy) as ManifestPolicy;
     return policy.rescheduleAfterMs ?? this.#rescheduleAfterMs;
   }
 
   /** Moves a placed instance to a host ("": it waits for one), as a new container there. */
-  #moveTo(row: ContainerRow, host: string, now: string, action: string, pending?: string): void {
+  async #moveTo(
+    tx: Store,
+    row: ContainerRow,
+    host: string,
+    now: string,
+    action: string,
+    pending?: string,
+  ): Promise<void> {
     const parsed = placedAt(rowSpec(row), host);
-    this.#store.updateContainer({
+    await tx.updateContainer({
       ...row,
       ...freshSpec(parsed, pending),
       generation: row.generation + 1,
@@ -269,7 +278,7 @@ export class Scheduler {
     if (row.host !== "") event.from = row.host;
     event.to = host === "" ? "pending" : host;
     if (pending !== undefined) event.error = pending;
-    this.#events.record([event]);
+    await this.#events.record(tx, [event]);
   }
 }
 
@@ -281,9 +290,9 @@ export function isReady(row: ContainerRow): boolean {
 }
 
 /** The lowest `template.N` no row of the manifest holds. */
-export function freeName(store: Store, manifest: string, template: string): string {
+export async function freeName(tx: Store, manifest: string, template: string): Promise<string> {
   const used = new Set(
-    store.containersOfManifest(manifest).map((row) => replicaNumber(row.name, template)),
+    (await tx.containersOfManifest(manifest)).map((row) => replicaNumber(row.name, template)),
   );
   let n = 1;
   while (used.has(n)) n++;

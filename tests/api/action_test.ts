@@ -13,8 +13,8 @@ Deno.test("stop, kill, restart and rm set desired, bump the generation and the h
       { action: "rm", desired: "removed", generation: 6, restartGeneration: 5 },
     ];
     for (const step of expected) {
-      const a = h.planner.hostIndex("host-a");
-      const b = h.planner.hostIndex("host-b");
+      const a = await h.planner.hostIndex("host-a");
+      const b = await h.planner.hostIndex("host-b");
       const body = { action: step.action, host: "host-a", container: "web" };
       const res = await h.call("POST", "/container/action", body);
       assert.equal(res.status, 202, step.action);
@@ -23,8 +23,8 @@ Deno.test("stop, kill, restart and rm set desired, bump the generation and the h
       assert.equal(web.desired, step.desired, step.action);
       assert.equal(web.generation, step.generation, step.action);
       assert.equal(web.restartGeneration, step.restartGeneration, step.action);
-      assert.ok(h.planner.hostIndex("host-a") > a, `${step.action} bumps host-a`);
-      assert.equal(h.planner.hostIndex("host-b"), b, `${step.action} leaves host-b`);
+      assert.ok(await h.planner.hostIndex("host-a") > a, `${step.action} bumps host-a`);
+      assert.equal(await h.planner.hostIndex("host-b"), b, `${step.action} leaves host-b`);
     }
     assert.equal(find(await h.ps(), "shop", "db").generation, 1);
   } finally {

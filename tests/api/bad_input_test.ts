@@ -6,7 +6,9 @@ import { assertError, BLOG_YAML, type Harness, openHarness, SHOP_YAML } from "./
 async function snapshot(h: Harness) {
   return {
     ps: await h.ps(),
-    indexes: ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
+    indexes: await Promise.all(
+      ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
+    ),
   };
 }
 
@@ -475,9 +477,9 @@ Deno.test("body errors name the field the same way", async () => {
 Deno.test("an unexpected failure answers 500 internal and is logged", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-api-test-" });
   const { Planner } = await import("../../src/server/planner.ts");
-  const { Store } = await import("../../src/server/store/store.ts");
+  const { openStore } = await import("../../src/server/store/store.ts");
   const { createApp } = await import("../../src/server/http/app.ts");
-  const planner = new Planner(new Store(dataDir));
+  const planner = await Planner.open(await openStore(dataDir));
   const lines: string[] = [];
   const app = createApp({ planner, password: "pw", log: (line) => lines.push(line) });
   try {
@@ -487,7 +489,7 @@ Deno.test("an unexpected failure answers 500 internal and is logged", async () =
       body: '{"password":"pw"}',
     });
     const { token } = await res.json() as { token: string };
-    planner.store.close();
+    await planner.store.close();
     const broken = await app.request("/api/v1/manifest/ps", {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },
@@ -496,7 +498,7 @@ Deno.test("an unexpected failure answers 500 internal and is logged", async () =
     assert.equal(lines.length, 1);
     assert.match(lines[0], /internal error on POST \/api\/v1\/manifest\/ps/);
   } finally {
-    planner.close();
+    await planner.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });

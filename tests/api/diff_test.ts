@@ -30,13 +30,13 @@ async function diff(h: Harness, yaml: string, contentType = "application/x-yaml"
 }
 
 /** Everything a diff must leave as it was: containers, indexes, manifests, events. */
-function snapshot(h: Harness, hosts: string[]) {
+async function snapshot(h: Harness, hosts: string[]) {
   return {
-    containers: h.planner.store.allContainers(),
-    manifests: h.planner.store.allManifests(),
-    indexes: hosts.map((host) => h.planner.hostIndex(host)),
-    lastEvent: h.planner.store.lastEventId(),
-    events: h.planner.store.countEvents(),
+    containers: await h.planner.store.allContainers(),
+    manifests: await h.planner.store.allManifests(),
+    indexes: await Promise.all(hosts.map((host) => h.planner.hostIndex(host))),
+    lastEvent: await h.planner.store.lastEventId(),
+    events: await h.planner.store.countEvents(),
   };
 }
 
@@ -56,7 +56,7 @@ function asUpResult(plan: ManifestPlan) {
 Deno.test("diff of a new manifest plans every container as create and stores nothing", async () => {
   const h = await openHarness();
   try {
-    const before = snapshot(h, ["host-a", "host-b"]);
+    const before = await snapshot(h, ["host-a", "host-b"]);
     const plan = await diff(h, manifest([{ name: "web" }, { name: "db", host: "host-b" }]));
     assert.deepEqual(plan, {
       manifest: "shop",
@@ -66,7 +66,7 @@ Deno.test("diff of a new manifest plans every container as create and stores not
         { name: "db", host: "host-b", action: "create", changes: [] },
       ],
     });
-    assert.deepEqual(snapshot(h, ["host-a", "host-b"]), before);
+    assert.deepEqual(await snapshot(h, ["host-a", "host-b"]), before);
     const ps = await h.call("POST", "/manifest/ps", { manifest: "shop" });
     await assertError(ps, 404, "not_found");
   } finally {
@@ -100,9 +100,9 @@ Deno.test("diff and up agree on new, changed, unchanged, not running and dropped
       { name: "cache", host: "host-b" },
     ]);
     const hosts = ["host-a", "host-b"];
-    const before = snapshot(h, hosts);
+    const before = await snapshot(h, hosts);
     const plan = await diff(h, next);
-    assert.deepEqual(snapshot(h, hosts), before, "diff changes nothing");
+    assert.deepEqual(await snapshot(h, hosts), before, "diff changes nothing");
     assert.deepEqual(plan.containers.map((c) => [c.name, c.action]), [
       ["web", "recreate"],
       ["db", "unchanged"],

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { type EventPage, EventPageSchema, type EventRecord } from "../../src/api/schemas.ts";
 import { parseManifest } from "../../src/manifest/parse.ts";
 import { Planner } from "../../src/server/planner.ts";
-import { Store } from "../../src/server/store/store.ts";
+import { openStore } from "../../src/server/store/store.ts";
 import { ManualClock } from "../manual_clock.ts";
 import { assertError, type Harness, openHarness, PASSWORD, SHOP_YAML } from "./harness.ts";
 import { pollUntil } from "../poll_until.ts";
@@ -135,13 +135,15 @@ Deno.test("reports record each real state change, old -> new, and repeats none",
 Deno.test("an event is written in the transaction of its change, or not at all", async () => {
   const h = await openHarness();
   try {
-    const before = h.planner.store.lastEventId();
-    assert.throws(() =>
-      h.planner.store.transaction(() => {
-        h.planner.up(parseManifest(SHOP_YAML, "yaml"));
+    const before = await h.planner.store.lastEventId();
+    await assert.rejects(
+      h.planner.store.transaction(async (tx) => {
+        await h.planner.up(parseManifest(SHOP_YAML, "yaml"), undefined, undefined, tx);
         throw new Error("rolled back");
-      }), /rolled back/);
-    assert.equal(h.planner.store.lastEventId(), before);
+      }),
+      /rolled back/,
+    );
+    assert.equal(await h.planner.store.lastEventId(), before);
     assert.deepEqual(await h.ps(), []);
     const unknown = await h.call("POST", "/container/action", {
       action: "stop",
@@ -149,7 +151,7 @@ Deno.test("an event is written in the transaction of its change, or not at all",
       container: "nope",
     });
     await assertError(unknown, 404, "not_found");
-    assert.equal(h.planner.store.countEvents(), 0);
+    assert.equal(await h.planner.store.countEvents(), 0);
   } finally {
     await h.close();
   }
@@ -305,55 +307,56 @@ Deno.test("a client that hangs up releases its held event poll", async () => {
 async function retained(maxRows: number, retentionMs: number) {
   const dir = await Deno.makeTempDir({ prefix: "launcher-events-test-" });
   const clock = new ManualClock();
-  const open = () => new Planner(new Store(dir), { events: { maxRows, retentionMs }, clock });
+  const open = async () =>
+    await Planner.open(await openStore(dir), { events: { maxRows, retentionMs }, clock });
   return { dir, clock, open };
 }
 
 Deno.test("retention keeps at most maxRows events, the newest", async () => {
   const { dir, open } = await retained(10, 7 * DAY);
-  const planner = open();
+  const planner = await open();
   try {
-    planner.up(parseManifest(SHOP_YAML, "yaml"));
+    await planner.up(parseManifest(SHOP_YAML, "yaml"));
     let most = 0;
     for (let i = 0; i < 60; i++) {
-      planner.action({ action: "restart", host: "host-a", container: "web" });
-      most = Math.max(most, planner.store.countEvents());
+      await planner.action({ action: "restart", host: "host-a", container: "web" });
+      most = Math.max(most, await planner.store.countEvents());
     }
     assert.ok(most <= 10, `held ${most} events`);
-    const page = planner.events.list();
+    const page = await planner.events.list();
     assert.ok(page.events.length > 0 && page.events.length <= 10);
-    const last = planner.store.lastEventId();
+    const last = await planner.store.lastEventId();
     assert.equal(last, 62, "ids keep growing: 2 creates and 60 restarts");
     assert.equal(page.events[page.events.length - 1].id, last, "the newest is kept");
     assert.equal(page.last, last);
   } finally {
-    planner.close();
+    await planner.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("retention drops events past their age, on read at once and from the store", async () => {
   const { dir, clock, open } = await retained(100_000, 7 * DAY);
-  let planner = open();
+  let planner = await open();
   try {
-    planner.up(parseManifest(SHOP_YAML, "yaml"));
-    assert.equal(planner.events.list().events.length, 2);
+    await planner.up(parseManifest(SHOP_YAML, "yaml"));
+    assert.equal((await planner.events.list()).events.length, 2);
     clock.advance(6 * DAY);
-    assert.equal(planner.events.list().events.length, 2, "younger than the retention");
+    assert.equal((await planner.events.list()).events.length, 2, "younger than the retention");
     clock.advance(2 * DAY);
-    assert.deepEqual(planner.events.list().events, [], "older ones are not read");
-    assert.equal(planner.store.countEvents(), 2, "a quiet store has pruned nothing yet");
-    planner.action({ action: "stop", host: "host-a", container: "web" });
-    assert.equal(planner.store.countEvents(), 1, "the next event prunes the old ones");
-    assert.deepEqual(planner.events.list().events.map((e) => e.action), ["stop"]);
+    assert.deepEqual((await planner.events.list()).events, [], "older ones are not read");
+    assert.equal(await planner.store.countEvents(), 2, "a quiet store has pruned nothing yet");
+    await planner.action({ action: "stop", host: "host-a", container: "web" });
+    assert.equal(await planner.store.countEvents(), 1, "the next event prunes the old ones");
+    assert.deepEqual((await planner.events.list()).events.map((e) => e.action), ["stop"]);
 
     clock.advance(8 * DAY);
-    planner.close();
-    planner = open();
-    assert.equal(planner.store.countEvents(), 0, "opening the store prunes too");
-    assert.equal(planner.store.lastEventId(), 3, "ids are not reused");
+    await planner.close();
+    planner = await open();
+    assert.equal(await planner.store.countEvents(), 0, "opening the store prunes too");
+    assert.equal(await planner.store.lastEventId(), 3, "ids are not reused");
   } finally {
-    planner.close();
+    await planner.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -90,7 +90,7 @@ Deno.test("a full disk answers 507 storage_full, changes nothing, and the same u
       const created = await json(await h.call("POST", "/tokens", { role: "read" }), 201);
       const readToken = (created as { token: string }).token;
       const before = await reads(h);
-      const lastSeen = h.planner.store.hostInfo("host-a")?.last_seen;
+      const lastSeen = (await h.planner.store.hostInfo("host-a"))?.last_seen;
 
       const filler = join(mount, "filler");
       await fill(mount, filler);
@@ -122,7 +122,7 @@ Deno.test("a full disk answers 507 storage_full, changes nothing, and the same u
       const desired = await json(await h.call("GET", "/container?host=host-a"));
       assert.equal((desired as unknown[]).length, 1);
       assert.equal(
-        h.planner.store.hostInfo("host-a")?.last_seen,
+        (await h.planner.store.hostInfo("host-a"))?.last_seen,
         lastSeen,
         "the write was skipped",
       );

@@ -12,7 +12,7 @@ import {
   UpResultSchema,
 } from "../../src/api/schemas.ts";
 import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
-import { Store } from "../../src/server/store/store.ts";
+import { openStore } from "../../src/server/store/store.ts";
 import { ManualClock } from "../manual_clock.ts";
 
 /** The token password every harness uses. */
@@ -71,7 +71,7 @@ export interface HarnessOptions extends Omit<PlannerOptions, "clock"> {
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "launcher-api-test-" });
   const clock = options.clock ?? new ManualClock();
-  const planner = new Planner(new Store(dataDir), {
+  const planner = await Planner.open(await openStore(dataDir), {
     maxWaiters: options.maxWaiters,
     clock,
     logs: options.logs,
@@ -122,7 +122,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
       return v.parse(v.array(ContainerStatusSchema), body);
     },
     async close(keepData = false) {
-      planner.close();
+      await planner.close();
       if (!keepData) await Deno.remove(dataDir, { recursive: true });
     },
   };

@@ -33,8 +33,10 @@ async function snapshot(h: Harness) {
     ps: await read("POST", "/manifest/ps", {}),
     hosts: await read("GET", "/hosts"),
     tokens: await read("GET", "/tokens"),
-    events: h.planner.store.lastEventId(),
-    indexes: ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
+    events: await h.planner.store.lastEventId(),
+    indexes: await Promise.all(
+      ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
+    ),
   };
 }
 

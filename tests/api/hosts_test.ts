@@ -177,11 +177,11 @@ Deno.test("a drained host takes no new containers and its containers are removed
   try {
     await h.up(SHOP_YAML);
     await register(h, registration("host-a"));
-    const index = h.planner.hostIndex("host-a");
+    const index = await h.planner.hostIndex("host-a");
     const res = await h.call("POST", "/hosts/drain", { host: "host-a" });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { host: "host-a", removed: ["shop/web"], moved: [] });
-    assert.ok(h.planner.hostIndex("host-a") > index, "the host's agent is woken");
+    assert.ok(await h.planner.hostIndex("host-a") > index, "the host's agent is woken");
     assert.equal(find(await h.ps(), "shop", "web").desired, "removed");
     assert.equal((await hosts(h)).get("host-a")?.status, "draining");
     assert.equal((await hosts(h)).get("host-a")?.draining, true);

@@ -38,9 +38,9 @@ Deno.test("without index the list answers at once with the index in a header", a
     const res = await h.call("GET", "/container?host=host-a");
     assert.equal(res.status, 200);
     const list = await res.json();
-    assert.deepEqual(list, h.planner.desired("host-a").containers);
+    assert.deepEqual(list, (await h.planner.desired("host-a")).containers);
     assert.equal(list.length, 1);
-    assert.equal(res.headers.get("x-launcher-index"), String(h.planner.hostIndex("host-a")));
+    assert.equal(res.headers.get("x-launcher-index"), String(await h.planner.hostIndex("host-a")));
 
     const unknown = await h.call("GET", "/container?host=host-new");
     assert.equal(unknown.status, 200);
@@ -56,7 +56,7 @@ Deno.test("an index behind the host's answers at once", async () => {
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const index = h.planner.hostIndex("host-a");
+    const index = await h.planner.hostIndex("host-a");
     const { res, body } = await poll(h, "host-a", index - 1, "30s").answer;
     assert.equal(body.index, index);
     assert.equal(res.headers.get("x-launcher-index"), String(index));
@@ -71,7 +71,7 @@ Deno.test("an index ahead of the host's (a replaced store) answers at once", asy
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const index = h.planner.hostIndex("host-a");
+    const index = await h.planner.hostIndex("host-a");
     const { body } = await poll(h, "host-a", index + 1000, "30s").answer;
     assert.equal(body.index, index);
   } finally {
@@ -83,7 +83,7 @@ Deno.test("a poll is held until a change for its host, and only that host", asyn
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const indexA = h.planner.hostIndex("host-a");
+    const indexA = await h.planner.hostIndex("host-a");
     const pending = poll(h, "host-a", indexA, "10s");
     await held(h, 1);
 
@@ -101,7 +101,7 @@ Deno.test("a poll is held until a change for its host, and only that host", asyn
     assert.equal(res.status, 202);
     const { body } = await pending.answer;
     assert.ok(body.index > indexA);
-    assert.equal(body.index, h.planner.hostIndex("host-a"));
+    assert.equal(body.index, await h.planner.hostIndex("host-a"));
     assert.equal(body.containers[0].restartGeneration, 2);
     assert.equal(body.containers[0].state, "running");
     assert.equal(h.planner.heldWaiters, 0);
@@ -127,8 +127,8 @@ Deno.test("a poll times out with the unchanged list", async () => {
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const index = h.planner.hostIndex("host-a");
-    const before = h.planner.desired("host-a");
+    const index = await h.planner.hostIndex("host-a");
+    const before = await h.planner.desired("host-a");
     const pending = poll(h, "host-a", index, "300ms");
     await held(h, 1);
     await h.up(SHOP_YAML.replace("postgres:16", "postgres:17"));
@@ -148,7 +148,7 @@ Deno.test("wait accepts ms, s, m and plain seconds, capped by maxWaitMs", async 
   const h = await openHarness({ maxWaitMs: 150_000 });
   try {
     await h.up(SHOP_YAML);
-    const index = h.planner.hostIndex("host-a");
+    const index = await h.planner.hostIndex("host-a");
     const cases: [string, number][] = [
       ["100ms", 100],
       ["1s", 1000],

@@ -5,7 +5,7 @@ import { assertError, BLOG_YAML, find, openHarness, SHOP_YAML } from "./harness.
 Deno.test("up creates every container: desired running, state pending, generation 1", async () => {
   const h = await openHarness();
   try {
-    assert.equal(h.planner.hostIndex("host-a"), 0);
+    assert.equal(await h.planner.hostIndex("host-a"), 0);
     const result = await h.up(SHOP_YAML);
     assert.deepEqual(result, {
       manifest: "shop",
@@ -35,9 +35,9 @@ Deno.test("up creates every container: desired running, state pending, generatio
     for (const key of ["containerId", "exitCode", "error", "health"]) {
       assert.ok(!(key in web), `${key} is omitted, not null`);
     }
-    assert.ok(h.planner.hostIndex("host-a") > 0);
-    assert.ok(h.planner.hostIndex("host-b") > 0);
-    assert.notEqual(h.planner.hostIndex("host-a"), h.planner.hostIndex("host-b"));
+    assert.ok(await h.planner.hostIndex("host-a") > 0);
+    assert.ok(await h.planner.hostIndex("host-b") > 0);
+    assert.notEqual(await h.planner.hostIndex("host-a"), await h.planner.hostIndex("host-b"));
   } finally {
     await h.close();
   }
@@ -48,12 +48,15 @@ Deno.test("re-applying the same manifest changes nothing and bumps no index", as
   try {
     await h.up(SHOP_YAML);
     const before = await h.ps();
-    const indexes = [h.planner.hostIndex("host-a"), h.planner.hostIndex("host-b")];
+    const indexes = [await h.planner.hostIndex("host-a"), await h.planner.hostIndex("host-b")];
     const result = await h.up(SHOP_YAML);
     assert.deepEqual(result.unchanged, ["web", "db"]);
     assert.deepEqual([result.created, result.updated, result.removed], [[], [], []]);
     assert.deepEqual(await h.ps(), before);
-    assert.deepEqual([h.planner.hostIndex("host-a"), h.planner.hostIndex("host-b")], indexes);
+    assert.deepEqual(
+      [await h.planner.hostIndex("host-a"), await h.planner.hostIndex("host-b")],
+      indexes,
+    );
   } finally {
     await h.close();
   }
@@ -72,8 +75,8 @@ Deno.test("a changed spec is updated: new hash, state pending, observed fields c
     };
     assert.equal((await h.call("POST", "/state", report)).status, 204);
     const before = find(await h.ps(), "shop", "web");
-    const indexB = h.planner.hostIndex("host-b");
-    const indexA = h.planner.hostIndex("host-a");
+    const indexB = await h.planner.hostIndex("host-b");
+    const indexA = await h.planner.hostIndex("host-a");
 
     const result = await h.up(SHOP_YAML.replace("nginx:1.27", "nginx:1.28"));
     assert.deepEqual(result.updated, ["web"]);
@@ -86,8 +89,8 @@ Deno.test("a changed spec is updated: new hash, state pending, observed fields c
     assert.equal(web.containerId, undefined);
     assert.equal(web.health, undefined);
     assert.equal(web.createdAt, before.createdAt);
-    assert.ok(h.planner.hostIndex("host-a") > indexA, "host-a moved on");
-    assert.equal(h.planner.hostIndex("host-b"), indexB, "host-b did not");
+    assert.ok(await h.planner.hostIndex("host-a") > indexA, "host-a moved on");
+    assert.equal(await h.planner.hostIndex("host-b"), indexB, "host-b did not");
   } finally {
     await h.close();
   }
@@ -97,15 +100,15 @@ Deno.test("moving a container to another host bumps both hosts", async () => {
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const [a, b] = [h.planner.hostIndex("host-a"), h.planner.hostIndex("host-b")];
+    const [a, b] = [await h.planner.hostIndex("host-a"), await h.planner.hostIndex("host-b")];
     const moved = SHOP_YAML.replace("host: host-a", "host: host-c");
     assert.deepEqual((await h.up(moved)).updated, ["web"]);
-    assert.ok(h.planner.hostIndex("host-a") > a, "the old host learns it must drop web");
-    assert.ok(h.planner.hostIndex("host-c") > 0, "the new host learns it must run web");
-    assert.equal(h.planner.hostIndex("host-b"), b);
+    assert.ok(await h.planner.hostIndex("host-a") > a, "the old host learns it must drop web");
+    assert.ok(await h.planner.hostIndex("host-c") > 0, "the new host learns it must run web");
+    assert.equal(await h.planner.hostIndex("host-b"), b);
     assert.equal(find(await h.ps(), "shop", "web").host, "host-c");
-    assert.equal(h.planner.desired("host-a").containers.length, 0);
-    assert.equal(h.planner.desired("host-c").containers[0].config.name, "web");
+    assert.equal((await h.planner.desired("host-a")).containers.length, 0);
+    assert.equal((await h.planner.desired("host-c")).containers[0].config.name, "web");
   } finally {
     await h.close();
   }
@@ -115,8 +118,8 @@ Deno.test("a container dropped from the manifest is desired removed", async () =
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const a = h.planner.hostIndex("host-a");
-    const b = h.planner.hostIndex("host-b");
+    const a = await h.planner.hostIndex("host-a");
+    const b = await h.planner.hostIndex("host-b");
     const onlyWeb = SHOP_YAML.slice(0, SHOP_YAML.indexOf("  - name: db"));
     const result = await h.up(onlyWeb);
     assert.deepEqual(result.removed, ["db"]);
@@ -124,8 +127,8 @@ Deno.test("a container dropped from the manifest is desired removed", async () =
     const db = find(await h.ps(), "shop", "db");
     assert.equal(db.desired, "removed");
     assert.equal(db.generation, 2);
-    assert.ok(h.planner.hostIndex("host-b") > b);
-    assert.equal(h.planner.hostIndex("host-a"), a);
+    assert.ok(await h.planner.hostIndex("host-b") > b);
+    assert.equal(await h.planner.hostIndex("host-a"), a);
     assert.deepEqual((await h.up(onlyWeb)).removed, [], "removed once only");
     assert.equal(find(await h.ps(), "shop", "db").generation, 2);
   } finally {
@@ -137,8 +140,8 @@ Deno.test("down marks every container removed and up brings them back", async ()
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const a = h.planner.hostIndex("host-a");
-    const b = h.planner.hostIndex("host-b");
+    const a = await h.planner.hostIndex("host-a");
+    const b = await h.planner.hostIndex("host-b");
     const res = await h.call("POST", "/manifest/down", { manifest: "shop" });
     assert.equal(res.status, 202);
     assert.deepEqual(await res.json(), { manifest: "shop" });
@@ -146,8 +149,8 @@ Deno.test("down marks every container removed and up brings them back", async ()
       assert.equal(c.desired, "removed");
       assert.equal(c.generation, 2);
     }
-    assert.ok(h.planner.hostIndex("host-a") > a);
-    assert.ok(h.planner.hostIndex("host-b") > b);
+    assert.ok(await h.planner.hostIndex("host-a") > a);
+    assert.ok(await h.planner.hostIndex("host-b") > b);
 
     const again = await h.up(SHOP_YAML);
     assert.deepEqual(again.updated, ["web", "db"]);

@@ -22,18 +22,23 @@ Deno.test("closing and reopening the same data dir keeps state, indexes and toke
       manifest: "blog",
     });
     const ps = await first.ps();
-    const indexes = ["host-a", "host-b"].map((host) => first.planner.hostIndex(host));
-    const desiredA = first.planner.desired("host-a");
+    const indexes = await Promise.all(
+      ["host-a", "host-b"].map((host) => first.planner.hostIndex(host)),
+    );
+    const desiredA = await first.planner.desired("host-a");
     await first.close(true);
 
     second = await openHarness({ dataDir, token: first.token });
     assert.deepEqual(await second.ps(), ps, "the old token still works and ps is the same");
-    assert.deepEqual(["host-a", "host-b"].map((host) => second!.planner.hostIndex(host)), indexes);
-    assert.deepEqual(second.planner.desired("host-a"), desiredA);
+    assert.deepEqual(
+      await Promise.all(["host-a", "host-b"].map((host) => second!.planner.hostIndex(host))),
+      indexes,
+    );
+    assert.deepEqual(await second.planner.desired("host-a"), desiredA);
 
     await second.up(SHOP_YAML.replace("postgres:16", "postgres:17"));
     assert.ok(
-      second.planner.hostIndex("host-b") > Math.max(...indexes),
+      await second.planner.hostIndex("host-b") > Math.max(...indexes),
       "the global counter carries on where it stopped",
     );
     const res = await second.app.request("/api/v1/manifest/ps", {
@@ -53,15 +58,17 @@ Deno.test("a transaction that fails leaves nothing behind", async () => {
   try {
     await h.up(SHOP_YAML);
     const before = await h.ps();
-    const index = h.planner.hostIndex("host-a");
-    assert.throws(() =>
-      h.planner.store.transaction(() => {
-        h.planner.store.bumpHostIndex("host-a");
-        h.planner.store.deleteContainer("shop", "web");
+    const index = await h.planner.hostIndex("host-a");
+    await assert.rejects(
+      h.planner.store.transaction(async (tx) => {
+        await tx.bumpHostIndex("host-a");
+        await tx.deleteContainer("shop", "web");
         throw new Error("boom");
-      }), /boom/);
+      }),
+      /boom/,
+    );
     assert.deepEqual(await h.ps(), before);
-    assert.equal(h.planner.hostIndex("host-a"), index);
+    assert.equal(await h.planner.hostIndex("host-a"), index);
   } finally {
     await h.close();
   }

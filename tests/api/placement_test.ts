@@ -43,8 +43,8 @@ async function report(h: Harness, list: ContainerStatus[], state: string, health
 }
 
 /** Marks hosts as polling now (their agents are alive). */
-function alive(h: Harness, names: string[]) {
-  for (const name of names) h.planner.hosts.seen(name);
+async function alive(h: Harness, names: string[]) {
+  for (const name of names) await h.planner.hosts.seen(name);
 }
 
 async function events(h: Harness): Promise<EventRecord[]> {
@@ -181,12 +181,12 @@ Deno.test("a host lost for longer than reschedule_after loses its placed contain
     const others = ["h1", "h2", "h3"].filter((name) => name !== lost);
     // The lost host's agent stops calling; the others go on. 3 s of silence makes it offline.
     h.clock.advance(4000);
-    alive(h, others);
-    h.planner.tick();
+    await alive(h, others);
+    await h.planner.tick();
     assert.equal((await hostsOf(h))["web.1"], lost, "not moved before reschedule_after");
     h.clock.advance(5000);
-    alive(h, others);
-    h.planner.tick();
+    await alive(h, others);
+    await h.planner.tick();
     const after = await hostsOf(h);
     assert.notEqual(after["web.1"], lost);
     assert.ok(others.includes(after["web.1"]));
@@ -216,14 +216,14 @@ Deno.test("drain starts a placed container elsewhere and removes the old one onc
     assert.ok(fresh);
     assert.notEqual(fresh.host, from);
     assert.equal(list.find((c) => c.config.name === "web.1")?.desired, "running");
-    h.planner.tick();
+    await h.planner.tick();
     assert.equal(
       (await h.ps()).find((c) => c.config.name === "web.1")?.desired,
       "running",
       "the old one stays until its replacement runs",
     );
     await report(h, [fresh], "running");
-    h.planner.tick();
+    await h.planner.tick();
     list = (await h.ps()).filter((c) => c.manifestName === "shop");
     assert.equal(list.find((c) => c.config.name === "web.1")?.desired, "removed");
   } finally {
@@ -254,7 +254,7 @@ Deno.test("a rolling update replaces one batch at a time and waits min_healthy b
     const images = async () =>
       Object.fromEntries((await h.ps()).map((c) => [c.config.name, c.config.image]));
     // Nothing replaced until the scheduler runs the first batch.
-    h.planner.tick();
+    await h.planner.tick();
     assert.deepEqual(await images(), {
       "web.1": "nginx:1.28",
       "web.2": "nginx:1.27",
@@ -262,23 +262,23 @@ Deno.test("a rolling update replaces one batch at a time and waits min_healthy b
     });
     assert.equal((await summary(h)).rollout?.batch, 1);
     await report(h, (await h.ps()).filter((c) => c.config.name === "web.1"), "running");
-    h.planner.tick();
+    await h.planner.tick();
     h.clock.advance(9000);
-    alive(h, ["h1", "h2", "h3"]);
-    h.planner.tick();
+    await alive(h, ["h1", "h2", "h3"]);
+    await h.planner.tick();
     assert.equal((await images())["web.2"], "nginx:1.27", "min_healthy not reached yet");
     h.clock.advance(1000);
-    alive(h, ["h1", "h2", "h3"]);
-    h.planner.tick();
-    h.planner.tick();
+    await alive(h, ["h1", "h2", "h3"]);
+    await h.planner.tick();
+    await h.planner.tick();
     assert.equal((await images())["web.2"], "nginx:1.28");
     for (const name of ["web.2", "web.3"]) {
       await report(h, (await h.ps()).filter((c) => c.config.name === name), "running");
-      h.planner.tick();
+      await h.planner.tick();
       h.clock.advance(10_000);
-      alive(h, ["h1", "h2", "h3"]);
-      h.planner.tick();
-      h.planner.tick();
+      await alive(h, ["h1", "h2", "h3"]);
+      await h.planner.tick();
+      await h.planner.tick();
     }
     const rollout = (await summary(h)).rollout;
     assert.equal(rollout?.status, "succeeded");
@@ -296,7 +296,7 @@ Deno.test("a batch past its deadline rolls back to the previous spec", async () 
     await h.up(ROLLING("nginx:1.27"));
     await report(h, await h.ps(), "running");
     await h.up(ROLLING("nginx:bad"));
-    h.planner.tick();
+    await h.planner.tick();
     const [broken] = (await h.ps()).filter((c) => c.config.name === "web.1");
     await h.call("POST", "/state", {
       host: broken.host,
@@ -307,8 +307,8 @@ Deno.test("a batch past its deadline rolls back to the previous spec", async () 
       specHash: broken.specHash,
     });
     h.clock.advance(61_000);
-    alive(h, ["h1", "h2", "h3"]);
-    h.planner.tick();
+    await alive(h, ["h1", "h2", "h3"]);
+    await h.planner.tick();
     const rollout = (await summary(h)).rollout;
     assert.equal(rollout?.status, "rolled-back");
     assert.equal(rollout?.failed, "web.1");
@@ -331,17 +331,17 @@ Deno.test("a rollout survives a server restart and goes on where it was", async 
   await report(first, await first.ps(), "running");
   const result = await first.up(ROLLING("nginx:1.28"));
   assert.equal(result.rollout, true);
-  first.planner.tick();
+  await first.planner.tick();
   await first.close(true);
   const h = await openHarness({ dataDir, token });
   try {
     await registerHosts(h, ["h1", "h2", "h3"]);
     assert.equal((await summary(h)).rollout?.batch, 1);
     await report(h, (await h.ps()).filter((c) => c.config.name === "web.1"), "running");
-    h.planner.tick();
+    await h.planner.tick();
     h.clock.advance(10_000);
-    alive(h, ["h1", "h2", "h3"]);
-    h.planner.tick();
+    await alive(h, ["h1", "h2", "h3"]);
+    await h.planner.tick();
     const rollout = (await summary(h)).rollout;
     assert.equal(rollout?.batch, 2, "the second batch started after the restart");
     assert.equal(rollout?.done, 1);
@@ -360,19 +360,19 @@ Deno.test("start-first runs the new copy beside the old one and removes the old 
     await h.up(yaml("nginx:1.27"));
     await report(h, await h.ps(), "running");
     await h.up(yaml("nginx:1.28"));
-    h.planner.tick();
+    await h.planner.tick();
     let list = await h.ps();
     const byName = Object.fromEntries(list.map((c) => [c.config.name, c]));
     assert.equal(byName["web.1"].config.image, "nginx:1.27");
     assert.equal(byName["web.1"].desired, "running");
     assert.equal(byName["web.2"].config.image, "nginx:1.28");
     await report(h, [byName["web.2"]], "running");
-    h.planner.tick();
+    await h.planner.tick();
     list = await h.ps();
     assert.equal(list.find((c) => c.config.name === "web.1")?.desired, "removed");
     h.clock.advance(10_000);
-    alive(h, ["h1", "h2"]);
-    h.planner.tick();
+    await alive(h, ["h1", "h2"]);
+    await h.planner.tick();
     assert.equal((await summary(h)).rollout?.status, "succeeded");
   } finally {
     await h.close();

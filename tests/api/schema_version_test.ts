@@ -15,7 +15,7 @@ import {
   StoreTooNewError,
 } from "../../src/server/store/migrate.ts";
 import { MIGRATIONS } from "../../src/server/store/schema.ts";
-import { Store } from "../../src/server/store/store.ts";
+import { SqliteStore } from "../../src/server/store/sqlite_store.ts";
 import { find, type Harness, openHarness } from "./harness.ts";
 
 /** The schema version this launcher writes. */
@@ -225,16 +225,16 @@ Deno.test("a data dir of an early release (323125d, before scoped tokens) keeps 
 Deno.test("opening a store at this launcher's version again writes nothing", async () => {
   const dataDir = await copyFixture("datadir-v0");
   try {
-    const first = new Store(dataDir);
+    const first = new SqliteStore(dataDir);
     assert.deepEqual(first.migrated, { from: 0, to: CURRENT, created: false });
-    first.close();
+    await first.close();
     const migrated = await fileDigest(dataDir);
     const applied = withDb(dataDir, (db) => rows(db, "SELECT version, name FROM schema_version"));
     assert.deepEqual(applied, MIGRATIONS.map(({ version, name }) => ({ version, name })));
 
-    const second = new Store(dataDir);
+    const second = new SqliteStore(dataDir);
     assert.deepEqual(second.migrated, { from: CURRENT, to: CURRENT, created: false });
-    second.close();
+    await second.close();
     assert.equal(await fileDigest(dataDir), migrated, "the file is as the first open left it");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
@@ -256,7 +256,7 @@ Deno.test("a new store is made by the migrations, at this launcher's version", (
 /** A copy of datadir-v0 migrated, then marked as written by a launcher two versions newer. */
 async function newerStore(): Promise<string> {
   const dataDir = await copyFixture("datadir-v0");
-  new Store(dataDir).close();
+  await new SqliteStore(dataDir).close();
   withDb(dataDir, (db) => {
     db.prepare("INSERT INTO schema_version VALUES ($version, 'from_the_future', 'later')")
       .run({ version: CURRENT + 2 });
@@ -275,7 +275,7 @@ Deno.test("a store written by a newer launcher is refused and left as it is", as
   const dataDir = await newerStore();
   try {
     const digest = await fileDigest(dataDir);
-    assert.throws(() => new Store(dataDir), (error) => {
+    assert.throws(() => new SqliteStore(dataDir), (error) => {
       assert.ok(error instanceof StoreTooNewError, String(error));
       assert.equal(error.code, "store_too_new");
       assert.equal(error.message, tooNewMessage(dataDir));
@@ -339,9 +339,9 @@ Deno.test("a failing migration leaves the store exactly as it was, and names its
     assert.equal(await fileDigest(dataDir), digest, "not a byte changed");
 
     // The store still opens, from version 0, with the real migrations.
-    const store = new Store(dataDir);
+    const store = new SqliteStore(dataDir);
     assert.deepEqual(store.migrated, { from: 0, to: CURRENT, created: false });
-    store.close();
+    await store.close();
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

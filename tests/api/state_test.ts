@@ -42,10 +42,10 @@ Deno.test("reports bump no index", async () => {
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const a = h.planner.hostIndex("host-a");
+    const a = await h.planner.hostIndex("host-a");
     await h.call("POST", "/state", { host: "host-a", name: "web", state: "running" });
     await h.call("POST", "/state", [{ host: "host-a", name: "web", state: "exited" }]);
-    assert.equal(h.planner.hostIndex("host-a"), a);
+    assert.equal(await h.planner.hostIndex("host-a"), a);
   } finally {
     await h.close();
   }
@@ -125,14 +125,18 @@ Deno.test("removed after desired removed forgets the container, then the manifes
     );
 
     assert.equal((await h.call("POST", "/manifest/down", { manifest: "shop" })).status, 202);
-    const index = h.planner.hostIndex("host-a");
+    const index = await h.planner.hostIndex("host-a");
     const res = await h.call("POST", "/state", [
       { host: "host-a", name: "web", state: "removed" },
     ]);
     assert.deepEqual(await res.json(), { applied: 1, unknown: [], stale: 0 });
     assert.deepEqual((await h.ps()).map((c) => c.config.name), ["db"]);
-    assert.equal(h.planner.hostIndex("host-a"), index, "forgetting is not a change of intent");
-    assert.deepEqual(h.planner.desired("host-a").containers, []);
+    assert.equal(
+      await h.planner.hostIndex("host-a"),
+      index,
+      "forgetting is not a change of intent",
+    );
+    assert.deepEqual((await h.planner.desired("host-a")).containers, []);
 
     const last = await h.call("POST", "/state", {
       host: "host-b",

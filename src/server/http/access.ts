@@ -203,12 +203,12 @@ export function accessControl(auth: TokenAuth): MiddlewareHandler<AppEnv> {
     const path = apiPath(c.req.path);
     const match = matchRoute(c.req.method, path);
     if (match.kind === "method") {
-      if (!match.open) auth.authenticate(bearerToken(c));
+      if (!match.open) await auth.authenticate(bearerToken(c));
       throw new MethodNotAllowedError(c.req.method, path, match.allow);
     }
     const rule = match.kind === "route" ? match.rule : UNLISTED;
     if (rule.need !== "none") {
-      const principal = auth.authenticate(bearerToken(c));
+      const principal = await auth.authenticate(bearerToken(c));
       await authorize(c, principal, rule, `${c.req.method} ${path}`);
       c.set("principal", principal);
     }

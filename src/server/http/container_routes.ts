@@ -28,26 +28,26 @@ export function containerRoutes({ planner, maxWaitMs }: { planner: Planner; maxW
     .get("/container", query(ContainerQuerySchema), async (c) => {
       const { host, index, wait } = c.req.valid("query");
       if (index === undefined) {
-        const desired = planner.desired(host);
+        const desired = await planner.desired(host);
         c.header("X-Launcher-Index", String(desired.index));
         return c.json(desired.containers, 200);
       }
       const waitMs = Math.min(wait ?? DEFAULT_WAIT_MS, maxWaitMs);
       await planner.waitForHost(host, index, waitMs, c.req.raw.signal);
-      const desired = planner.desired(host);
+      const desired = await planner.desired(host);
       c.header("X-Launcher-Index", String(desired.index));
       return c.json(desired, 200);
     })
-    .post("/container/action", jsonBody(ContainerActionSchema), (c) => {
+    .post("/container/action", jsonBody(ContainerActionSchema), async (c) => {
       const action = c.req.valid("json");
-      planner.action(action, actorName(c.var.principal));
+      await planner.action(action, actorName(c.var.principal));
       return c.json(action, 202);
     })
-    .post("/state", jsonBody(StateRequestSchema), (c) => {
+    .post("/state", jsonBody(StateRequestSchema), async (c) => {
       const body = c.req.valid("json");
       const actor = actorName(c.var.principal);
-      if (Array.isArray(body)) return c.json(planner.reportMany(body, actor), 200);
-      planner.report(body, actor);
+      if (Array.isArray(body)) return c.json(await planner.reportMany(body, actor), 200);
+      await planner.report(body, actor);
       return c.body(null, 204);
     });
 }

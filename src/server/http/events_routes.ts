@@ -25,7 +25,7 @@ export function eventsRoutes({ events, maxWaitMs, clock }: EventRouteDeps) {
       const { since, wait, ...rest } = c.req.valid("query");
       const filter: EventFilter = { ...rest };
       if (since !== undefined) filter.since = sinceTime(since, clock.now());
-      let page = events.list(filter);
+      let page = await events.list(filter);
       if (wait === undefined) return c.json(page, 200);
       const deadline = clock.now() + Math.min(wait, maxWaitMs);
       // A new event that the filter leaves out moves the cursor on and waits again.
@@ -33,7 +33,7 @@ export function eventsRoutes({ events, maxWaitMs, clock }: EventRouteDeps) {
         page.events.length === 0 &&
         await events.wait(page.last, deadline - clock.now(), c.req.raw.signal)
       ) {
-        page = events.list({ ...filter, after: page.last });
+        page = await events.list({ ...filter, after: page.last });
       }
       return c.json(page, 200);
     });

@@ -17,20 +17,20 @@ import type { Planner } from "../planner.ts";
 /** The host routes, to mount under `/api/v1` after the access middleware. */
 export function hostsRoutes(planner: Planner) {
   return new Hono<AppEnv>()
-    .get("/hosts", (c) => c.json(planner.hosts.list(), 200))
-    .post("/hosts/register", jsonBody(HostRegistrationSchema), (c) => {
+    .get("/hosts", async (c) => c.json(await planner.hosts.list(planner.store), 200))
+    .post("/hosts/register", jsonBody(HostRegistrationSchema), async (c) => {
       const registration = c.req.valid("json");
-      planner.register(registration);
-      return c.json(planner.hosts.status(registration.host), 200);
+      await planner.register(registration);
+      return c.json(await planner.hosts.status(planner.store, registration.host), 200);
     })
-    .post("/hosts/drain", jsonBody(HostNameBodySchema), (c) => {
+    .post("/hosts/drain", jsonBody(HostNameBodySchema), async (c) => {
       const { host } = c.req.valid("json");
-      const { removed, moved } = planner.drainHost(host, actorName(c.var.principal));
+      const { removed, moved } = await planner.drainHost(host, actorName(c.var.principal));
       return c.json({ host, removed, moved }, 200);
     })
-    .post("/hosts/remove", jsonBody(HostRemoveBodySchema), (c) => {
+    .post("/hosts/remove", jsonBody(HostRemoveBodySchema), async (c) => {
       const { host, force } = c.req.valid("json");
-      planner.hosts.remove(host, force);
+      await planner.hosts.remove(host, force);
       return c.json({ host }, 200);
     });
 }

@@ -25,27 +25,27 @@ export function manifestRoutes(planner: Planner) {
   return new Hono<AppEnv>()
     .post("/manifest/up", async (c) => {
       const { manifest, source } = await readManifestSource(c);
-      return c.json(planner.up(manifest, actorName(c.var.principal), source), 200);
+      return c.json(await planner.up(manifest, actorName(c.var.principal), source), 200);
     })
-    .post("/manifest/down", jsonBody(ManifestDownSchema), (c) => {
+    .post("/manifest/down", jsonBody(ManifestDownSchema), async (c) => {
       const { manifest } = c.req.valid("json");
-      planner.down(manifest, actorName(c.var.principal));
+      await planner.down(manifest, actorName(c.var.principal));
       return c.json({ manifest }, 202);
     })
-    .post("/manifest/ps", jsonBody(ManifestPsSchema, true), (c) => {
-      return c.json(planner.ps(c.req.valid("json").manifest), 200);
+    .post("/manifest/ps", jsonBody(ManifestPsSchema, true), async (c) => {
+      return c.json(await planner.ps(c.req.valid("json").manifest), 200);
     })
-    .post("/manifest/diff", async (c) => c.json(planner.diff(await readManifestBody(c)), 200))
-    .get("/manifests", (c) => c.json(manifestSummaries(planner), 200))
-    .post("/manifest/history", jsonBody(ManifestHistoryRequestSchema), (c) => {
-      return c.json(manifestHistory(planner.store, c.req.valid("json").manifest), 200);
+    .post("/manifest/diff", async (c) => c.json(await planner.diff(await readManifestBody(c)), 200))
+    .get("/manifests", async (c) => c.json(await manifestSummaries(planner), 200))
+    .post("/manifest/history", jsonBody(ManifestHistoryRequestSchema), async (c) => {
+      return c.json(await manifestHistory(planner.store, c.req.valid("json").manifest), 200);
     })
-    .post("/manifest/revision", jsonBody(RevisionRequestSchema), (c) => {
+    .post("/manifest/revision", jsonBody(RevisionRequestSchema), async (c) => {
       const { manifest, number } = c.req.valid("json");
-      return c.json(manifestRevision(planner.store, manifest, number), 200);
+      return c.json(await manifestRevision(planner.store, manifest, number), 200);
     })
-    .post("/manifest/rollback", jsonBody(RollbackRequestSchema), (c) => {
+    .post("/manifest/rollback", jsonBody(RollbackRequestSchema), async (c) => {
       const { manifest, to } = c.req.valid("json");
-      return c.json(rollback(planner, manifest, to, actorName(c.var.principal)), 200);
+      return c.json(await rollback(planner, manifest, to, actorName(c.var.principal)), 200);
     });
 }

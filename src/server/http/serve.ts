@@ -2,7 +2,7 @@
 import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { Planner } from "../planner.ts";
-import { Store } from "../store/store.ts";
+import { openStore } from "../store/store.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
@@ -48,16 +48,22 @@ function clientUrl(hostname: string, port: number): string {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   await Deno.mkdir(opts.dataDir, { recursive: true });
-  const store = new Store(opts.dataDir);
+  const store = await openStore(opts.dataDir);
   const { from, to, created } = store.migrated;
   // Said once, so that an upgrade's log shows when the data dir changed shape.
   if (!created && from < to) {
-    opts.log?.(`upgraded the store ${store.path} from schema version ${from} to ${to}`);
+    opts.log?.(`upgraded the store ${store.location} from schema version ${from} to ${to}`);
   }
-  const planner = new Planner(store, {
-    events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
-    rescheduleAfterMs: opts.rescheduleAfterMs,
-  });
+  let planner: Planner;
+  try {
+    planner = await Planner.open(store, {
+      events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
+      rescheduleAfterMs: opts.rescheduleAfterMs,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   planner.startDuties(undefined, opts.log);
   const app = createApp({ planner, password: opts.password, log: opts.log });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -68,7 +74,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       onListen: () => {},
     }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
   } catch (error) {
-    planner.close();
+    await planner.close();
     throw error;
   }
 
@@ -80,7 +86,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // Held long-polls would keep shutdown waiting for their whole wait: answer them now.
       planner.releaseWaiters();
       await stopped;
-      planner.close();
+      await planner.close();
     })();
     return closing;
   };

@@ -48,7 +48,7 @@ function grantOf(scope: TokenScope): TokenGrant {
 /** The token routes, to mount under `/api/v1` after the access middleware. */
 export function tokenRoutes({ auth, limiter }: TokenRouteDeps) {
   return new Hono<AppEnv>()
-    .post("/token", jsonBody(TokenRequestSchema), (c) => {
+    .post("/token", jsonBody(TokenRequestSchema), async (c) => {
       const client = clientAddress(c);
       const waitMs = limiter.retryAfterMs(client);
       if (waitMs > 0) throw new RateLimitedError(Math.ceil(waitMs / 1000));
@@ -58,14 +58,14 @@ export function tokenRoutes({ auth, limiter }: TokenRouteDeps) {
         throw new UnauthorizedError("wrong password");
       }
       limiter.succeed(client);
-      return c.json(auth.createToken(grantOf(scope)), 201);
+      return c.json(await auth.createToken(grantOf(scope)), 201);
     })
-    .get("/tokens", (c) => c.json(auth.listTokens(), 200))
-    .post("/tokens", jsonBody(TokenCreateSchema), (c) => {
-      return c.json(auth.createToken(grantOf(c.req.valid("json"))), 201);
+    .get("/tokens", async (c) => c.json(await auth.listTokens(), 200))
+    .post("/tokens", jsonBody(TokenCreateSchema), async (c) => {
+      return c.json(await auth.createToken(grantOf(c.req.valid("json"))), 201);
     })
-    .post("/tokens/revoke", jsonBody(TokenRevokeSchema), (c) => {
-      auth.revokeToken(c.req.valid("json").id);
+    .post("/tokens/revoke", jsonBody(TokenRevokeSchema), async (c) => {
+      await auth.revokeToken(c.req.valid("json").id);
       return c.body(null, 204);
     });
 }

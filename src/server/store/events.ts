@@ -1,16 +1,6 @@
 /** Statements on the event history. */
-import type { EventRow } from "./rows.ts";
+import type { EventQuery, EventRow } from "./rows.ts";
 import { columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
-
-/** Which events a query reads; null matches every manifest or host. */
-export interface EventQuery {
-  after: number;
-  /** Events at or after this ISO time. */
-  since: string;
-  manifest: string | null;
-  host: string | null;
-  limit: number;
-}
 
 const EVENT_COLUMNS = columns<EventRow>({
   id: true,

@@ -1,5 +1,5 @@
 /** Statements on revisions: each accepted version of a manifest, kept after its down. */
-import type { RevisionRow } from "./rows.ts";
+import type { RevisionEntryRow, RevisionRow } from "./rows.ts";
 import { columns, params, type Prepare } from "./sqlite.ts";
 
 const REVISION_COLUMNS = columns<RevisionRow>({
@@ -10,9 +10,6 @@ const REVISION_COLUMNS = columns<RevisionRow>({
   actor: true,
   at: true,
 });
-
-/** A revision in a history: without its text, which may be long. */
-export type RevisionEntryRow = Pick<RevisionRow, "number" | "actor" | "at">;
 
 /** The revision statements, prepared once, as typed methods. */
 export function revisionStatements(p: Prepare) {

@@ -88,6 +88,16 @@ export interface EventRow {
   error: string | null;
 }
 
+/** Which events a query reads; null matches every manifest or host. */
+export interface EventQuery {
+  after: number;
+  /** Events at or after this ISO time. */
+  since: string;
+  manifest: string | null;
+  host: string | null;
+  limit: number;
+}
+
 /** One issued token: its SHA-256 `hash` (hex), never the token itself. */
 export interface TokenRow {
   /** Short and public: names the token in lists and revocations. */
@@ -134,3 +144,6 @@ export interface RevisionRow {
   actor: string;
   at: string;
 }
+
+/** A revision in a history: without its text, which may be long. */
+export type RevisionEntryRow = Pick<RevisionRow, "number" | "actor" | "at">;

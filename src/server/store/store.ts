@@ -1,166 +1,228 @@
 /**
- * The embedded store: one SQLite file (`<dataDir>/launcher.db`, WAL) holding manifests,
- * containers, host indexes and hosts, events, token hashes and manifest revisions. `Store` is the
- * one entry point; its statements live in one file per concern and their methods are the store's
- * own. Opening it brings its schema up to date (`migrate.ts`).
+ * The store: where the server keeps manifests, containers, host indexes and hosts, events, token
+ * hashes, rollouts and manifest revisions. `Store` is the contract every implementation meets
+ * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers later), and
+ * `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
+ * drivers are; rows keep SQLite's column names and types (`rows.ts`). Opening a store brings its
+ * schema up to date (`migrate.ts`).
  */
-import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
-import { StorageFullError } from "../../api/errors.ts";
-import { LauncherError } from "../../errors.ts";
-import { type ContainerStatements, containerStatements } from "./containers.ts";
-import { type EventStatements, eventStatements } from "./events.ts";
-import { type HostStatements, hostStatements } from "./hosts.ts";
-import { type IndexStatements, indexStatements } from "./indexes.ts";
-import { migrate, type Migrated, StoreTooNewError } from "./migrate.ts";
-import { type RolloutStatements, rolloutStatements } from "./rollouts.ts";
-import { type RevisionStatements, revisionStatements } from "./revisions.ts";
-import { isDiskFull, Statement } from "./sqlite.ts";
-import { type TokenStatements, tokenStatements } from "./tokens.ts";
-
-export type {
+import type {
   ContainerRow,
+  EventQuery,
   EventRow,
   HostCountRow,
   HostRow,
   ManifestRow,
+  RevisionEntryRow,
   RevisionRow,
   RolloutRow,
   TokenRow,
 } from "./rows.ts";
-export type { EventQuery } from "./events.ts";
-export type { RevisionEntryRow } from "./revisions.ts";
+import type { Migrated } from "./migrate.ts";
+import { SqliteStore } from "./sqlite_store.ts";
 
-/** The store's methods beyond transactions: those of every statement group. */
-export interface Store
-  extends
-    ContainerStatements,
-    IndexStatements,
-    HostStatements,
-    EventStatements,
-    TokenStatements,
-    RolloutStatements,
-    RevisionStatements {}
+export type * from "./rows.ts";
+export type { Migrated } from "./migrate.ts";
+export { StoreTooNewError } from "./migrate.ts";
+export { StoreOpenError } from "./sqlite_store.ts";
+export { TransactionMisuseError } from "./transaction_scope.ts";
 
-/** How every connection is set up: WAL, so that readers never wait for the writer. */
-const PRAGMAS = [
-  "journal_mode = WAL",
-  "synchronous = NORMAL",
-  "busy_timeout = 5000",
-  "foreign_keys = ON",
-];
-
-/** The store could not be opened or brought up to date; the server cannot start. */
-export class StoreOpenError extends LauncherError {
-  constructor(path: string, cause: unknown) {
-    const reason = isDiskFull(cause)
-      ? "the disk is full; free space and start the server again"
-      : cause instanceof Error
-      ? cause.message
-      : String(cause);
-    super("store_open", `cannot open the store ${path}: ${reason}`);
-  }
+/** Manifests and their containers. Lists come in the order each method names. */
+export interface ContainerStore {
+  /** Whether a manifest row exists. */
+  hasManifest(name: string): Promise<boolean>;
+  /** Creates a manifest row, or refreshes its policy and `updated_at`. */
+  upsertManifest(name: string, policy: string, now: string): Promise<void>;
+  /** One manifest row. */
+  manifest(name: string): Promise<ManifestRow | undefined>;
+  /** Deletes a manifest row once none of its containers is left. */
+  deleteManifestIfEmpty(name: string): Promise<void>;
+  /** Every manifest row, by name. */
+  allManifests(): Promise<ManifestRow[]>;
+  /** Placed instances waiting for a host (host ""), not being removed; by manifest then name. */
+  unplacedContainers(): Promise<ContainerRow[]>;
+  /** Every placed instance (`template` not ""), wherever it is; by manifest then name. */
+  placedContainers(): Promise<ContainerRow[]>;
+  /** The hosts placed instances not being removed are on (not ""), each once, by name. */
+  placedHosts(): Promise<string[]>;
+  /** Instances that replace another one (`replaces` not ""); by manifest then name. */
+  replacingContainers(): Promise<ContainerRow[]>;
+  /** Containers of one manifest, by name. */
+  containersOfManifest(manifest: string): Promise<ContainerRow[]>;
+  /** Every container, by manifest then name. */
+  allContainers(): Promise<ContainerRow[]>;
+  /** Containers placed on one host, by manifest then name. */
+  containersOfHost(host: string): Promise<ContainerRow[]>;
+  /** Containers with one name on one host, across manifests, by manifest. */
+  containersByHostAndName(host: string, name: string): Promise<ContainerRow[]>;
+  /** One container by its key (manifest, name). */
+  container(manifest: string, name: string): Promise<ContainerRow | undefined>;
+  /** Inserts a new container row; its manifest row must exist. */
+  insertContainer(row: ContainerRow): Promise<void>;
+  /** Writes every column of an existing container row but its key and `created_at`. */
+  updateContainer(row: ContainerRow): Promise<void>;
+  /** Deletes one container row. */
+  deleteContainer(manifest: string, name: string): Promise<void>;
+  /** Per host with containers, by host: how many are running and how many there are. */
+  hostCounts(): Promise<HostCountRow[]>;
 }
 
-/** Typed access to the SQLite file; every statement is prepared once. */
-export class Store {
-  readonly path: string;
-  /** What opening did to the schema: the version found and the one now. */
+/**
+ * Host indexes: each bump takes the next value of one global counter, so an index never goes
+ * back, even for a host that was forgotten and came back.
+ */
+export interface IndexStore {
+  /** A host's index; 0 for a host nothing was ever planned on. */
+  hostIndex(host: string): Promise<number>;
+  /**
+   * Sets a host's index to the next value of the global counter and returns it. Two transactions
+   * bumping at once must both count (PostgreSQL: lock the counter's row, or update it in place).
+   */
+  bumpHostIndex(host: string): Promise<number>;
+}
+
+/** What agents registered about their hosts (`host_info`), and draining. */
+export interface HostStore {
+  /** What is known of one host beyond its index, if anything. */
+  hostInfo(name: string): Promise<HostRow | undefined>;
+  /** Every host with a `host_info` row, by name. */
+  allHostInfo(): Promise<HostRow[]>;
+  /** Writes every column of a host's row, creating it when missing. */
+  upsertHostInfo(row: HostRow): Promise<void>;
+  /** Records when a host's agent was last seen; nothing happens for a host without a row. */
+  touchHostInfo(name: string, now: string): Promise<void>;
+  /** Forgets a host's row (its index is kept, so it never goes back). */
+  deleteHostInfo(name: string): Promise<void>;
+}
+
+/** The event history; ids grow and are never reused, also after a prune. */
+export interface EventStore {
+  /** Records an event and returns its id. */
+  insertEvent(row: Omit<EventRow, "id">): Promise<number>;
+  /** The first `limit` events after `after`, by id. */
+  firstEvents(query: EventQuery): Promise<EventRow[]>;
+  /** The last `limit` events after `after`, by id. */
+  lastEvents(query: EventQuery): Promise<EventRow[]>;
+  /** The id of the last event ever recorded, pruned or not (0: none yet). */
+  lastEventId(): Promise<number>;
+  /** How many events are stored. */
+  countEvents(): Promise<number>;
+  /** Deletes up to `limit` events older than `cutoff` (ISO time); returns how many. */
+  pruneEventsBefore(cutoff: string, limit: number): Promise<number>;
+  /** Deletes up to `limit` of the oldest events beyond the newest `keep`; returns how many. */
+  pruneEventsBeyond(keep: number, limit: number): Promise<number>;
+}
+
+/** Tokens: only their hashes are stored. */
+export interface TokenStore {
+  /** Stores a new token (its hash, never the token). */
+  insertToken(row: TokenRow): Promise<void>;
+  /** The token with this hash, revoked or expired ones included. */
+  tokenByHash(hash: string): Promise<TokenRow | undefined>;
+  /** Every token, oldest first (by creation time, then insertion). */
+  allTokens(): Promise<TokenRow[]>;
+  /** Records when a token was last used. */
+  touchToken(id: string, now: string): Promise<void>;
+  /** Marks a token revoked; false when no token has this id. */
+  revokeToken(id: string): Promise<boolean>;
+}
+
+/** Rollouts: at most one per manifest, the one in progress or the last one. */
+export interface RolloutStore {
+  /** The rollout of a manifest, in progress or last. */
+  rollout(manifest: string): Promise<RolloutRow | undefined>;
+  /** Rollouts in progress (`status` running), by manifest. */
+  activeRollouts(): Promise<RolloutRow[]>;
+  /** Every manifest's rollout, in progress or last, by manifest. */
+  allRollouts(): Promise<RolloutRow[]>;
+  /** Writes a manifest's rollout, replacing the one it had. */
+  putRollout(row: RolloutRow): Promise<void>;
+}
+
+/** Revisions: each accepted version of a manifest, kept after its down. */
+export interface RevisionStore {
+  /** Stores a revision; its number must be new for its manifest. */
+  insertRevision(row: RevisionRow): Promise<void>;
+  /** The number of a manifest's latest revision (0: none yet). */
+  latestRevision(manifest: string): Promise<number>;
+  /** A manifest's revisions, newest first, without their texts. */
+  revisionsOf(manifest: string): Promise<RevisionEntryRow[]>;
+  /** One revision of a manifest, with its text. */
+  revision(manifest: string, number: number): Promise<RevisionRow | undefined>;
+}
+
+/** Every statement of the store. */
+export interface StoreStatements
+  extends
+    ContainerStore,
+    IndexStore,
+    HostStore,
+    EventStore,
+    TokenStore,
+    RolloutStore,
+    RevisionStore {}
+
+/**
+ * The store, or one transaction of it: both have every statement. A statement on the store
+ * outside a transaction is a transaction of its own. A disk or database that is full fails a
+ * write with `StorageFullError`.
+ */
+export interface Store extends StoreStatements {
+  /** Where the store is, for messages: the SQLite file (a database's address, never a password). */
+  readonly location: string;
+
+  /** What opening did to the schema (the migrations it ran): the version found and the one now. */
   readonly migrated: Migrated;
-  readonly #db: DatabaseSync;
-  readonly #begin: Statement;
-  readonly #commit: Statement;
-  #depth = 0;
 
   /**
-   * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreTooNewError`
-   * when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened or migrated.
+   * This installation's id, made when the store was first created: agents label what they create
+   * with it and leave containers of other installations alone. Read once, when the store opens.
    */
-  constructor(dataDir: string) {
-    this.path = join(dataDir, "launcher.db");
-    let db: DatabaseSync | undefined;
-    try {
-      db = new DatabaseSync(this.path);
-      // Statements rather than `exec`, whose errors lack the result code that tells a full disk.
-      for (const pragma of PRAGMAS) db.prepare(`PRAGMA ${pragma}`).get();
-      this.migrated = migrate(db);
-    } catch (error) {
-      if (db?.isOpen) db.close();
-      // Its message already names the file and says what to do.
-      if (error instanceof StoreTooNewError) throw error;
-      throw new StoreOpenError(this.path, error);
-    }
-    this.#db = db;
-    const prepare = (sql: string) => new Statement(db, sql, dataDir);
-    this.#begin = prepare("BEGIN IMMEDIATE");
-    this.#commit = prepare("COMMIT");
-    // Plain object methods, closed over their statements: copying them keeps them working.
-    Object.assign(
-      this,
-      containerStatements(prepare),
-      indexStatements(prepare),
-      hostStatements(prepare),
-      eventStatements(prepare),
-      tokenStatements(prepare),
-      rolloutStatements(prepare),
-      revisionStatements(prepare),
-    );
-  }
+  clusterId(): string;
 
   /**
-   * Runs `fn` inside `BEGIN IMMEDIATE` / `COMMIT`, rolling back when it throws, and rethrows what
-   * `fn` or `COMMIT` threw (`StorageFullError` on a full disk). Nested calls join the outer
-   * transaction, so helpers can be composed.
+   * Runs `fn` in one transaction and hands it `tx`, the transaction's own handle: every statement
+   * of the transaction goes through `tx`, never through the store (which refuses to be used from
+   * inside one of its transactions, with `TransactionMisuseError`: on SQLite that would wait for
+   * the transaction forever, on PostgreSQL it would take another connection). It commits when
+   * `fn` resolves, rolls back when it rejects, and answers or rethrows what `fn` (or the commit)
+   * did. `tx.transaction` joins the transaction it belongs to, so helpers compose. Transactions
+   * are serialisable against each other: two that read and then write the same row both count.
+   * The reads of one transaction see one state of the store (PostgreSQL: REPEATABLE READ or
+   * stricter), which is why the server reads what must agree (an index with its containers) in one.
+   * `fn` may be run again after a serialisation failure (PostgreSQL): it keeps its effects to the
+   * store, to what it answers, and to what it hands `onCommit`.
    */
-  transaction<T>(fn: () => T): T {
-    if (this.#depth > 0) return fn();
-    // A ROLLBACK that failed may have left a transaction open, and BEGIN would then fail forever.
-    this.#rollback();
-    this.#begin.run();
-    this.#depth++;
-    try {
-      const result = fn();
-      this.#commit.run();
-      return result;
-    } catch (error) {
-      this.#rollback();
-      throw error;
-    } finally {
-      this.#depth--;
-    }
-  }
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  /**
+   * Runs `fn` once the transaction this handle belongs to has committed, before `transaction`
+   * answers; never when it rolls back. For wake-ups of what waits on the change (long-polls),
+   * which must not see it early; `fn` must not throw. Throws `TransactionMisuseError` on the store
+   * itself, outside a transaction.
+   */
+  onCommit(fn: () => void): void;
 
   /**
    * Runs a bookkeeping write that reads make on the side (a last-seen or last-used time): on a
    * full disk it is skipped, and false says so, since a read must not fail for it. Inside a
-   * transaction nothing is skipped: SQLite may have rolled the whole transaction back, and the
+   * transaction nothing is skipped: the whole transaction may have been rolled back, and the
    * writes after it would then be applied alone.
    */
-  bestEffort(write: () => void): boolean {
-    try {
-      write();
-      return true;
-    } catch (error) {
-      if (error instanceof StorageFullError && this.#depth === 0) return false;
-      throw error;
-    }
-  }
+  bestEffort(write: () => Promise<unknown>): Promise<boolean>;
 
   /**
-   * Ends the open transaction, if any. On some errors (a full disk at COMMIT) SQLite has already
-   * rolled back, and a ROLLBACK would fail with an error that hides the one that says why.
+   * Waits for the transactions in progress, then closes the store; it is unusable afterwards.
+   * Closing again does nothing. Refused inside a transaction.
    */
-  #rollback(): void {
-    if (!this.#db.isTransaction) return;
-    try {
-      this.#db.exec("ROLLBACK");
-    } catch {
-      // The caller's error is the one worth reporting; the next transaction tries again.
-    }
-  }
+  close(): Promise<void>;
+}
 
-  /** Closes the database file; the store is unusable afterwards. */
-  close(): void {
-    if (this.#db.isOpen) this.#db.close();
-  }
+/**
+ * Opens the store at `location`: today a data dir, which must exist, holding the SQLite file
+ * `launcher.db` (created and migrated when needed). Throws `StoreTooNewError` when a newer
+ * launcher wrote it, and `StoreOpenError` when it cannot be opened or brought up to date.
+ */
+export function openStore(location: string): Promise<Store> {
+  return Promise.resolve().then(() => new SqliteStore(location));
 }

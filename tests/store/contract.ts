@@ -1,0 +1,619 @@
+/**
+ * The store contract: what every implementation of `Store` (src/server/store/store.ts) answers,
+ * exercised through the interface alone. `storeContract` registers one Deno test per behaviour;
+ * each implementation's test file calls it with a way to open a fresh, empty store.
+ */
+import assert from "node:assert/strict";
+import {
+  type ContainerRow,
+  type EventRow,
+  type HostRow,
+  type RolloutRow,
+  type Store,
+  type TokenRow,
+  TransactionMisuseError,
+} from "../../src/server/store/store.ts";
+
+/** A fresh, empty store, and how to remove it once a test is done with it. */
+export interface OpenedStore {
+  store: Store;
+  cleanup: () => Promise<void>;
+}
+
+const T0 = "2025-01-01T00:00:00.000Z";
+const T1 = "2025-01-01T00:01:00.000Z";
+const T2 = "2025-01-01T00:02:00.000Z";
+
+/** A container row; override what the test is about. */
+function containerRow(manifest: string, name: string, extra: Partial<ContainerRow> = {}) {
+  const row: ContainerRow = {
+    manifest,
+    name,
+    host: "host-a",
+    spec: JSON.stringify({ name, image: "busybox:1.36" }),
+    spec_hash: `hash-${name}`,
+    desired: "running",
+    state: "pending",
+    container_id: null,
+    exit_code: null,
+    error: null,
+    health: null,
+    generation: 1,
+    restart_generation: 0,
+    force: 0,
+    normalized: JSON.stringify({ name }),
+    template: "",
+    placement: "",
+    replaces: "",
+    created_at: T0,
+    updated_at: T0,
+  };
+  return { ...row, ...extra };
+}
+
+/** A host_info row; override what the test is about. */
+function hostRow(name: string, extra: Partial<HostRow> = {}): HostRow {
+  return {
+    name,
+    engine_version: "20.10.24",
+    os: "linux",
+    arch: "amd64",
+    cpus: 4,
+    memory: 8 * 1024 ** 3,
+    agent_version: "0.1.0",
+    labels: '{"zone":"eu-1"}',
+    interval_ms: 5000,
+    registered_at: T0,
+    last_seen: T0,
+    draining: 0,
+    ...extra,
+  };
+}
+
+/** An event row without its id; override what the test is about. */
+function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventRow, "id"> {
+  return {
+    at: T0,
+    kind: "up",
+    actor: "admin",
+    manifest: null,
+    host: null,
+    container: null,
+    action: null,
+    old_state: null,
+    new_state: null,
+    changes: null,
+    error: null,
+    ...extra,
+  };
+}
+
+/** A token row; override what the test is about. */
+function tokenRow(id: string, extra: Partial<TokenRow> = {}): TokenRow {
+  return {
+    id,
+    hash: `hash-${id}`,
+    created_at: T0,
+    role: "admin",
+    host: null,
+    expires_at: null,
+    last_used_at: null,
+    revoked: 0,
+    ...extra,
+  };
+}
+
+/** A rollout row; override what the test is about. */
+function rolloutRow(manifest: string, extra: Partial<RolloutRow> = {}): RolloutRow {
+  return {
+    manifest,
+    revision: 1,
+    status: "running",
+    batch: 0,
+    batches: 2,
+    plan: "[]",
+    policy: '{"parallel":1}',
+    started_at: T0,
+    batch_started_at: null,
+    error: null,
+    updated_at: T0,
+    ...extra,
+  };
+}
+
+/** Every event, oldest first. */
+function allEvents(store: Store) {
+  return store.firstEvents({ after: 0, since: "", manifest: null, host: null, limit: 1000 });
+}
+
+/** Resolves after `ms`: a transaction that waits lets others try to come between. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects when `promise` has not settled within `ms`: a store waiting for itself would hang. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Registers the contract's tests for one implementation, named `<name>: ...`. `open` gives a
+ * fresh, empty store each time.
+ */
+export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
+  const test = (what: string, fn: (store: Store) => Promise<void>) =>
+    Deno.test(`${name}: ${what}`, async () => {
+      const { store, cleanup } = await open();
+      try {
+        await fn(store);
+      } finally {
+        await cleanup();
+      }
+    });
+
+  test("manifests are created, refreshed, listed by name and deleted only when empty", async (s) => {
+    assert.equal(await s.hasManifest("shop"), false);
+    assert.equal(await s.manifest("shop"), undefined);
+    await s.upsertManifest("shop", "{}", T0);
+    await s.upsertManifest("blog", '{"rescheduleAfterMs":1000}', T0);
+    await s.upsertManifest("shop", '{"update":{"parallel":2}}', T1);
+    assert.equal(await s.hasManifest("shop"), true);
+    assert.deepEqual(await s.manifest("shop"), {
+      name: "shop",
+      policy: '{"update":{"parallel":2}}',
+      created_at: T0,
+      updated_at: T1,
+    });
+    assert.deepEqual((await s.allManifests()).map((m) => m.name), ["blog", "shop"]);
+
+    await s.insertContainer(containerRow("shop", "web"));
+    await s.deleteManifestIfEmpty("shop");
+    assert.equal(await s.hasManifest("shop"), true, "a manifest with a container stays");
+    await s.deleteContainer("shop", "web");
+    await s.deleteManifestIfEmpty("shop");
+    assert.equal(await s.hasManifest("shop"), false);
+    assert.deepEqual((await s.allManifests()).map((m) => m.name), ["blog"]);
+  });
+
+  test("a container needs its manifest", async (s) => {
+    await assert.rejects(s.insertContainer(containerRow("nope", "web")));
+    assert.deepEqual(await s.allContainers(), []);
+  });
+
+  test("containers are read back as written, in the order each list names", async (s) => {
+    for (const m of ["shop", "blog"]) await s.upsertManifest(m, "{}", T0);
+    const rows = [
+      containerRow("shop", "web", { host: "host-b", exit_code: 3, error: "boom", health: "ok" }),
+      containerRow("shop", "db", { host: "host-a", container_id: "c1", state: "running" }),
+      containerRow("blog", "web", { host: "host-a", force: 1, generation: 4 }),
+      containerRow("blog", "api", { host: "host-b", restart_generation: 2 }),
+    ];
+    for (const row of rows) await s.insertContainer(row);
+    const key = (r: ContainerRow) => `${r.manifest}/${r.name}`;
+    assert.deepEqual(await s.container("shop", "web"), rows[0], "every column as written");
+    assert.equal(await s.container("shop", "nope"), undefined);
+    assert.deepEqual((await s.allContainers()).map(key), [
+      "blog/api",
+      "blog/web",
+      "shop/db",
+      "shop/web",
+    ]);
+    assert.deepEqual((await s.containersOfManifest("shop")).map(key), ["shop/db", "shop/web"]);
+    assert.deepEqual((await s.containersOfHost("host-a")).map(key), ["blog/web", "shop/db"]);
+    assert.deepEqual(await s.containersOfHost("host-c"), []);
+    assert.deepEqual(
+      (await s.containersByHostAndName("host-a", "web")).map(key),
+      ["blog/web"],
+    );
+    await s.updateContainer({ ...rows[3], host: "host-a" });
+    assert.deepEqual(
+      (await s.containersByHostAndName("host-a", "web")).map(key),
+      ["blog/web"],
+    );
+    await s.updateContainer({ ...rows[0], host: "host-a" });
+    assert.deepEqual(
+      (await s.containersByHostAndName("host-a", "web")).map(key),
+      ["blog/web", "shop/web"],
+      "by manifest",
+    );
+  });
+
+  test("an update writes every column but the key and the creation time", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    const row = containerRow("shop", "web");
+    await s.insertContainer(row);
+    const changed: ContainerRow = {
+      ...row,
+      host: "host-b",
+      spec: '{"name":"web","image":"busybox:1.37"}',
+      spec_hash: "other",
+      desired: "removed",
+      state: "exited",
+      container_id: "c9",
+      exit_code: 137,
+      error: "killed",
+      health: "unhealthy",
+      generation: 7,
+      restart_generation: 6,
+      force: 1,
+      normalized: '{"name":"web","x":1}',
+      template: "web",
+      placement: '{"strategy":"spread"}',
+      replaces: "web.1",
+      created_at: T2,
+      updated_at: T1,
+    };
+    await s.updateContainer(changed);
+    assert.deepEqual(await s.container("shop", "web"), { ...changed, created_at: T0 });
+    await s.updateContainer({ ...changed, name: "nope" });
+    assert.deepEqual((await s.allContainers()).length, 1, "an update of no row adds none");
+    await s.deleteContainer("shop", "web");
+    assert.equal(await s.container("shop", "web"), undefined);
+  });
+
+  test("placed, waiting and replacing instances, and counts per host", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    const rows = [
+      containerRow("shop", "web.2", { host: "", template: "web" }),
+      containerRow("shop", "web.1", { host: "host-a", template: "web", state: "running" }),
+      containerRow("shop", "web.3", { host: "", template: "web", desired: "removed" }),
+      containerRow("shop", "web.4", { host: "host-b", template: "web", replaces: "web.1" }),
+      containerRow("shop", "db", { host: "host-b", state: "running" }),
+      containerRow("shop", "cache", { host: "host-b", state: "exited" }),
+      containerRow("shop", "web.5", { host: "host-c", template: "web", desired: "removed" }),
+      containerRow("shop", "web.6", { host: "host-a", template: "web" }),
+    ];
+    for (const row of rows) await s.insertContainer(row);
+    const names = (list: ContainerRow[]) => list.map((r) => r.name);
+    assert.deepEqual(names(await s.unplacedContainers()), ["web.2"]);
+    assert.deepEqual(names(await s.placedContainers()), [
+      "web.1",
+      "web.2",
+      "web.3",
+      "web.4",
+      "web.5",
+      "web.6",
+    ]);
+    assert.deepEqual(
+      await s.placedHosts(),
+      ["host-a", "host-b"],
+      "once each, without the waiting and the removed ones",
+    );
+    assert.deepEqual(names(await s.replacingContainers()), ["web.4"]);
+    assert.deepEqual(await s.hostCounts(), [
+      { host: "", running: 0, total: 2 },
+      { host: "host-a", running: 1, total: 2 },
+      { host: "host-b", running: 1, total: 3 },
+      { host: "host-c", running: 0, total: 1 },
+    ]);
+  });
+
+  test("host indexes take the next value of one counter, across hosts and forgetting", async (s) => {
+    assert.equal(await s.hostIndex("host-a"), 0, "never planned");
+    const a1 = await s.bumpHostIndex("host-a");
+    const b1 = await s.bumpHostIndex("host-b");
+    const a2 = await s.bumpHostIndex("host-a");
+    assert.ok(a1 > 0 && b1 > a1 && a2 > b1, `${a1} < ${b1} < ${a2}`);
+    assert.equal(await s.hostIndex("host-a"), a2);
+    assert.equal(await s.hostIndex("host-b"), b1);
+    await s.upsertHostInfo(hostRow("host-a"));
+    await s.deleteHostInfo("host-a");
+    assert.equal(await s.hostIndex("host-a"), a2, "forgetting a host keeps its index");
+    assert.ok(await s.bumpHostIndex("host-c") > a2);
+  });
+
+  test("host info is written whole, listed by name, touched and forgotten", async (s) => {
+    assert.equal(await s.hostInfo("host-a"), undefined);
+    await s.upsertHostInfo(hostRow("host-b"));
+    await s.upsertHostInfo(hostRow("host-a", { labels: "{}", cpus: null, memory: null }));
+    assert.deepEqual(
+      (await s.allHostInfo()).map((h) => h.name),
+      ["host-a", "host-b"],
+    );
+    assert.deepEqual(
+      await s.hostInfo("host-a"),
+      hostRow("host-a", { labels: "{}", cpus: null, memory: null }),
+    );
+    const draining = hostRow("host-b", { draining: 1, registered_at: null, interval_ms: null });
+    await s.upsertHostInfo(draining);
+    assert.deepEqual(await s.hostInfo("host-b"), draining, "an upsert overwrites every column");
+    await s.touchHostInfo("host-b", T2);
+    assert.deepEqual(await s.hostInfo("host-b"), { ...draining, last_seen: T2 });
+    await s.touchHostInfo("host-c", T2);
+    assert.equal(await s.hostInfo("host-c"), undefined, "touching an unknown host adds nothing");
+    await s.deleteHostInfo("host-b");
+    assert.deepEqual((await s.allHostInfo()).map((h) => h.name), ["host-a"]);
+  });
+
+  test("events get growing ids and are read by filter, first or last, and counted", async (s) => {
+    assert.equal(await s.lastEventId(), 0);
+    const ids = [
+      await s.insertEvent(eventRow({ at: T0, manifest: "shop", host: "host-a" })),
+      await s.insertEvent(eventRow({ at: T1, manifest: "blog", host: "host-a" })),
+      await s.insertEvent(eventRow({ at: T1, manifest: "shop", host: "host-b" })),
+      await s.insertEvent(eventRow({ at: T2, manifest: "shop", host: "host-a", kind: "state" })),
+    ];
+    assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), `growing: ${ids}`);
+    assert.equal(await s.lastEventId(), ids[3]);
+    assert.equal(await s.countEvents(), 4);
+    const all = await allEvents(s);
+    assert.deepEqual(all.map((e) => e.id), ids);
+    assert.deepEqual(all[3], {
+      ...eventRow({ at: T2, manifest: "shop", host: "host-a", kind: "state" }),
+      id: ids[3],
+    });
+    const query = { after: 0, since: "", manifest: null, host: null, limit: 10 };
+    const idsOf = (rows: EventRow[]) => rows.map((e) => e.id);
+    assert.deepEqual(idsOf(await s.firstEvents({ ...query, manifest: "shop" })), [
+      ids[0],
+      ids[2],
+      ids[3],
+    ]);
+    assert.deepEqual(idsOf(await s.firstEvents({ ...query, host: "host-a" })), [
+      ids[0],
+      ids[1],
+      ids[3],
+    ]);
+    assert.deepEqual(idsOf(await s.firstEvents({ ...query, since: T1 })), ids.slice(1));
+    assert.deepEqual(idsOf(await s.firstEvents({ ...query, after: ids[1] })), ids.slice(2));
+    assert.deepEqual(idsOf(await s.firstEvents({ ...query, limit: 2 })), ids.slice(0, 2));
+    assert.deepEqual(
+      idsOf(await s.lastEvents({ ...query, limit: 2 })),
+      ids.slice(2),
+      "the last ones, oldest first",
+    );
+    assert.deepEqual(
+      idsOf(await s.lastEvents({ ...query, manifest: "shop", host: "host-a", limit: 1 })),
+      [ids[3]],
+    );
+  });
+
+  test("events are pruned by age and beyond a count, a batch at a time; ids never come back", async (s) => {
+    const ids: number[] = [];
+    for (const at of [T0, T0, T0, T1, T1, T2]) ids.push(await s.insertEvent(eventRow({ at })));
+    assert.equal(await s.pruneEventsBefore(T1, 2), 2, "at most a batch");
+    assert.equal(await s.pruneEventsBefore(T1, 10), 1);
+    assert.equal(await s.pruneEventsBefore(T1, 10), 0);
+    assert.deepEqual((await allEvents(s)).map((e) => e.id), ids.slice(3));
+    assert.equal(await s.pruneEventsBeyond(1, 1), 1, "the oldest first, at most a batch");
+    assert.deepEqual((await allEvents(s)).map((e) => e.id), ids.slice(4));
+    assert.equal(await s.pruneEventsBeyond(1, 10), 1);
+    assert.equal(await s.pruneEventsBeyond(1, 10), 0, "the newest `keep` stay");
+    assert.deepEqual((await allEvents(s)).map((e) => e.id), [ids[5]]);
+    assert.equal(await s.countEvents(), 1);
+    await s.pruneEventsBeyond(0, 10);
+    assert.equal(await s.countEvents(), 0);
+    assert.equal(await s.lastEventId(), ids[5], "the last id outlives its event");
+    assert.ok(await s.insertEvent(eventRow()) > ids[5], "and is never given again");
+  });
+
+  test("tokens are found by hash, listed oldest first, touched and revoked", async (s) => {
+    await s.insertToken(tokenRow("b2", { created_at: T1 }));
+    await s.insertToken(tokenRow("a1", { created_at: T1, role: "agent", host: "host-a" }));
+    await s.insertToken(tokenRow("c3", { created_at: T0, expires_at: T2 }));
+    assert.deepEqual(
+      (await s.allTokens()).map((t) => t.id),
+      ["c3", "b2", "a1"],
+      "by creation time, then as inserted",
+    );
+    assert.deepEqual(
+      await s.tokenByHash("hash-a1"),
+      tokenRow("a1", { created_at: T1, role: "agent", host: "host-a" }),
+    );
+    assert.equal(await s.tokenByHash("nope"), undefined);
+    await s.touchToken("a1", T2);
+    assert.equal((await s.tokenByHash("hash-a1"))?.last_used_at, T2);
+    assert.equal(await s.revokeToken("a1"), true);
+    assert.equal(await s.revokeToken("a1"), true, "revoking twice is fine");
+    assert.equal(await s.revokeToken("nope"), false);
+    assert.equal((await s.tokenByHash("hash-a1"))?.revoked, 1);
+    assert.equal((await s.tokenByHash("hash-b2"))?.revoked, 0);
+    await assert.rejects(s.insertToken(tokenRow("d4", { hash: "hash-b2" })), "hashes are unique");
+  });
+
+  test("revisions are numbered per manifest and read newest first", async (s) => {
+    assert.equal(await s.latestRevision("shop"), 0);
+    const revision = (number: number, text: string) => ({
+      manifest: "shop",
+      number,
+      text,
+      format: "yaml",
+      actor: "admin",
+      at: T0,
+    });
+    await s.insertRevision(revision(1, "name: shop\n"));
+    await s.insertRevision(revision(2, "name: shop # 2\n"));
+    await s.insertRevision({ ...revision(1, "name: blog\n"), manifest: "blog", format: "json" });
+    assert.equal(await s.latestRevision("shop"), 2);
+    assert.equal(await s.latestRevision("blog"), 1);
+    assert.deepEqual(await s.revisionsOf("shop"), [
+      { number: 2, actor: "admin", at: T0 },
+      { number: 1, actor: "admin", at: T0 },
+    ]);
+    assert.deepEqual(await s.revision("shop", 1), revision(1, "name: shop\n"));
+    assert.equal(await s.revision("shop", 3), undefined);
+    await assert.rejects(s.insertRevision(revision(2, "again")), "a number is used once");
+  });
+
+  test("rollouts: one per manifest, replaced whole, the running ones apart", async (s) => {
+    assert.equal(await s.rollout("shop"), undefined);
+    await s.putRollout(rolloutRow("shop"));
+    await s.putRollout(rolloutRow("blog", { status: "succeeded", revision: null }));
+    await s.putRollout(rolloutRow("api"));
+    const replaced = rolloutRow("shop", { status: "failed", batch: 2, error: "late", plan: "{}" });
+    await s.putRollout(replaced);
+    assert.deepEqual(await s.rollout("shop"), replaced);
+    assert.deepEqual((await s.allRollouts()).map((r) => r.manifest), ["api", "blog", "shop"]);
+    assert.deepEqual((await s.activeRollouts()).map((r) => r.manifest), ["api"]);
+  });
+
+  test("the cluster id is made once and the same through a transaction", async (s) => {
+    const id = s.clusterId();
+    assert.ok(id.length > 0);
+    assert.equal(await s.transaction((tx) => Promise.resolve(tx.clusterId())), id);
+  });
+
+  test("a transaction commits what it wrote and answers what its fn did", async (s) => {
+    const answer = await s.transaction(async (tx) => {
+      await tx.upsertManifest("shop", "{}", T0);
+      await tx.insertContainer(containerRow("shop", "web"));
+      assert.equal(await tx.hasManifest("shop"), true, "it reads its own writes");
+      return await tx.bumpHostIndex("host-a");
+    });
+    assert.equal(await s.hostIndex("host-a"), answer);
+    assert.deepEqual((await s.allContainers()).map((r) => r.name), ["web"]);
+  });
+
+  test("a transaction that throws leaves nothing and rethrows", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    const before = await s.bumpHostIndex("host-a");
+    const boom = new Error("boom");
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        await tx.insertContainer(containerRow("shop", "web"));
+        await tx.bumpHostIndex("host-a");
+        await tx.insertEvent(eventRow());
+        await tx.upsertHostInfo(hostRow("host-a"));
+        throw boom;
+      }),
+      (error) => error === boom,
+    );
+    assert.deepEqual(await s.allContainers(), []);
+    assert.equal(await s.hostIndex("host-a"), before);
+    assert.equal(await s.countEvents(), 0);
+    assert.equal(await s.hostInfo("host-a"), undefined);
+    await s.transaction((tx) => tx.insertContainer(containerRow("shop", "web")));
+    assert.equal((await s.allContainers()).length, 1, "the store works on");
+  });
+
+  test("a failing statement fails its transaction, which writes nothing", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        await tx.insertContainer(containerRow("shop", "web"));
+        await tx.insertContainer(containerRow("shop", "web"));
+      }),
+    );
+    assert.deepEqual(await s.allContainers(), []);
+  });
+
+  test("a nested transaction joins the one it is in", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    await assert.rejects(
+      s.transaction(async (tx) => {
+        const inner = await tx.transaction(async (nested) => {
+          await nested.insertContainer(containerRow("shop", "web"));
+          return await nested.bumpHostIndex("host-a");
+        });
+        assert.equal(await tx.hostIndex("host-a"), inner, "the outer one sees the inner's writes");
+        assert.ok(await tx.container("shop", "web"));
+        throw new Error("outer");
+      }),
+      /outer/,
+    );
+    assert.deepEqual(await s.allContainers(), [], "the inner's writes go with the outer's");
+    assert.equal(await s.hostIndex("host-a"), 0);
+  });
+
+  test("concurrent transactions take turns: read-modify-writes all count", async (s) => {
+    const start = await s.bumpHostIndex("host-a");
+    const bump = () =>
+      s.transaction(async (tx) => {
+        const read = await tx.hostIndex("host-a");
+        await pause(20);
+        const bumped = await tx.bumpHostIndex("host-a");
+        return { read, bumped };
+      });
+    const [first, second] = await Promise.all([bump(), bump()]);
+    assert.deepEqual(
+      [first.bumped, second.bumped].sort((a, b) => a - b),
+      [start + 1, start + 2],
+      "both increments count",
+    );
+    const [earlier, later] = first.bumped < second.bumped ? [first, second] : [second, first];
+    assert.equal(earlier.read, start);
+    assert.equal(later.read, earlier.bumped, "the later one read what the earlier one wrote");
+    assert.equal(await s.hostIndex("host-a"), start + 2);
+  });
+
+  test("a transaction's writes are seen by nobody else before it commits", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    let wrote!: () => void;
+    const written = new Promise<void>((resolve) => wrote = resolve);
+    const tx = s.transaction(async (tx) => {
+      await tx.insertContainer(containerRow("shop", "web"));
+      wrote();
+      await pause(20);
+      throw new Error("rolled back");
+    });
+    await written;
+    assert.deepEqual(await s.allContainers(), [], "never the uncommitted row");
+    await assert.rejects(tx, /rolled back/);
+  });
+
+  test("onCommit runs after the commit, never after a rollback", async (s) => {
+    const seen: string[] = [];
+    await s.transaction(async (tx) => {
+      tx.onCommit(() => seen.push("first"));
+      await tx.transaction((nested) => Promise.resolve(nested.onCommit(() => seen.push("inner"))));
+      await tx.bumpHostIndex("host-a");
+      tx.onCommit(() => seen.push("last"));
+      assert.deepEqual(seen, [], "not before the commit");
+    });
+    assert.deepEqual(seen, ["first", "inner", "last"], "once the outermost commits, in order");
+    await assert.rejects(
+      s.transaction((tx) => {
+        tx.onCommit(() => seen.push("rolled back"));
+        return Promise.reject(new Error("no"));
+      }),
+      /no/,
+    );
+    assert.deepEqual(seen, ["first", "inner", "last"]);
+    assert.throws(() => s.onCommit(() => {}), TransactionMisuseError, "outside a transaction");
+  });
+
+  test("the store refuses to be used inside its own transaction, and a tx after its end", async (s) => {
+    let leaked: Store | undefined;
+    await s.transaction(async (tx) => {
+      leaked = tx;
+      await assert.rejects(within(1000, s.hostIndex("host-a")), TransactionMisuseError);
+      await assert.rejects(
+        within(1000, s.transaction(() => Promise.resolve())),
+        TransactionMisuseError,
+      );
+      await assert.rejects(within(1000, s.bumpHostIndex("host-a")), TransactionMisuseError);
+      await tx.bumpHostIndex("host-a");
+    });
+    await assert.rejects(leaked!.hostIndex("host-a"), TransactionMisuseError);
+    await assert.rejects(leaked!.transaction(() => Promise.resolve()), TransactionMisuseError);
+    assert.equal(await s.hostIndex("host-a"), 1, "the store is fine outside");
+  });
+
+  test("bestEffort answers whether its write was made, and rethrows what is not a full disk", async (s) => {
+    assert.equal(await s.bestEffort(() => s.touchHostInfo("host-a", T0)), true);
+    await assert.rejects(s.bestEffort(() => Promise.reject(new Error("other"))), /other/);
+    await s.transaction(async (tx) => {
+      assert.equal(await tx.bestEffort(() => tx.touchHostInfo("host-a", T0)), true);
+    });
+  });
+
+  test("close waits for the transaction in progress; closing twice is fine", async (s) => {
+    const running = s.transaction(async (tx) => {
+      await pause(20);
+      return await tx.bumpHostIndex("host-a");
+    });
+    await pause(0);
+    await s.close();
+    assert.equal(await running, 1, "the transaction committed before the close");
+    await assert.rejects(s.hostIndex("host-a"), "a closed store answers nothing");
+    await s.close();
+  });
+}

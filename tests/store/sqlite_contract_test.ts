@@ -1,0 +1,15 @@
+/** The store contract on the embedded SQLite store, each test on a fresh data dir. */
+import { openStore } from "../../src/server/store/store.ts";
+import { storeContract } from "./contract.ts";
+
+storeContract("sqlite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "launcher-store-test-" });
+  const store = await openStore(dir);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+});
