@@ -18,6 +18,11 @@ export interface DutyLease {
   /** This server's id. */
   readonly server: string;
   /**
+   * Whether servers compete for it (several servers on one store). Event retention is then a
+   * duty of the holder, since no server sees every record.
+   */
+  readonly shared: boolean;
+  /**
    * Whether this server holds the lease right now: each duty starts only while it does. It
    * turns false as soon as the lease is known to be lost (its connection ended).
    */
@@ -31,6 +36,7 @@ export interface DutyLease {
 /** The lease of a server that shares its store with nobody: held from start to close. */
 export class LocalLease implements DutyLease {
   readonly server: string;
+  readonly shared = false;
   readonly #since: string;
   #closed = false;
 

@@ -61,6 +61,7 @@ export interface PgDutyLeaseOptions {
 /** The duty lease as an advisory lock. */
 export class PgDutyLease implements DutyLease {
   readonly server: string;
+  readonly shared = true;
   readonly #connection: KeptConnection;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;

@@ -60,8 +60,8 @@ export interface PlannerOptions {
    */
   wakeups?: Wakeups;
   /**
-   * Whether this server runs the cluster duties (default: always, for one server). With a lease,
-   * event retention is one of the duties too. Its creator closes it.
+   * Whether this server runs the cluster duties (default: always, for one server). With a shared
+   * lease, event retention is one of the duties too. Its creator closes it.
    */
   lease?: DutyLease;
   /** Where failures in the background (re-reads after wake-ups) are said. */
@@ -101,7 +101,8 @@ export class Planner {
    * been acted on already (a server hears its own), and a wait that saw it move must not wait.
    */
   readonly #wokenAt = new Map<string, number>();
-  readonly #wakeups: Wakeups;
+  /** How commits wake held requests here and on the other servers of the store. */
+  readonly wakeups: Wakeups;
   readonly #unsubscribe: () => void;
   /** Whether this server runs the cluster duties. */
   readonly lease: DutyLease;
@@ -120,7 +121,7 @@ export class Planner {
     this.store = store;
     this.#cluster = store.clusterId();
     this.clock = clock;
-    this.#wakeups = wakeups;
+    this.wakeups = wakeups;
     this.lease = options.lease ?? new LocalLease("local", clock.now());
     this.#log = options.log ?? (() => {});
     this.#hostWaits = new Waiters({ max: options.maxWaiters ?? DEFAULT_MAX_WAITERS, clock });
@@ -141,13 +142,13 @@ export class Planner {
 
   /**
    * A planner over an open store. With one server the event history is pruned first and on
-   * every record; with a lease, by the duties.
+   * every record; with a shared lease (several servers), by the duties.
    */
   static async open(store: Store, options: PlannerOptions = {}): Promise<Planner> {
     const clock = options.clock ?? systemClock;
     const wakeups = options.wakeups ?? new LocalWakeups();
     const events = await EventLog.open(store, {
-      pruneOnRecord: options.lease === undefined,
+      pruneOnRecord: !(options.lease?.shared ?? false),
       ...options.events,
       clock,
       wakeups,
@@ -476,7 +477,7 @@ export class Planner {
   /**
    * The scheduler's periodic duties, each in its own transaction: replaced instances whose
    * replacements run are removed, waiting instances placed where room appeared, and instances of
-   * hosts lost too long moved; with a lease, events past their retention deleted too. Only while
+   * hosts lost too long moved; with a shared lease, events past their retention deleted. Only while
    * this server holds the duty lease: elsewhere a tick does nothing (the holder's next one does
    * it), and one that loses the lease stops before its next duty. A tick asked for while one
    * runs starts once that one is over.
@@ -552,7 +553,7 @@ export class Planner {
   async #bump(tx: Store, hosts: Iterable<string>): Promise<void> {
     const moved: HostIndex[] = [];
     for (const host of hosts) moved.push({ host, index: await tx.bumpHostIndex(host) });
-    if (moved.length > 0) tx.onCommit(() => this.#wakeups.publish(moved));
+    if (moved.length > 0) tx.onCommit(() => this.wakeups.publish(moved));
   }
 
   /** What a wake-up says to the long-polls held here. */

@@ -79,12 +79,17 @@ export class Subscribers {
  * two servers.
  */
 export class LocalWakeups implements Wakeups {
-  readonly kind = "in-process";
+  readonly kind: Wakeups["kind"] = "in-process";
   readonly #subscribers = new Subscribers();
 
   publish(hosts: readonly HostIndex[], lastEventId?: number): void {
     const wakeup = changed(hosts, lastEventId);
-    if (wakeup !== undefined) this.#subscribers.emit(wakeup);
+    if (wakeup !== undefined) this.emit(wakeup);
+  }
+
+  /** Calls every subscriber with `wakeup`, as `publish` does (tests play other servers with it). */
+  emit(wakeup: Wakeup): void {
+    this.#subscribers.emit(wakeup);
   }
 
   subscribe(fn: (wakeup: Wakeup) => void): () => void {

@@ -6,6 +6,7 @@
  * another database do not compete.
  */
 import assert from "node:assert/strict";
+import { openCluster } from "../../src/server/cluster.ts";
 import { PgDutyLease } from "../../src/server/pg_duty_lease.ts";
 import { type PgCluster, startPostgres } from "../pg_cluster.ts";
 import { pollUntil } from "../poll_until.ts";
@@ -27,12 +28,38 @@ function pair(url: string, names: [string, string]): Pair {
   return { a, b, log, close: () => Promise.all([a.close(), b.close()]).then(() => {}) };
 }
 
+/** Runs `fn` with two leases on a fresh database, and closes both after. */
+async function withPair(pg: PgCluster, fn: (p: Pair) => Promise<void>): Promise<void> {
+  const p = pair(await pg.createDatabase(), ["ctl-1:8080", "ctl-2:8080"]);
+  try {
+    await fn(p);
+  } finally {
+    await p.close();
+  }
+}
+
 /** The one lease of the pair that holds, once exactly one does. */
 async function oneHolder(p: Pair, what = "exactly one lease held"): Promise<PgDutyLease> {
   return await pollUntil(what, () => {
     const holders = [p.a, p.b].filter((l) => l.holding());
     return holders.length === 1 ? holders[0] : undefined;
   });
+}
+
+/**
+ * Ends the holder's lease with `end`, and waits (5 s at most) until the other one holds it: the
+ * first holder, the other, and how long the other took, in ms.
+ */
+async function takeOver(p: Pair, end: (holder: PgDutyLease) => Promise<void>) {
+  const first = await oneHolder(p);
+  const other = first === p.a ? p.b : p.a;
+  const start = performance.now();
+  await end(first);
+  await pollUntil("the other holds the lease", () => other.holding(), {
+    timeoutMs: 5000,
+    everyMs: 10,
+  });
+  return { first, other, ms: performance.now() - start };
 }
 
 /** Terminates the holder's lease session (as an operator or a failover would). */
@@ -47,76 +74,58 @@ async function terminateSession(pg: PgCluster, server: string): Promise<void> {
 Deno.test("the duty lease: one holder, named, and another takes over when it goes", async (t) => {
   const pg = await startPostgres();
   try {
-    await t.step("exactly one of two holds it, and holder() names it on both", async () => {
-      const p = pair(await pg.createDatabase(), ["ctl-1:8080", "ctl-2:8080"]);
-      try {
-        const holder = await oneHolder(p);
-        const named = await Promise.all([p.a.holder(), p.b.holder()]);
-        assert.equal(named[0]?.server, holder.server);
-        assert.deepEqual(named[1], named[0]);
-        const age = Date.now() - Date.parse(named[0]!.since);
-        assert.ok(age >= -1000 && age < 60_000, `since ${named[0]!.since}`);
-      } finally {
-        await p.close();
-      }
-    });
+    await t.step(
+      "exactly one of two holds it, and holder() names it on both",
+      () =>
+        withPair(pg, async (p) => {
+          const holder = await oneHolder(p);
+          const named = await Promise.all([p.a.holder(), p.b.holder()]);
+          assert.equal(named[0]?.server, holder.server);
+          assert.deepEqual(named[1], named[0]);
+          const age = Date.now() - Date.parse(named[0]!.since);
+          assert.ok(age >= -1000 && age < 60_000, `since ${named[0]!.since}`);
+        }),
+    );
 
-    await t.step("the holder's session terminated: the other holds within about 2 s", async () => {
-      const p = pair(await pg.createDatabase(), ["ctl-1:8080", "ctl-2:8080"]);
-      try {
-        const first = await oneHolder(p);
-        const other = first === p.a ? p.b : p.a;
-        const start = performance.now();
-        await terminateSession(pg, first.server);
-        await pollUntil("the holder knows it lost the lease", () => !first.holding());
-        const stopped = performance.now() - start;
-        await pollUntil("the other holds the lease", () => other.holding(), {
-          timeoutMs: 5000,
-          everyMs: 10,
-        });
-        const took = performance.now() - start;
-        assert.equal(first.holding(), false);
-        assert.equal((await other.holder())?.server, other.server);
-        await pollUntil("the first one connected again", () => first.holder().then(() => true));
-        assert.equal((await first.holder())?.server, other.server);
-        console.log(
-          `lease after pg_terminate_backend: old holder stopped after ${stopped.toFixed(0)} ms, ` +
-            `new holder after ${took.toFixed(0)} ms`,
-        );
-        assert.ok(p.log.some((line) => /lost the duty lease/.test(line)), p.log.join("\n"));
-      } finally {
-        await p.close();
-      }
-    });
+    await t.step(
+      "the holder's session terminated: the other holds within about 2 s",
+      () =>
+        withPair(pg, async (p) => {
+          let stopped = 0;
+          const { first, other, ms } = await takeOver(p, async (holder) => {
+            const start = performance.now();
+            await terminateSession(pg, holder.server);
+            await pollUntil("the holder knows it lost the lease", () => !holder.holding());
+            stopped = performance.now() - start;
+          });
+          assert.equal(first.holding(), false);
+          assert.equal((await other.holder())?.server, other.server);
+          await pollUntil("the first one connected again", () => first.holder().then(() => true));
+          assert.equal((await first.holder())?.server, other.server);
+          const times = `old holder stopped after ${stopped.toFixed(0)} ms, ` +
+            `new holder after ${ms.toFixed(0)} ms`;
+          console.log(`lease after pg_terminate_backend: ${times}`);
+          assert.ok(p.log.some((line) => /lost the duty lease/.test(line)), p.log.join("\n"));
+        }),
+    );
 
-    await t.step("the holder closes: the other holds within about 2 s", async () => {
-      const p = pair(await pg.createDatabase(), ["ctl-1:8080", "ctl-2:8080"]);
-      try {
-        const first = await oneHolder(p);
-        const other = first === p.a ? p.b : p.a;
-        const start = performance.now();
-        await first.close();
-        assert.equal(first.holding(), false);
-        await pollUntil("the other holds the lease", () => other.holding(), {
-          timeoutMs: 5000,
-          everyMs: 10,
-        });
-        console.log(
-          `lease after the holder closed: new holder after ${
-            (performance.now() - start).toFixed(0)
-          } ms`,
-        );
-        assert.equal((await other.holder())?.server, other.server);
-      } finally {
-        await p.close();
-      }
-    });
+    await t.step(
+      "the holder closes: the other holds within about 2 s",
+      () =>
+        withPair(pg, async (p) => {
+          const { other, ms } = await takeOver(p, async (holder) => {
+            await holder.close();
+            assert.equal(holder.holding(), false, "given up at once");
+          });
+          console.log(`lease after the holder closed: new holder after ${ms.toFixed(0)} ms`);
+          assert.equal((await other.holder())?.server, other.server);
+        }),
+    );
 
     await t.step(
       "after a restart and after a crash of PostgreSQL, exactly one holds it",
-      async () => {
-        const p = pair(await pg.createDatabase(), ["ctl-1:8080", "ctl-2:8080"]);
-        try {
+      () =>
+        withPair(pg, async (p) => {
           await oneHolder(p);
           await pg.restart();
           let most = 0;
@@ -134,8 +143,23 @@ Deno.test("the duty lease: one holder, named, and another takes over when it goe
           await pg.restart();
           const holder = await oneHolder(p, "exactly one lease held after recovery");
           assert.equal((await holder.holder())?.server, holder.server);
+        }),
+    );
+
+    await t.step(
+      "openCluster picks the PostgreSQL wake-ups and lease for a postgres URL",
+      async () => {
+        const cluster = await openCluster(await pg.createDatabase(), { server: "ctl-3:8080" });
+        try {
+          assert.equal(cluster.wakeups.kind, "postgres");
+          assert.equal(cluster.lease.shared, true);
+          await pollUntil(
+            "listening and holding",
+            () => cluster.wakeups.listening() && cluster.lease.holding(),
+          );
+          assert.equal((await cluster.lease.holder())?.server, "ctl-3:8080");
         } finally {
-          await p.close();
+          await cluster.close();
         }
       },
     );

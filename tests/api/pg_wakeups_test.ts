@@ -75,67 +75,75 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/**
+ * Runs `fn` with servers A and B listening on a fresh database (`url`), and closes both after.
+ * Their ids (`a<suffix>`, `b<suffix>`) name their sessions, which a step may terminate.
+ */
+async function withTwo(
+  pg: PgCluster,
+  suffix: string,
+  fn: (a: Listening, b: Listening, url: string) => Promise<void>,
+): Promise<void> {
+  const url = await pg.createDatabase();
+  const a = listen(url, `a${suffix}`);
+  const b = listen(url, `b${suffix}`);
+  try {
+    await pollUntil("both listening", () => a.wakeups.listening() && b.wakeups.listening());
+    await fn(a, b, url);
+  } finally {
+    await Promise.all([a.wakeups.close(), b.wakeups.close()]);
+  }
+}
+
 Deno.test("wake-ups cross servers by NOTIFY, and the listener comes back by itself", async (t) => {
   const pg = await startPostgres();
   try {
-    await t.step("B's publish reaches A within milliseconds (median of 100)", async () => {
-      const url = await pg.createDatabase();
-      const a = listen(url, "a");
-      const b = listen(url, "b");
-      try {
-        await pollUntil("both listening", () => a.wakeups.listening() && b.wakeups.listening());
-        const times: number[] = [];
-        for (let i = 1; i <= 100; i++) {
-          const heard = next(
-            a.wakeups,
-            (w) => w.kind === "changed" && w.hosts.some((h) => h.index === i),
+    await t.step(
+      "B's publish reaches A within milliseconds (median of 100)",
+      () =>
+        withTwo(pg, "", async (a, b) => {
+          const times: number[] = [];
+          for (let i = 1; i <= 100; i++) {
+            const heard = next(
+              a.wakeups,
+              (w) => w.kind === "changed" && w.hosts.some((h) => h.index === i),
+            );
+            const start = performance.now();
+            b.wakeups.publish([{ host: "host-a", index: i }]);
+            await heard;
+            times.push(performance.now() - start);
+          }
+          const p95 = [...times].sort((x, y) => x - y)[94];
+          console.log(
+            `wake-up across servers: median ${median(times).toFixed(2)} ms, ` +
+              `p95 ${p95.toFixed(2)} ms (100 round trips)`,
           );
-          const start = performance.now();
-          b.wakeups.publish([{ host: "host-a", index: i }]);
-          await heard;
-          times.push(performance.now() - start);
-        }
-        const p95 = [...times].sort((x, y) => x - y)[94];
-        console.log(
-          `wake-up across servers: median ${median(times).toFixed(2)} ms, ` +
-            `p95 ${p95.toFixed(2)} ms (100 round trips)`,
-        );
-        // B heard its own at once (before any notification), and its notifications too.
-        assert.equal(b.indexOf("host-a"), 100);
-      } finally {
-        await Promise.all([a.wakeups.close(), b.wakeups.close()]);
-      }
-    });
+          // B heard its own at once (before any notification), and its notifications too.
+          assert.equal(b.indexOf("host-a"), 100);
+        }),
+    );
 
-    await t.step("one transaction's wake-ups go out as one notification", async () => {
-      const url = await pg.createDatabase();
-      const a = listen(url, "a");
-      const b = listen(url, "b");
-      try {
-        await pollUntil("both listening", () => a.wakeups.listening() && b.wakeups.listening());
-        const heard = next(a.wakeups, (w) => w.kind === "changed");
-        // What one commit's onCommit callbacks publish: the planner's hosts, the event log's id.
-        b.wakeups.publish([{ host: "host-a", index: 7 }, { host: "host-b", index: 8 }]);
-        b.wakeups.publish([], 12);
-        b.wakeups.publish([{ host: "host-a", index: 9 }]);
-        assert.deepEqual(await heard, {
-          kind: "changed",
-          hosts: [{ host: "host-a", index: 9 }, { host: "host-b", index: 8 }],
-          lastEventId: 12,
-        });
-      } finally {
-        await Promise.all([a.wakeups.close(), b.wakeups.close()]);
-      }
-    });
+    await t.step(
+      "one transaction's wake-ups go out as one notification",
+      () =>
+        withTwo(pg, "", async (a, b) => {
+          const heard = next(a.wakeups, (w) => w.kind === "changed");
+          // What one commit's onCommit callbacks publish: the planner's hosts, the event log's id.
+          b.wakeups.publish([{ host: "host-a", index: 7 }, { host: "host-b", index: 8 }]);
+          b.wakeups.publish([], 12);
+          b.wakeups.publish([{ host: "host-a", index: 9 }]);
+          assert.deepEqual(await heard, {
+            kind: "changed",
+            hosts: [{ host: "host-a", index: 9 }, { host: "host-b", index: 8 }],
+            lastEventId: 12,
+          });
+        }),
+    );
 
     await t.step(
       "the listener reconnects after pg_terminate_backend and asks for a re-read",
-      async () => {
-        const url = await pg.createDatabase();
-        const a = listen(url, "a1");
-        const b = listen(url, "b1");
-        try {
-          await pollUntil("both listening", () => a.wakeups.listening() && b.wakeups.listening());
+      () =>
+        withTwo(pg, "1", async (a, b, url) => {
           const before = a.rereads();
           assert.equal(await terminate(pg, url, "launcher wake a1"), 1);
           await pollUntil(
@@ -145,37 +153,30 @@ Deno.test("wake-ups cross servers by NOTIFY, and the listener comes back by itse
           b.wakeups.publish([{ host: "host-a", index: 1 }]);
           await pollUntil("b's wake-up heard by a", () => a.indexOf("host-a") === 1);
           assert.ok(a.log.some((line) => /connection lost/.test(line)), a.log.join("\n"));
-        } finally {
-          await Promise.all([a.wakeups.close(), b.wakeups.close()]);
-        }
-      },
+        }),
     );
 
-    await t.step("after the server restarts, both sides come back", async () => {
-      const url = await pg.createDatabase();
-      const a = listen(url, "a2");
-      const b = listen(url, "b2");
-      try {
-        await pollUntil("both listening", () => a.wakeups.listening() && b.wakeups.listening());
-        b.wakeups.publish([{ host: "host-a", index: 1 }]);
-        await pollUntil("a hears b", () => a.indexOf("host-a") === 1);
-        const before = a.rereads();
-        await pg.restart();
-        await pollUntil(
-          "a listening again, and told to re-read",
-          () => a.wakeups.listening() && a.rereads() > before,
-        );
-        // The sender's pooled connection died too: a publish may be lost while the pool notices
-        // (the re-read covers it); publish until one gets through.
-        let index = 1;
-        await pollUntil("b's wake-ups heard by a again", () => {
-          b.wakeups.publish([{ host: "host-a", index: ++index }]);
-          return a.indexOf("host-a") > 1;
-        }, { everyMs: 100 });
-      } finally {
-        await Promise.all([a.wakeups.close(), b.wakeups.close()]);
-      }
-    });
+    await t.step(
+      "after the server restarts, both sides come back",
+      () =>
+        withTwo(pg, "2", async (a, b) => {
+          b.wakeups.publish([{ host: "host-a", index: 1 }]);
+          await pollUntil("a hears b", () => a.indexOf("host-a") === 1);
+          const before = a.rereads();
+          await pg.restart();
+          await pollUntil(
+            "a listening again, and told to re-read",
+            () => a.wakeups.listening() && a.rereads() > before,
+          );
+          // The sender's pooled connection died too: a publish may be lost while the pool notices
+          // (the re-read covers it); publish until one gets through.
+          let index = 1;
+          await pollUntil("b's wake-ups heard by a again", () => {
+            b.wakeups.publish([{ host: "host-a", index: ++index }]);
+            return a.indexOf("host-a") > 1;
+          }, { everyMs: 100 });
+        }),
+    );
 
     await t.step("the re-read comes every rereadEveryMs", async () => {
       const url = await pg.createDatabase();

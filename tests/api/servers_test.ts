@@ -23,7 +23,6 @@ interface Servers {
   clock: ManualClock;
   /** How many times `hostIndex` was read through each planner's store. */
   reads: { a: number; b: number };
-  close(): Promise<void>;
 }
 
 /** The store, counting `hostIndex` reads made through it (not those of its transactions). */
@@ -43,11 +42,18 @@ function counting(store: Store, count: () => void): Store {
   });
 }
 
-async function twoServers(
-  wakeups: { a: Wakeups; b: Wakeups },
-  lease: { a?: DutyLease; b?: DutyLease } = {},
-  events?: { maxRows: number },
-): Promise<Servers> {
+/** Each server's wake-ups and lease, and the event retention of both. */
+interface ServersOptions {
+  wakeups: { a: Wakeups; b: Wakeups };
+  lease?: { a?: DutyLease; b?: DutyLease };
+  events?: { maxRows: number };
+}
+
+/** Runs `fn` with two planners over one fresh store, and closes them after. */
+async function withServers(
+  { wakeups, lease = {}, events }: ServersOptions,
+  fn: (s: Servers) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "launcher-servers-test-" });
   const store = await openStore(dir);
   const clock = new ManualClock();
@@ -64,24 +70,25 @@ async function twoServers(
     lease: lease.b,
     events,
   });
-  return {
-    a,
-    b,
-    clock,
-    reads,
-    async close() {
-      await a.close();
-      await b.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  try {
+    await fn({ a, b, clock, reads });
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
-/** A long-poll in flight on a planner, and whether it has been answered. */
-function hold(planner: Planner, host: string, index: number) {
+/**
+ * A long-poll on a planner at the host's current index, once it is held: its index, and whether
+ * it has been answered.
+ */
+async function hold(planner: Planner, host: string) {
+  const index = await planner.hostIndex(host);
   let done = false;
   const answered = planner.waitForHost(host, index, 60_000).then(() => done = true);
-  return { done: () => done, answered };
+  await pollUntil("a poll held", () => planner.heldWaiters === 1);
+  return { index, done: () => done, answered };
 }
 
 const manifest = (text: string) => parseManifest(text, "yaml");
@@ -100,32 +107,24 @@ containers:
 
 Deno.test("a change through one server wakes the long-poll another holds, for its host only", async () => {
   const hub = new LocalWakeups(); // every wake-up reaches both, as NOTIFY would
-  const s = await twoServers({ a: hub, b: hub });
-  try {
+  await withServers({ wakeups: { a: hub, b: hub } }, async (s) => {
     await s.b.up(SHOP);
-    const index = await s.a.hostIndex("host-a");
-    const poll = hold(s.a, "host-a", index);
-    await pollUntil("a poll held on server a", () => s.a.heldWaiters === 1);
+    const poll = await hold(s.a, "host-a");
 
     await s.b.up(SHOP_B_CHANGED);
     assert.equal(s.a.heldWaiters, 1, "a change for host-b wakes nothing on host-a");
 
     await s.b.action(restartWeb);
     await poll.answered;
-    assert.ok(await s.a.hostIndex("host-a") > index);
-  } finally {
-    await s.close();
-  }
+    assert.ok(await s.a.hostIndex("host-a") > poll.index);
+  });
 });
 
 Deno.test("a lost wake-up is found by the re-read; one that moved nothing holds the poll on", async () => {
   const wakeups = { a: new ManualWakeups(), b: new ManualWakeups() }; // nothing is delivered
-  const s = await twoServers(wakeups);
-  try {
+  await withServers({ wakeups }, async (s) => {
     await s.b.up(SHOP);
-    const index = await s.a.hostIndex("host-a");
-    const poll = hold(s.a, "host-a", index);
-    await pollUntil("a poll held on server a", () => s.a.heldWaiters === 1);
+    const poll = await hold(s.a, "host-a");
 
     // Server a never woke for this index: the re-read wakes the poll, which reads its index
     // again, finds it unchanged and holds on.
@@ -148,19 +147,14 @@ Deno.test("a lost wake-up is found by the re-read; one that moved nothing holds 
     wakeups.a.reread();
     await poll.answered;
     assert.equal(s.a.heldWaiters, 0);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 Deno.test("a server's own wake-ups coming back as notifications wake nothing", async () => {
   const wakeups = { a: new ManualWakeups(), b: new ManualWakeups() };
-  const s = await twoServers(wakeups);
-  try {
+  await withServers({ wakeups }, async (s) => {
     await s.a.up(SHOP);
-    const index = await s.a.hostIndex("host-a");
-    const poll = hold(s.a, "host-a", index);
-    await pollUntil("a poll held on server a", () => s.a.heldWaiters === 1);
+    const poll = await hold(s.a, "host-a");
     const before = s.reads.a;
     for (const wakeup of wakeups.a.sent) wakeups.a.deliver(wakeup); // its own NOTIFYs
     // A wake would end the wait at once, and its poll would read the index again.
@@ -170,15 +164,12 @@ Deno.test("a server's own wake-ups coming back as notifications wake nothing", a
     await s.b.action(restartWeb);
     for (const wakeup of wakeups.b.sent) wakeups.a.deliver(wakeup); // b's NOTIFYs reach a
     await poll.answered;
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 Deno.test("an event recorded through one server wakes a follow held by another", async () => {
   const wakeups = { a: new ManualWakeups(), b: new ManualWakeups() };
-  const s = await twoServers(wakeups);
-  try {
+  await withServers({ wakeups }, async (s) => {
     await s.b.up(SHOP);
     const last = (await s.a.events.list()).last;
     let followed: boolean | undefined;
@@ -200,16 +191,13 @@ Deno.test("an event recorded through one server wakes a follow held by another",
     assert.equal(s.a.events.heldWaiters, 1);
     wakeups.a.reread();
     assert.equal(await next, true);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 Deno.test("cluster duties run on the server holding the lease, and stop when it goes", async () => {
   const hub = new LocalWakeups();
   const lease = { a: new SwitchLease("a", false), b: new SwitchLease("b", true) };
-  const s = await twoServers({ a: hub, b: hub }, lease);
-  try {
+  await withServers({ wakeups: { a: hub, b: hub }, lease }, async (s) => {
     // Two replicas that need port 8080 and one host: one waits; placing it on a host that
     // registers through a (which ticks) is a duty, done by b only.
     const hosts = async () => (await s.a.ps("shop")).map((c) => c.host).sort();
@@ -231,16 +219,13 @@ Deno.test("cluster duties run on the server holding the lease, and stop when it 
     assert.deepEqual(await hosts(), ["", "h1", "h2"], "server b no longer holds the lease");
     await s.a.tick();
     assert.deepEqual(await hosts(), ["h1", "h2", "h3"]);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 Deno.test("with a lease, event retention is a duty of its holder, not of every record", async () => {
   const hub = new LocalWakeups();
   const lease = { a: new SwitchLease("a", false), b: new SwitchLease("b", true) };
-  const s = await twoServers({ a: hub, b: hub }, lease, { maxRows: 3 });
-  try {
+  await withServers({ wakeups: { a: hub, b: hub }, lease, events: { maxRows: 3 } }, async (s) => {
     await s.a.up(SHOP); // 2 events
     for (let i = 0; i < 4; i++) await s.a.action(restartWeb); // 4 more
     const count = () => s.a.store.countEvents();
@@ -250,7 +235,5 @@ Deno.test("with a lease, event retention is a duty of its holder, not of every r
     await s.b.tick();
     assert.ok(await count() <= 3, "the holder's duty pruned to the limit");
     assert.equal((await s.a.events.list()).events.at(-1)?.action, "restart", "the newest kept");
-  } finally {
-    await s.close();
-  }
+  });
 });

@@ -3,53 +3,32 @@
  * loses) and whose re-read it triggers, and a duty lease the test hands over.
  */
 import type { DutyHolder, DutyLease } from "../../../src/server/duty_lease.ts";
-import {
-  changed,
-  type HostIndex,
-  Subscribers,
-  type Wakeup,
-  type Wakeups,
-} from "../../../src/server/wakeups.ts";
+import { changed, type HostIndex, LocalWakeups, type Wakeup } from "../../../src/server/wakeups.ts";
 
 /**
  * One server's wake-ups: `publish` reaches this server's subscribers at once, as the real ones
  * do, and nothing else; what another server hears is up to the test (`deliver`), as is the
  * periodic re-read (`reread`). Every notification is lost until the test delivers it.
  */
-export class ManualWakeups implements Wakeups {
-  readonly kind = "postgres";
-  readonly #subscribers = new Subscribers();
+export class ManualWakeups extends LocalWakeups {
+  override readonly kind = "postgres";
   /** Everything published here, in order, for the test to deliver elsewhere. */
   readonly sent: Wakeup[] = [];
 
-  publish(hosts: readonly HostIndex[], lastEventId?: number): void {
+  override publish(hosts: readonly HostIndex[], lastEventId?: number): void {
     const wakeup = changed(hosts, lastEventId);
-    if (wakeup === undefined) return;
-    this.sent.push(wakeup);
-    this.#subscribers.emit(wakeup);
+    if (wakeup !== undefined) this.sent.push(wakeup);
+    super.publish(hosts, lastEventId);
   }
 
   /** Delivers a wake-up as a notification from another server would. */
   deliver(wakeup: Wakeup): void {
-    this.#subscribers.emit(wakeup);
+    this.emit(wakeup);
   }
 
   /** What the periodic re-read, or a listener that reconnected, says. */
   reread(): void {
-    this.#subscribers.emit({ kind: "reread" });
-  }
-
-  subscribe(fn: (wakeup: Wakeup) => void): () => void {
-    return this.#subscribers.add(fn);
-  }
-
-  listening(): boolean {
-    return true;
-  }
-
-  close(): Promise<void> {
-    this.#subscribers.clear();
-    return Promise.resolve();
+    this.emit({ kind: "reread" });
   }
 }
 
@@ -57,6 +36,7 @@ export class ManualWakeups implements Wakeups {
 export class SwitchLease implements DutyLease {
   held: boolean;
   readonly server: string;
+  readonly shared = true;
   since = "2026-01-01T00:00:00.000Z";
 
   constructor(server: string, held: boolean) {
