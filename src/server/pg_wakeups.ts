@@ -90,6 +90,8 @@ export class PgWakeups implements Wakeups {
       application_name: applicationName(`launcher notify ${options.server}`),
       max: 1,
       connectionTimeoutMillis: 5000,
+      // Kept open while idle, so that the first wake-up after a quiet spell does not connect first.
+      idleTimeoutMillis: 0,
       keepAlive: true,
     });
     // An idle connection of the pool that dies is reported here; the pool makes a new one.

@@ -237,3 +237,19 @@ Deno.test("with a lease, event retention is a duty of its holder, not of every r
     assert.equal((await s.a.events.list()).events.at(-1)?.action, "restart", "the newest kept");
   });
 });
+
+Deno.test("the server holding a host's poll keeps its stored last-seen time fresh for the others", async () => {
+  const wakeups = { a: new ManualWakeups(), b: new ManualWakeups() };
+  await withServers({ wakeups }, async (s) => {
+    await s.a.register(registration("host-a")); // an interval of 1 s: offline after 3
+    await hold(s.a, "host-a");
+    s.clock.advance(15_000); // past the grace a server gives hosts after it starts, too
+    const online = (p: Planner) => p.hosts.isOnline(p.store, "host-a");
+    assert.equal(await online(s.a), true, "server a holds its poll");
+    assert.equal(await online(s.b), false, "server b knows only the stored time, 15 s old");
+    wakeups.a.reread();
+    await pollUntil("server b sees host-a online", () => online(s.b));
+    const status = await s.b.hosts.status(s.b.store, "host-a");
+    assert.equal(status.lastSeen, new Date(s.clock.now()).toISOString());
+  });
+});
