@@ -9,18 +9,20 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { StorageFullError } from "../../api/errors.ts";
-import { LauncherError } from "../../errors.ts";
+import { errorMessage } from "../../errors.ts";
 import { containerStatements } from "./containers.ts";
 import { eventStatements } from "./events.ts";
 import { hostStatements } from "./hosts.ts";
 import { indexStatements } from "./indexes.ts";
-import { migrate, type Migrated, StoreTooNewError } from "./migrate.ts";
+import { migrate } from "./migrate.ts";
+import { StoreOpenError } from "./open_error.ts";
 import { rolloutStatements } from "./rollouts.ts";
 import { revisionStatements } from "./revisions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import type { Store, StoreStatements } from "./store.ts";
 import { tokenStatements } from "./tokens.ts";
 import { TransactionMisuseError, TransactionScope } from "./transaction_scope.ts";
+import { type Migrated, StoreTooNewError } from "./versions.ts";
 
 /** How every connection is set up: WAL, so that readers never wait for the writer. */
 const PRAGMAS = [
@@ -30,16 +32,11 @@ const PRAGMAS = [
   "foreign_keys = ON",
 ];
 
-/** The store could not be opened or brought up to date; the server cannot start. */
-export class StoreOpenError extends LauncherError {
-  constructor(path: string, cause: unknown) {
-    const reason = isDiskFull(cause)
-      ? "the disk is full; free space and start the server again"
-      : cause instanceof Error
-      ? cause.message
-      : String(cause);
-    super("store_open", `cannot open the store ${path}: ${reason}`);
-  }
+/** Why a SQLite file could not be opened, for `StoreOpenError`. */
+function openFailure(cause: unknown): string {
+  return isDiskFull(cause)
+    ? "the disk is full; free space and start the server again"
+    : errorMessage(cause);
 }
 
 /** The contract's statements as SQLite runs them: the same methods, answering at once. */
@@ -117,7 +114,7 @@ export class SqliteStore implements Store {
       if (db?.isOpen) db.close();
       // Its message already names the file and says what to do.
       if (error instanceof StoreTooNewError) throw error;
-      throw new StoreOpenError(this.location, error);
+      throw new StoreOpenError(this.location, openFailure(error));
     }
     this.#db = db;
     const prepare = (sql: string) => new Statement(db, sql, dataDir);

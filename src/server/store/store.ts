@@ -18,13 +18,13 @@ import type {
   RolloutRow,
   TokenRow,
 } from "./rows.ts";
-import type { Migrated } from "./migrate.ts";
+import type { Migrated } from "./versions.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 export type * from "./rows.ts";
-export type { Migrated } from "./migrate.ts";
-export { StoreTooNewError } from "./migrate.ts";
-export { StoreOpenError } from "./sqlite_store.ts";
+export type { Migrated } from "./versions.ts";
+export { StoreTooNewError } from "./versions.ts";
+export { StoreOpenError } from "./open_error.ts";
 export { TransactionMisuseError } from "./transaction_scope.ts";
 
 /** Manifests and their containers. Lists come in the order each method names. */
