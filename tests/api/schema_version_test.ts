@@ -367,7 +367,7 @@ Deno.test("the server says once that it upgraded a store, and not for a new one"
       const server = await startServer({
         hostname: "127.0.0.1",
         port: 0,
-        dataDir: dir,
+        store: dir,
         password: "pw",
         log,
       });
