@@ -37,7 +37,7 @@ const T1 = "2025-01-01T00:01:00.000Z";
 const T2 = "2025-01-01T00:02:00.000Z";
 
 /** A container row; override what the test is about. */
-function containerRow(manifest: string, name: string, extra: Partial<ContainerRow> = {}) {
+export function containerRow(manifest: string, name: string, extra: Partial<ContainerRow> = {}) {
   const row: ContainerRow = {
     manifest,
     name,

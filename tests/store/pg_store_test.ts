@@ -15,6 +15,7 @@ import {
 } from "../../src/server/store/store.ts";
 import { freePort } from "../processes.ts";
 import { type PgCluster, startPostgres } from "../pg_cluster.ts";
+import { containerRow } from "./contract.ts";
 
 const T0 = "2025-01-01T00:00:00.000Z";
 
@@ -34,31 +35,10 @@ async function withStore(cluster: PgCluster, fn: (store: Store, url: string) => 
   }
 }
 
-/** A manifest with one container row, as the planner writes it. */
+/** A manifest with one container row. */
 async function addContainer(db: Store, manifest: string, name: string): Promise<void> {
   await db.upsertManifest(manifest, "{}", T0);
-  await db.insertContainer({
-    manifest,
-    name,
-    host: "host-a",
-    spec: "{}",
-    spec_hash: "h",
-    desired: "running",
-    state: "pending",
-    container_id: null,
-    exit_code: null,
-    error: null,
-    health: null,
-    generation: 1,
-    restart_generation: 0,
-    force: 0,
-    normalized: "{}",
-    template: "",
-    placement: "",
-    replaces: "",
-    created_at: T0,
-    updated_at: T0,
-  });
+  await db.insertContainer(containerRow(manifest, name));
 }
 
 Deno.test("postgres: the store beside its contract", async (t) => {

@@ -8,20 +8,12 @@
 import type pg from "pg";
 import {
   CONTAINER_COLUMNS,
-  type ContainerRow,
   EVENT_COLUMNS,
-  type EventRow,
+  type EventQuery,
   HOST_COLUMNS,
-  type HostCountRow,
-  type HostRow,
-  type ManifestRow,
   REVISION_COLUMNS,
-  type RevisionEntryRow,
-  type RevisionRow,
   ROLLOUT_COLUMNS,
-  type RolloutRow,
   TOKEN_COLUMNS,
-  type TokenRow,
 } from "./rows.ts";
 import type { StoreStatements } from "./store.ts";
 
@@ -41,13 +33,13 @@ export type PgStatements = {
 };
 
 /** `$1, $2, ...`: the parameters of an insert of `cols`. */
-function params(cols: string[], from = 1): string {
-  return cols.map((_, i) => `$${i + from}`).join(", ");
+function params(cols: string[]): string {
+  return cols.map((_, i) => `$${i + 1}`).join(", ");
 }
 
-/** The values of `cols` in `row`, in order. */
-function valuesOf<Row extends object>(row: Row, cols: string[]): unknown[] {
-  return cols.map((col) => (row as Record<string, unknown>)[col]);
+/** The values of a row's `cols`, in order: what a statement writing the row binds. */
+function rowValues(cols: string[]): (row: object) => unknown[] {
+  return (row) => cols.map((col) => (row as Record<string, unknown>)[col]);
 }
 
 /** `INSERT INTO table (cols) VALUES ($1, ...)`. */
@@ -61,13 +53,32 @@ function upsert(table: string, cols: string[]): string {
   return `${insert(table, cols)} ON CONFLICT (${cols[0]}) DO UPDATE SET ${overwrite}`;
 }
 
+/** A statement's parameters when it binds its arguments as they come. */
+const asGiven = (...args: unknown[]) => args;
+
+/**
+ * Statements that read (or write): `text`, bound to its arguments as they come (or to what
+ * `values` makes of them), answered by `answer`.
+ */
+function statements(write: boolean) {
+  return <A extends unknown[], R>(
+    text: string,
+    answer: (result: pg.QueryResult) => R,
+    values: (...args: A) => unknown[] = asGiven,
+  ): PgStatement<A, R> => ({ write, text, values, answer });
+}
+const read = statements(false);
+const write = statements(true);
+
+// Rows come back as plain objects with the columns' names (`any` to the driver's types).
 const all = (result: pg.QueryResult) => result.rows;
 const first = (result: pg.QueryResult) => result.rows[0];
 const found = (result: pg.QueryResult) => result.rows.length > 0;
 const changed = (result: pg.QueryResult) => (result.rowCount ?? 0) > 0;
 const nothing = () => {};
-/** The first row's `n`, a count. */
-const count = (result: pg.QueryResult) => Number(result.rows[0].n);
+/** The first row's `n`, a count or a number. */
+const number = (column: string) => (result: pg.QueryResult) =>
+  Number(result.rows[0]?.[column] ?? 0);
 
 const CONTAINERS = `SELECT ${CONTAINER_COLUMNS.join(", ")} FROM containers`;
 /** An update writes every column but the key and the creation time. */
@@ -77,10 +88,12 @@ const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>
 const HOSTS = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
 const TOKENS = `SELECT ${TOKEN_COLUMNS.join(", ")} FROM tokens`;
 const ROLLOUTS = `SELECT ${ROLLOUT_COLUMNS.join(", ")} FROM rollouts`;
+const MANIFESTS = "SELECT name, policy, created_at, updated_at FROM manifests";
 /** PostgreSQL gives each event its id. */
 const INSERTED_EVENT_COLUMNS = EVENT_COLUMNS.filter((col) => col !== "id");
 const EVENTS = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE id > $1 AND at >= $2 ` +
   "AND ($3::text IS NULL OR manifest = $3) AND ($4::text IS NULL OR host = $4)";
+const eventQuery = (q: EventQuery) => [q.after, q.since, q.manifest, q.host, q.limit];
 
 /**
  * Deletes the events `ids` selects and answers how many (`n`), keeping the highest id it deleted
@@ -99,134 +112,68 @@ function pruneEvents(ids: string): string {
   SELECT count(*) AS n FROM gone`;
 }
 
-/** The statements, by the contract's names. */
+/**
+ * The statements, by the contract's names. Each binds its arguments in order unless it says
+ * otherwise; rows are answered as the driver reads them (`bigint` as numbers: the store's pool
+ * parses them so).
+ */
 export const PG_STATEMENTS: PgStatements = {
   // Manifests and containers.
-  hasManifest: {
-    write: false,
-    text: "SELECT 1 FROM manifests WHERE name = $1",
-    values: (name) => [name],
-    answer: found,
-  },
-  upsertManifest: {
-    write: true,
-    text: "INSERT INTO manifests (name, policy, created_at, updated_at) VALUES ($1, $2, $3, $3) " +
+  hasManifest: read("SELECT 1 FROM manifests WHERE name = $1", found),
+  upsertManifest: write(
+    "INSERT INTO manifests (name, policy, created_at, updated_at) VALUES ($1, $2, $3, $3) " +
       "ON CONFLICT (name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
-    values: (name, policy, now) => [name, policy, now],
-    answer: nothing,
-  },
-  manifest: {
-    write: false,
-    text: "SELECT name, policy, created_at, updated_at FROM manifests WHERE name = $1",
-    values: (name) => [name],
-    answer: (result) => first(result) as ManifestRow | undefined,
-  },
-  deleteManifestIfEmpty: {
-    write: true,
-    text: "DELETE FROM manifests WHERE name = $1 " +
+    nothing,
+  ),
+  manifest: read(`${MANIFESTS} WHERE name = $1`, first),
+  deleteManifestIfEmpty: write(
+    "DELETE FROM manifests WHERE name = $1 " +
       "AND NOT EXISTS (SELECT 1 FROM containers WHERE manifest = $1)",
-    values: (name) => [name],
-    answer: nothing,
-  },
-  allManifests: {
-    write: false,
-    text: "SELECT name, policy, created_at, updated_at FROM manifests ORDER BY name",
-    values: () => [],
-    answer: (result) => all(result) as ManifestRow[],
-  },
-  unplacedContainers: {
-    write: false,
-    text: `${CONTAINERS} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`,
-    values: () => [],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  placedContainers: {
-    write: false,
-    text: `${CONTAINERS} WHERE template != '' ORDER BY manifest, name`,
-    values: () => [],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  placedHosts: {
-    write: false,
-    text: "SELECT DISTINCT host FROM containers " +
+    nothing,
+  ),
+  allManifests: read(`${MANIFESTS} ORDER BY name`, all),
+  unplacedContainers: read(
+    `${CONTAINERS} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`,
+    all,
+  ),
+  placedContainers: read(`${CONTAINERS} WHERE template != '' ORDER BY manifest, name`, all),
+  placedHosts: read(
+    "SELECT DISTINCT host FROM containers " +
       "WHERE template != '' AND host != '' AND desired != 'removed' ORDER BY host",
-    values: () => [],
-    answer: (result) => all(result).map((row) => String(row.host)),
-  },
-  replacingContainers: {
-    write: false,
-    text: `${CONTAINERS} WHERE replaces != '' ORDER BY manifest, name`,
-    values: () => [],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  containersOfManifest: {
-    write: false,
-    text: `${CONTAINERS} WHERE manifest = $1 ORDER BY name`,
-    values: (manifest) => [manifest],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  allContainers: {
-    write: false,
-    text: `${CONTAINERS} ORDER BY manifest, name`,
-    values: () => [],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  containersOfHost: {
-    write: false,
-    text: `${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`,
-    values: (host) => [host],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  containersByHostAndName: {
-    write: false,
-    text: `${CONTAINERS} WHERE host = $1 AND name = $2 ORDER BY manifest`,
-    values: (host, name) => [host, name],
-    answer: (result) => all(result) as ContainerRow[],
-  },
-  container: {
-    write: false,
-    text: `${CONTAINERS} WHERE manifest = $1 AND name = $2`,
-    values: (manifest, name) => [manifest, name],
-    answer: (result) => first(result) as ContainerRow | undefined,
-  },
-  insertContainer: {
-    write: true,
-    text: insert("containers", CONTAINER_COLUMNS),
-    values: (row) => valuesOf(row, CONTAINER_COLUMNS),
-    answer: nothing,
-  },
-  updateContainer: {
-    write: true,
-    text: `UPDATE containers SET ${
+    (result) => all(result).map((row) => String(row.host)),
+  ),
+  replacingContainers: read(`${CONTAINERS} WHERE replaces != '' ORDER BY manifest, name`, all),
+  containersOfManifest: read(`${CONTAINERS} WHERE manifest = $1 ORDER BY name`, all),
+  allContainers: read(`${CONTAINERS} ORDER BY manifest, name`, all),
+  containersOfHost: read(`${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`, all),
+  containersByHostAndName: read(
+    `${CONTAINERS} WHERE host = $1 AND name = $2 ORDER BY manifest`,
+    all,
+  ),
+  container: read(`${CONTAINERS} WHERE manifest = $1 AND name = $2`, first),
+  insertContainer: write(
+    insert("containers", CONTAINER_COLUMNS),
+    nothing,
+    rowValues(CONTAINER_COLUMNS),
+  ),
+  updateContainer: write(
+    `UPDATE containers SET ${
       UPDATED_COLUMNS.map((col, i) => `${col} = $${i + 3}`).join(", ")
     } WHERE manifest = $1 AND name = $2`,
-    values: (row) => valuesOf(row, ["manifest", "name", ...UPDATED_COLUMNS]),
-    answer: nothing,
-  },
-  deleteContainer: {
-    write: true,
-    text: "DELETE FROM containers WHERE manifest = $1 AND name = $2",
-    values: (manifest, name) => [manifest, name],
-    answer: nothing,
-  },
-  hostCounts: {
-    write: false,
-    text: "SELECT host, count(*) FILTER (WHERE state = 'running') AS running, count(*) AS total " +
+    nothing,
+    rowValues(["manifest", "name", ...UPDATED_COLUMNS]),
+  ),
+  deleteContainer: write("DELETE FROM containers WHERE manifest = $1 AND name = $2", nothing),
+  hostCounts: read(
+    "SELECT host, count(*) FILTER (WHERE state = 'running') AS running, count(*) AS total " +
       "FROM containers GROUP BY host ORDER BY host",
-    values: () => [],
-    answer: (result) => all(result) as HostCountRow[],
-  },
+    all,
+  ),
 
   // Host indexes: the global counter is a row of `meta`, moved in the statement that reads it.
-  hostIndex: {
-    write: false,
-    text: "SELECT idx FROM hosts WHERE name = $1",
-    values: (host) => [host],
-    answer: (result) => Number(first(result)?.idx ?? 0),
-  },
-  bumpHostIndex: {
-    write: true,
-    text: `WITH counter AS (
+  hostIndex: read("SELECT idx FROM hosts WHERE name = $1", number("idx")),
+  bumpHostIndex: write(
+    `WITH counter AS (
       INSERT INTO meta (key, value) VALUES ('index', '1')
       ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text
       RETURNING value::bigint AS idx
@@ -234,175 +181,77 @@ export const PG_STATEMENTS: PgStatements = {
     INSERT INTO hosts (name, idx) SELECT $1, idx FROM counter
     ON CONFLICT (name) DO UPDATE SET idx = excluded.idx
     RETURNING idx`,
-    values: (host) => [host],
-    answer: (result) => Number(first(result).idx),
-  },
+    number("idx"),
+  ),
 
   // Hosts.
-  hostInfo: {
-    write: false,
-    text: `${HOSTS} WHERE name = $1`,
-    values: (name) => [name],
-    answer: (result) => first(result) as HostRow | undefined,
-  },
-  allHostInfo: {
-    write: false,
-    text: `${HOSTS} ORDER BY name`,
-    values: () => [],
-    answer: (result) => all(result) as HostRow[],
-  },
-  upsertHostInfo: {
-    write: true,
-    text: upsert("host_info", HOST_COLUMNS),
-    values: (row) => valuesOf(row, HOST_COLUMNS),
-    answer: nothing,
-  },
-  touchHostInfo: {
-    write: true,
-    text: "UPDATE host_info SET last_seen = $2 WHERE name = $1",
-    values: (name, now) => [name, now],
-    answer: nothing,
-  },
-  deleteHostInfo: {
-    write: true,
-    text: "DELETE FROM host_info WHERE name = $1",
-    values: (name) => [name],
-    answer: nothing,
-  },
+  hostInfo: read(`${HOSTS} WHERE name = $1`, first),
+  allHostInfo: read(`${HOSTS} ORDER BY name`, all),
+  upsertHostInfo: write(upsert("host_info", HOST_COLUMNS), nothing, rowValues(HOST_COLUMNS)),
+  touchHostInfo: write("UPDATE host_info SET last_seen = $2 WHERE name = $1", nothing),
+  deleteHostInfo: write("DELETE FROM host_info WHERE name = $1", nothing),
 
   // Events.
-  insertEvent: {
-    write: true,
-    text: `${insert("events", INSERTED_EVENT_COLUMNS)} RETURNING id`,
-    values: (row) => valuesOf(row, INSERTED_EVENT_COLUMNS),
-    answer: (result) => Number(first(result).id),
-  },
-  firstEvents: {
-    write: false,
-    text: `${EVENTS} ORDER BY id LIMIT $5`,
-    values: (q) => [q.after, q.since, q.manifest, q.host, q.limit],
-    answer: (result) => all(result) as EventRow[],
-  },
-  lastEvents: {
-    write: false,
-    text: `${EVENTS} ORDER BY id DESC LIMIT $5`,
-    values: (q) => [q.after, q.since, q.manifest, q.host, q.limit],
-    answer: (result) => (all(result) as EventRow[]).reverse(),
-  },
-  lastEventId: {
-    write: false,
-    text: "SELECT greatest((SELECT max(id) FROM events), " +
+  insertEvent: write(
+    `${insert("events", INSERTED_EVENT_COLUMNS)} RETURNING id`,
+    number("id"),
+    rowValues(INSERTED_EVENT_COLUMNS),
+  ),
+  firstEvents: read(`${EVENTS} ORDER BY id LIMIT $5`, all, eventQuery),
+  lastEvents: read(
+    `${EVENTS} ORDER BY id DESC LIMIT $5`,
+    (result) => all(result).reverse(),
+    eventQuery,
+  ),
+  lastEventId: read(
+    "SELECT greatest((SELECT max(id) FROM events), " +
       "(SELECT value::bigint FROM meta WHERE key = 'events_pruned'), 0) AS id",
-    values: () => [],
-    answer: (result) => Number(first(result).id),
-  },
-  countEvents: {
-    write: false,
-    text: "SELECT count(*) AS n FROM events",
-    values: () => [],
-    answer: count,
-  },
-  pruneEventsBefore: {
-    write: true,
-    text: pruneEvents("SELECT id FROM events WHERE at < $1 ORDER BY id LIMIT $2"),
-    values: (cutoff, limit) => [cutoff, limit],
-    answer: count,
-  },
-  pruneEventsBeyond: {
-    write: true,
-    text: pruneEvents(
+    number("id"),
+  ),
+  countEvents: read("SELECT count(*) AS n FROM events", number("n")),
+  pruneEventsBefore: write(
+    pruneEvents("SELECT id FROM events WHERE at < $1 ORDER BY id LIMIT $2"),
+    number("n"),
+  ),
+  pruneEventsBeyond: write(
+    pruneEvents(
       "SELECT id FROM events ORDER BY id " +
         "LIMIT greatest(0, least($2::bigint, (SELECT count(*) FROM events) - $1::bigint))",
     ),
-    values: (keep, limit) => [keep, limit],
-    answer: count,
-  },
+    number("n"),
+  ),
 
   // Tokens: `seq` keeps the order they were inserted in, as SQLite's rowid does.
-  insertToken: {
-    write: true,
-    text: insert("tokens", TOKEN_COLUMNS),
-    values: (row) => valuesOf(row, TOKEN_COLUMNS),
-    answer: nothing,
-  },
-  tokenByHash: {
-    write: false,
-    text: `${TOKENS} WHERE hash = $1`,
-    values: (hash) => [hash],
-    answer: (result) => first(result) as TokenRow | undefined,
-  },
-  allTokens: {
-    write: false,
-    text: `${TOKENS} ORDER BY created_at, seq`,
-    values: () => [],
-    answer: (result) => all(result) as TokenRow[],
-  },
-  touchToken: {
-    write: true,
-    text: "UPDATE tokens SET last_used_at = $2 WHERE id = $1",
-    values: (id, now) => [id, now],
-    answer: nothing,
-  },
-  revokeToken: {
-    write: true,
-    text: "UPDATE tokens SET revoked = 1 WHERE id = $1",
-    values: (id) => [id],
-    answer: changed,
-  },
+  insertToken: write(insert("tokens", TOKEN_COLUMNS), nothing, rowValues(TOKEN_COLUMNS)),
+  tokenByHash: read(`${TOKENS} WHERE hash = $1`, first),
+  allTokens: read(`${TOKENS} ORDER BY created_at, seq`, all),
+  touchToken: write("UPDATE tokens SET last_used_at = $2 WHERE id = $1", nothing),
+  revokeToken: write("UPDATE tokens SET revoked = 1 WHERE id = $1", changed),
 
   // Rollouts.
-  rollout: {
-    write: false,
-    text: `${ROLLOUTS} WHERE manifest = $1`,
-    values: (manifest) => [manifest],
-    answer: (result) => first(result) as RolloutRow | undefined,
-  },
-  activeRollouts: {
-    write: false,
-    text: `${ROLLOUTS} WHERE status = 'running' ORDER BY manifest`,
-    values: () => [],
-    answer: (result) => all(result) as RolloutRow[],
-  },
-  allRollouts: {
-    write: false,
-    text: `${ROLLOUTS} ORDER BY manifest`,
-    values: () => [],
-    answer: (result) => all(result) as RolloutRow[],
-  },
-  putRollout: {
-    write: true,
-    text: upsert("rollouts", ROLLOUT_COLUMNS),
-    values: (row) => valuesOf(row, ROLLOUT_COLUMNS),
-    answer: nothing,
-  },
+  rollout: read(`${ROLLOUTS} WHERE manifest = $1`, first),
+  activeRollouts: read(`${ROLLOUTS} WHERE status = 'running' ORDER BY manifest`, all),
+  allRollouts: read(`${ROLLOUTS} ORDER BY manifest`, all),
+  putRollout: write(upsert("rollouts", ROLLOUT_COLUMNS), nothing, rowValues(ROLLOUT_COLUMNS)),
 
   // Revisions.
-  insertRevision: {
-    write: true,
-    text: insert("revisions", REVISION_COLUMNS),
-    values: (row) => valuesOf(row, REVISION_COLUMNS),
-    answer: nothing,
-  },
-  latestRevision: {
-    write: false,
-    text: "SELECT coalesce(max(number), 0) AS number FROM revisions WHERE manifest = $1",
-    values: (manifest) => [manifest],
-    answer: (result) => Number(first(result).number),
-  },
-  revisionsOf: {
-    write: false,
-    text: "SELECT number, actor, at FROM revisions WHERE manifest = $1 ORDER BY number DESC",
-    values: (manifest) => [manifest],
-    answer: (result) => all(result) as RevisionEntryRow[],
-  },
-  revision: {
-    write: false,
-    text: `SELECT ${
-      REVISION_COLUMNS.join(", ")
-    } FROM revisions WHERE manifest = $1 AND number = $2`,
-    values: (manifest, number) => [manifest, number],
-    answer: (result) => first(result) as RevisionRow | undefined,
-  },
+  insertRevision: write(
+    insert("revisions", REVISION_COLUMNS),
+    nothing,
+    rowValues(REVISION_COLUMNS),
+  ),
+  latestRevision: read(
+    "SELECT coalesce(max(number), 0) AS number FROM revisions WHERE manifest = $1",
+    number("number"),
+  ),
+  revisionsOf: read(
+    "SELECT number, actor, at FROM revisions WHERE manifest = $1 ORDER BY number DESC",
+    all,
+  ),
+  revision: read(
+    `SELECT ${REVISION_COLUMNS.join(", ")} FROM revisions WHERE manifest = $1 AND number = $2`,
+    first,
+  ),
 };
 
 /** The statement that reads the installation's id, once, when the store opens. */

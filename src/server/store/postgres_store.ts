@@ -26,7 +26,8 @@ import { WRITE_LOCK_TABLE } from "./postgres_schema.ts";
 import { CLUSTER_ID, PG_STATEMENTS, type PgStatement } from "./postgres_statements.ts";
 import { redactUrl } from "./postgres_url.ts";
 import type { Store, StoreStatements } from "./store.ts";
-import { TransactionMisuseError, TransactionScope } from "./transaction_scope.ts";
+import { refuseOnCommit, skipWhenFull, TransactionHandle } from "./transaction_handle.ts";
+import { TransactionScope } from "./transaction_scope.ts";
 import { type Migrated, StoreTooNewError } from "./versions.ts";
 
 const BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ";
@@ -203,17 +204,11 @@ export class PostgresStore implements Store {
   }
 
   onCommit(): void {
-    throw new TransactionMisuseError("onCommit was called on the store outside a transaction");
+    refuseOnCommit();
   }
 
-  async bestEffort(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (error instanceof StorageFullError) return false;
-      throw error;
-    }
+  bestEffort(write: () => Promise<unknown>): Promise<boolean> {
+    return skipWhenFull(write);
   }
 
   close(): Promise<void> {
@@ -328,20 +323,17 @@ export interface PostgresStore extends StoreStatements {}
 type Method = (...args: unknown[]) => Promise<unknown>;
 
 /** The handle of one attempt at a transaction, on its connection. */
-class PgTransaction implements Store {
-  #open = true;
+class PgTransaction extends TransactionHandle {
   /** Whether the write lock is held (or asked for, ahead of every statement sent since). */
   #locked: boolean;
   /** Whether a statement was sent since BEGIN: the snapshot is taken, too late for the lock. */
   #sent = false;
   #lockNeeded = false;
   #broken = false;
-  readonly #store: PostgresStore;
   readonly #client: pg.PoolClient;
-  readonly #onCommit: (() => void)[] = [];
 
   constructor(store: PostgresStore, client: pg.PoolClient, locked: boolean) {
-    this.#store = store;
+    super(store);
     this.#client = client;
     this.#locked = locked;
   }
@@ -356,18 +348,6 @@ class PgTransaction implements Store {
     }
   }
 
-  get location(): string {
-    return this.#store.location;
-  }
-
-  get migrated(): Migrated {
-    return this.#store.migrated;
-  }
-
-  get open(): boolean {
-    return this.#open;
-  }
-
   /** Whether the attempt wrote after reading without the lock, and must run again with it. */
   get lockNeeded(): boolean {
     return this.#lockNeeded;
@@ -378,48 +358,13 @@ class PgTransaction implements Store {
     return this.#broken;
   }
 
-  clusterId(): string {
-    return this.#store.clusterId();
-  }
-
-  /** Joins this transaction. */
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    if (!this.#open) return Promise.reject(this.#ended("transaction"));
-    return fn(this);
-  }
-
-  onCommit(fn: () => void): void {
-    if (!this.#open) throw this.#ended("onCommit");
-    this.#onCommit.push(fn);
-  }
-
-  /** Inside a transaction nothing is skipped: a failed write fails the transaction. */
-  async bestEffort(write: () => Promise<unknown>): Promise<boolean> {
-    await write();
-    return true;
-  }
-
-  close(): Promise<void> {
-    return Promise.reject(new TransactionMisuseError("close was called on a transaction"));
-  }
-
-  /** Ends the handle: anything asked of it afterwards is refused. */
-  end(): void {
-    this.#open = false;
-  }
-
-  /** Runs what waited for the commit, in the order it was registered. */
-  committed(): void {
-    for (const fn of this.#onCommit.splice(0)) fn();
-  }
-
   /**
    * Sends one statement. The first write takes the lock, ahead of it, when nothing was sent yet;
    * after a read it is too late, and the attempt is marked to run again (every later statement
    * of it fails too, in case `fn` catches the first failure).
    */
   #statement(name: string, statement: AnyStatement, args: unknown[]): Promise<unknown> {
-    if (!this.#open) return Promise.reject(this.#ended("a statement"));
+    if (!this.open) return Promise.reject(this.ended("a statement"));
     let lock: Promise<unknown> | undefined;
     if (statement.write && !this.#locked) {
       if (this.#sent) this.#lockNeeded = true;
@@ -436,14 +381,7 @@ class PgTransaction implements Store {
       : lock.then(() => run(this.#client, name, statement, args));
     return sent.catch((error) => {
       if (unreachable(error) !== undefined) this.#broken = true;
-      throw storeError(error, this.#store.location);
+      throw storeError(error, this.location);
     });
   }
-
-  #ended(what: string): TransactionMisuseError {
-    return new TransactionMisuseError(`${what} was called on a transaction that is over`);
-  }
 }
-
-// Its statements are set on its prototype, from PG_STATEMENTS.
-interface PgTransaction extends StoreStatements {}
