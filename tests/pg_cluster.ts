@@ -227,6 +227,8 @@ unix_socket_directories = '${dir}'
 fsync = off
 full_page_writes = off
 logging_collector = off
+# In the data folder, not /dev/shm: a killed server's segments go with the folder.
+dynamic_shared_memory_type = mmap
 `;
 }
 

@@ -239,11 +239,11 @@ export class PostgresStore implements Store {
 
   /** A statement outside a transaction: a read on any connection, a write in a transaction. */
   #statement(name: string, statement: AnyStatement, args: unknown[]): Promise<unknown> {
+    const refused = this.#refuse("a statement");
+    if (refused !== undefined) return Promise.reject(refused);
     if (statement.write) {
       return this.transaction((tx) => (tx as unknown as Record<string, Method>)[name](...args));
     }
-    const refused = this.#refuse("a statement");
-    if (refused !== undefined) return Promise.reject(refused);
     return this.#track(
       run(this.#pool, name, statement, args).catch((error) => {
         throw storeError(error, this.location);
