@@ -168,15 +168,26 @@ export class ShuttingDownError extends LauncherError {
 
 /**
  * The server's disk is full: the request changed nothing, and the same request works again once
- * there is space. The message names the data dir so the operator knows which disk to look at.
+ * there is space. The message names the data dir so the operator knows which disk to look at, or
+ * the database when the store is PostgreSQL.
  */
 export class StorageFullError extends LauncherError {
   override readonly status = 507;
 
-  constructor(readonly dataDir: string) {
-    super(
-      "storage_full",
-      `the server's disk is full (data dir ${dataDir}): nothing was changed; free space and retry`,
-    );
+  constructor(readonly dataDir: string, where = `the server's disk is full (data dir ${dataDir})`) {
+    super("storage_full", `${where}: nothing was changed; free space and retry`);
+  }
+}
+
+/**
+ * The store's database cannot be reached (PostgreSQL down, restarting, or cut off): the request
+ * was not done, or its transaction was rolled back, and the same request may be sent again. A
+ * commit whose answer was lost may have been made: the requests clients send again are idempotent.
+ */
+export class StoreUnavailableError extends LauncherError {
+  override readonly status = 503;
+
+  constructor(reason: string) {
+    super("store_unavailable", `the store is unreachable: ${reason}; try again`);
   }
 }

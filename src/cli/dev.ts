@@ -22,7 +22,7 @@ export function devCommand(log: (line: string) => void): Command {
       const server = await launchServer({
         hostname: opts.ip,
         port: portNumber(opts.port),
-        dataDir: opts.dataDir,
+        store: opts.dataDir,
         password,
         log,
       });

@@ -59,13 +59,39 @@ function eventsMaxRows(text: string): number {
   return rows;
 }
 
+/** Where an option's value came from (commander's names): the command line, the environment. */
+type ValueSource = "cli" | "env" | "default" | string | undefined;
+
+/**
+ * Where the store is: `--store` (or `LAUNCHER_STORE`), else `--data-dir`. A flag wins over the
+ * environment, so `--data-dir` beside `LAUNCHER_STORE` keeps the store in the data dir; the two
+ * flags together are refused.
+ */
+export function storeLocation(
+  opts: { store?: string; dataDir: string },
+  sourceOf: (option: "store" | "dataDir") => ValueSource,
+): string {
+  if (!opts.store) return opts.dataDir;
+  if (sourceOf("dataDir") !== "cli") return opts.store;
+  if (sourceOf("store") === "cli") {
+    throw new UsageError("give --store or --data-dir, not both");
+  }
+  return opts.dataDir;
+}
+
 /** The `serve` command. */
 export function serveCommand(log: (line: string) => void): Command {
   return new Command("serve")
     .description("run the server: the API and the store")
     .option("--ip <ip>", "address to listen on", "0.0.0.0")
     .option("--port <port>", "port to listen on", "8080")
-    .option("--data-dir <dir>", "where the store lives", "./launcher-data")
+    .option("--data-dir <dir>", "where the SQLite store lives", "./launcher-data")
+    .addOption(
+      new Option(
+        "--store <url>",
+        "keep the store in PostgreSQL (postgres://user:password@host/db), shared by servers",
+      ).env("LAUNCHER_STORE"),
+    )
     .addOption(
       new Option("--token-pass <password>", "password that trades for tokens").env(
         "LAUNCHER_TOKEN_PASS",
@@ -79,7 +105,8 @@ export function serveCommand(log: (line: string) => void): Command {
       "how long a host may be offline before its placed containers move",
       "5m",
     )
-    .action(async (opts) => {
+    .action(async (opts, command) => {
+      const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
       const retentionMs = positiveDuration("--events-retention", opts.eventsRetention);
       const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
@@ -90,7 +117,7 @@ export function serveCommand(log: (line: string) => void): Command {
         server = await launchServer({
           hostname: opts.ip,
           port: portNumber(opts.port),
-          dataDir: opts.dataDir,
+          store,
           password,
           log,
           eventsRetentionMs: retentionMs,
@@ -102,7 +129,7 @@ export function serveCommand(log: (line: string) => void): Command {
         dispose();
         throw error;
       }
-      log(`launcher server listening on ${server.url} (store in ${opts.dataDir})`);
+      log(`launcher server listening on ${server.url} (store in ${server.store})`);
       await aborted(signal);
       dispose();
       await server.close();

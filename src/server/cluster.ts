@@ -6,6 +6,7 @@
  * are imported only for a PostgreSQL store.
  */
 import { type DutyLease, LocalLease } from "./duty_lease.ts";
+import { isPostgresUrl } from "./store/postgres_url.ts";
 import { LocalWakeups, type Wakeups } from "./wakeups.ts";
 
 /** The wake-ups and the lease of one server. */
@@ -25,19 +26,7 @@ export interface ClusterOptions {
 
 /** Which kind of store a location opens: `postgres://` or `postgresql://` URLs, else a data dir. */
 export function storeKind(location: string): "sqlite" | "postgres" {
-  return /^postgres(ql)?:\/\//i.test(location) ? "postgres" : "sqlite";
-}
-
-/** A location as it may be shown: a URL without its password. */
-export function shownLocation(location: string): string {
-  if (storeKind(location) === "sqlite") return location;
-  try {
-    const url = new URL(location);
-    url.password = "";
-    return url.href;
-  } catch {
-    return "postgres://(unreadable address)";
-  }
+  return isPostgresUrl(location) ? "postgres" : "sqlite";
 }
 
 /**

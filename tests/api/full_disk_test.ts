@@ -156,7 +156,7 @@ Deno.test("the server does not start on a full disk, and says why in one line", 
     const dataDir = join(mount, "data");
     await fill(mount, join(mount, "filler"));
     await assert.rejects(
-      startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" }),
+      startServer({ hostname: "127.0.0.1", port: 0, store: dataDir, password: "pw" }),
       (error) => {
         assert.ok(error instanceof StoreOpenError, String(error));
         assert.equal(

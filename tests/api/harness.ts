@@ -1,4 +1,10 @@
-/** An in-process server for API tests: a temp data dir, a planner, the app and a token. */
+/**
+ * An in-process server for API tests: a fresh store, a planner, the app and a token. The store is
+ * SQLite in a temp data dir, or, once `useTestStore("postgres")` was called (or with
+ * `LAUNCHER_TEST_STORE=postgres`), a fresh database of one PostgreSQL cluster that the harness
+ * starts when it first needs one and `stopTestStore` removes (else the cluster's unload hook).
+ * `tests/api/pg_api_test.ts` runs API test files on PostgreSQL that way.
+ */
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { type App, createApp } from "../../src/server/http/app.ts";
@@ -12,8 +18,9 @@ import {
   UpResultSchema,
 } from "../../src/api/schemas.ts";
 import { Planner, type PlannerOptions } from "../../src/server/planner.ts";
-import { openStore } from "../../src/server/store/store.ts";
+import { isPostgresUrl, openStore } from "../../src/server/store/store.ts";
 import { ManualClock } from "../manual_clock.ts";
+import { type PgCluster, startPostgres } from "../pg_cluster.ts";
 
 /** The token password every harness uses. */
 export const PASSWORD = "s3cret-pass";
@@ -39,13 +46,48 @@ containers:
     image: httpd:2.4
 `;
 
-/** A running app over a fresh (or given) data dir. */
+/** Which store a harness opens when it is not given one. */
+export type TestStore = "sqlite" | "postgres";
+
+let testStoreKind: TestStore = Deno.env.get("LAUNCHER_TEST_STORE") === "postgres"
+  ? "postgres"
+  : "sqlite";
+let testCluster: Promise<PgCluster> | undefined;
+
+/** Makes harnesses open their stores on `kind` from now on (a test file calls it first). */
+export function useTestStore(kind: TestStore): void {
+  testStoreKind = kind;
+}
+
+/** Stops the PostgreSQL cluster the harnesses shared, if one was started. */
+export async function stopTestStore(): Promise<void> {
+  const cluster = testCluster;
+  testCluster = undefined;
+  if (cluster) await (await cluster).stop();
+}
+
+/** A new, empty store's location: a temp data dir, or a fresh database of the shared cluster. */
+async function freshLocation(): Promise<string> {
+  if (testStoreKind === "sqlite") return await sqliteDataDir();
+  testCluster ??= startPostgres();
+  return await (await testCluster).createDatabase();
+}
+
+/** A new temp data dir, for tests of SQLite's files whichever store the others run on. */
+export function sqliteDataDir(): Promise<string> {
+  return Deno.makeTempDir({ prefix: "launcher-api-test-" });
+}
+
+/** A running app over a fresh (or given) store. */
 export interface Harness {
   app: App;
   planner: Planner;
   /** The clock of the planner and the app: it moves only when the test moves it. */
   clock: ManualClock;
-  dataDir: string;
+  /** Where the store is (a data dir or a database URL): another harness may reopen it. */
+  location: string;
+  /** The SQLite store's data dir, for tests of SQLite's files; throws on PostgreSQL. */
+  readonly dataDir: string;
   token: string;
   /** Sends a request with the token; strings and bytes are sent as is, other values as JSON. */
   call(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Response>;
@@ -53,7 +95,7 @@ export interface Harness {
   up(text: string, contentType?: string): Promise<UpResult>;
   /** `POST /manifest/ps` for every manifest. */
   ps(): Promise<ContainerStatus[]>;
-  /** Closes the store; removes the data dir unless `keepData`. */
+  /** Closes the store; removes a data dir unless `keepData` (a database stays until the cluster goes). */
   close(keepData?: boolean): Promise<void>;
 }
 
@@ -61,6 +103,9 @@ export interface Harness {
 export interface HarnessOptions extends Omit<PlannerOptions, "clock"> {
   /** The clock of the planner and the app (default a new `ManualClock`). */
   clock?: ManualClock;
+  /** A store to open again (a data dir or a database URL) instead of a fresh one. */
+  location?: string;
+  /** A SQLite data dir to open (tests of SQLite's files), as `location`. */
   dataDir?: string;
   maxWaitMs?: number;
   /** Reuse a token issued earlier instead of asking for a new one. */
@@ -69,9 +114,10 @@ export interface HarnessOptions extends Omit<PlannerOptions, "clock"> {
 
 /** Opens a store and an app; asks for a token through `POST /token`. */
 export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "launcher-api-test-" });
+  const location = options.location ?? options.dataDir ?? await freshLocation();
+  const postgres = isPostgresUrl(location);
   const clock = options.clock ?? new ManualClock();
-  const planner = await Planner.open(await openStore(dataDir), {
+  const planner = await Planner.open(await openStore(location), {
     maxWaiters: options.maxWaiters,
     clock,
     logs: options.logs,
@@ -108,7 +154,11 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     app,
     planner,
     clock,
-    dataDir,
+    location,
+    get dataDir() {
+      if (postgres) throw new Error("this harness's store is PostgreSQL: it has no data dir");
+      return location;
+    },
     token,
     call,
     async up(text, contentType = "application/x-yaml") {
@@ -125,7 +175,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     },
     async close(keepData = false) {
       await planner.close();
-      if (!keepData) await Deno.remove(dataDir, { recursive: true });
+      if (!keepData && !postgres) await Deno.remove(location, { recursive: true });
     },
   };
 }

@@ -281,7 +281,7 @@ Deno.test("registrations, drains and last-seen times survive a restart", async (
   await register(first, registration("host-a", { labels: { rack: "r1" } }));
   await first.call("POST", "/hosts/drain", { host: "host-a" });
   await first.close(true);
-  const h = await openHarness({ dataDir: first.dataDir, token: first.token });
+  const h = await openHarness({ location: first.location, token: first.token });
   try {
     const a = (await hosts(h)).get("host-a");
     assert.equal(a?.registered, true);

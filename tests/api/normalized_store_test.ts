@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { openHarness } from "./harness.ts";
+import { openHarness, sqliteDataDir } from "./harness.ts";
 
 const FIELDS_YAML = `name: shop
 containers:
@@ -35,7 +35,8 @@ Deno.test("ps carries the normalized spec beside the spec as written", async () 
 });
 
 Deno.test("a data dir from before gets the normalized column, filled from the stored specs", async () => {
-  const first = await openHarness();
+  // A SQLite file of an older release, also when the other tests run on PostgreSQL.
+  const first = await openHarness({ dataDir: await sqliteDataDir() });
   const dataDir = first.dataDir;
   let second: Awaited<ReturnType<typeof openHarness>> | undefined;
   try {

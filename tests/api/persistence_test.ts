@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { BLOG_YAML, openHarness, SHOP_YAML } from "./harness.ts";
 
-Deno.test("closing and reopening the same data dir keeps state, indexes and tokens", async () => {
+Deno.test("closing and reopening the same store keeps state, indexes and tokens", async () => {
   const first = await openHarness();
-  const dataDir = first.dataDir;
+  const location = first.location;
   let second: Awaited<ReturnType<typeof openHarness>> | undefined;
   try {
     await first.up(SHOP_YAML);
@@ -28,7 +28,7 @@ Deno.test("closing and reopening the same data dir keeps state, indexes and toke
     const desiredA = await first.planner.desired("host-a");
     await first.close(true);
 
-    second = await openHarness({ dataDir, token: first.token });
+    second = await openHarness({ location, token: first.token });
     assert.deepEqual(await second.ps(), ps, "the old token still works and ps is the same");
     assert.deepEqual(
       await Promise.all(["host-a", "host-b"].map((host) => second!.planner.hostIndex(host))),

@@ -325,7 +325,7 @@ Deno.test("a batch past its deadline rolls back to the previous spec", async () 
 
 Deno.test("a rollout survives a server restart and goes on where it was", async () => {
   const first = await openHarness();
-  const { dataDir, token } = first;
+  const { location, token } = first;
   await registerHosts(first, ["h1", "h2", "h3"]);
   await first.up(ROLLING("nginx:1.27"));
   await report(first, await first.ps(), "running");
@@ -333,7 +333,7 @@ Deno.test("a rollout survives a server restart and goes on where it was", async 
   assert.equal(result.rollout, true);
   await first.planner.tick();
   await first.close(true);
-  const h = await openHarness({ dataDir, token });
+  const h = await openHarness({ location, token });
   try {
     await registerHosts(h, ["h1", "h2", "h3"]);
     assert.equal((await summary(h)).rollout?.batch, 1);

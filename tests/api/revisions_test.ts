@@ -305,7 +305,7 @@ Deno.test("revisions survive a store reopen, and rollback works on them", async 
     const before = await history(first);
     await first.close(true);
 
-    second = await openHarness({ dataDir: first.dataDir, token: first.token });
+    second = await openHarness({ location: first.location, token: first.token });
     assert.deepEqual(await history(second), before);
     assert.equal((await rollback(second)).revision, 3);
     assert.equal(find(await second.ps(), "shop", "web").config.image, "nginx:1.27");

@@ -8,12 +8,8 @@ import { RevisionSchema } from "../../src/api/revisions.ts";
 import { TokenInfoSchema } from "../../src/api/tokens.ts";
 import { run } from "../../src/cli/main.ts";
 import { startServer } from "../../src/server/http/serve.ts";
-import {
-  migrate,
-  MigrationError,
-  schemaVersion,
-  StoreTooNewError,
-} from "../../src/server/store/migrate.ts";
+import { migrate, schemaVersion } from "../../src/server/store/migrate.ts";
+import { MigrationError, StoreTooNewError } from "../../src/server/store/versions.ts";
 import { MIGRATIONS } from "../../src/server/store/schema.ts";
 import { SqliteStore } from "../../src/server/store/sqlite_store.ts";
 import { find, type Harness, openHarness } from "./harness.ts";
@@ -371,7 +367,7 @@ Deno.test("the server says once that it upgraded a store, and not for a new one"
       const server = await startServer({
         hostname: "127.0.0.1",
         port: 0,
-        dataDir: dir,
+        store: dir,
         password: "pw",
         log,
       });

@@ -9,7 +9,12 @@ import { pollUntil } from "../poll_until.ts";
 Deno.test("startServer serves the API over HTTP on a free port and creates the data dir", async () => {
   const root = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
   const dataDir = join(root, "nested", "data");
-  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    store: dataDir,
+    password: "pw",
+  });
   try {
     assert.ok(server.port > 0);
     assert.equal(server.url, `http://127.0.0.1:${server.port}`);
@@ -34,7 +39,12 @@ Deno.test("startServer serves the API over HTTP on a free port and creates the d
 /** A server on a free port over a fresh data dir, and a client holding a token for it. */
 async function serveWithClient() {
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
-  const server = await startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    store: dataDir,
+    password: "pw",
+  });
   const client = new LauncherClient(
     server.url,
     await new LauncherClient(server.url).createToken("pw"),
@@ -91,7 +101,7 @@ Deno.test("aborting the signal closes the server", async () => {
   const server = await startServer({
     hostname: "127.0.0.1",
     port: 0,
-    dataDir,
+    store: dataDir,
     password: "pw",
     signal: controller.signal,
   });
@@ -109,7 +119,7 @@ Deno.test("an empty password is refused before anything starts", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
   try {
     await assert.rejects(
-      startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "" }),
+      startServer({ hostname: "127.0.0.1", port: 0, store: dataDir, password: "" }),
       EmptyPasswordError,
     );
   } finally {

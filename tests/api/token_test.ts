@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { assertError, openHarness, PASSWORD } from "./harness.ts";
+import { assertError, openHarness, PASSWORD, sqliteDataDir } from "./harness.ts";
 
 function postToken(h: Awaited<ReturnType<typeof openHarness>>, body: string, type?: string) {
   return h.app.request("/api/v1/token", {
@@ -43,7 +43,8 @@ Deno.test("the password trades for a fresh token that authenticates", async () =
 });
 
 Deno.test("tokens are stored only as sha256 hashes", async () => {
-  const h = await openHarness();
+  // Reads SQLite's files, also when the other tests run on PostgreSQL.
+  const h = await openHarness({ dataDir: await sqliteDataDir() });
   try {
     const db = new DatabaseSync(join(h.dataDir, "launcher.db"));
     try {

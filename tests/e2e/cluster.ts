@@ -80,6 +80,7 @@ export class Cluster {
     readonly engines: Engines,
     readonly interval: string,
     private readonly agentDockerHost: (host: EngineHost) => string,
+    private readonly store?: string,
   ) {
     this.url = `http://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
@@ -90,7 +91,8 @@ export class Cluster {
    * Starts engines for `hosts`, the server, a token, and one agent per host (with the host's
    * `agentArgs`, such as `--label zone=a`) except the `idle` ones, whose agents a test starts
    * later with `startAgent`. `agentDockerHost` gives the engine address every agent start uses
-   * (the engine's own socket unless given; the bench puts a tap in between).
+   * (the engine's own socket unless given; the bench puts a tap in between). `store` is where the
+   * server keeps its store (`serve --store`, a PostgreSQL URL) instead of the work dir.
    */
   static async start(
     hosts: string[],
@@ -99,11 +101,12 @@ export class Cluster {
       agentArgs?: Record<string, string[]>;
       idle?: string[];
       agentDockerHost?: (host: EngineHost) => string;
+      store?: string;
     } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
     const dockerHost = opts.agentDockerHost ?? ((host: EngineHost) => host.dockerHost);
-    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost);
+    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost, opts.store);
     try {
       await cluster.startServer();
       const token = await cluster.cli([
@@ -132,7 +135,7 @@ export class Cluster {
     return new LauncherClient(this.url, this.token);
   }
 
-  /** Starts the server on the cluster's port and data dir and waits until it answers. */
+  /** Starts the server on the cluster's port and store and waits until it answers. */
   async startServer(): Promise<void> {
     const port = new URL(this.url).port;
     this.server = new Proc("server", [
@@ -141,8 +144,7 @@ export class Cluster {
       "127.0.0.1",
       "--port",
       port,
-      "--data-dir",
-      this.dataDir,
+      ...(this.store === undefined ? ["--data-dir", this.dataDir] : ["--store", this.store]),
       "--token-pass",
       PASSWORD,
     ]);

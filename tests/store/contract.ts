@@ -18,6 +18,18 @@ import {
 export interface OpenedStore {
   store: Store;
   cleanup: () => Promise<void>;
+  /**
+   * Opens another store on the same location, as a second server would; `cleanup` closes it.
+   * Only for an implementation that several servers share (PostgreSQL): the cases of two stores
+   * run where it is given.
+   */
+  openAnother?: () => Promise<Store>;
+}
+
+/** One behaviour of the contract, on a fresh store. */
+interface ContractCase {
+  name: string;
+  fn: (opened: OpenedStore) => Promise<void>;
 }
 
 const T0 = "2025-01-01T00:00:00.000Z";
@@ -25,7 +37,7 @@ const T1 = "2025-01-01T00:01:00.000Z";
 const T2 = "2025-01-01T00:02:00.000Z";
 
 /** A container row; override what the test is about. */
-function containerRow(manifest: string, name: string, extra: Partial<ContainerRow> = {}) {
+export function containerRow(manifest: string, name: string, extra: Partial<ContainerRow> = {}) {
   const row: ContainerRow = {
     manifest,
     name,
@@ -149,15 +161,38 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
  * fresh, empty store each time.
  */
 export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
+  for (const c of contractCases()) Deno.test(`${name}: ${c.name}`, () => runCase(c, open));
+}
+
+/**
+ * Runs the contract as steps of one test, the cases of two stores included: for an
+ * implementation whose stores need something the test sets up and tears down around them all
+ * (a PostgreSQL cluster). `open` gives a fresh, empty store each time, with `openAnother`.
+ */
+export async function storeContractSteps(
+  t: Deno.TestContext,
+  open: () => Promise<OpenedStore>,
+): Promise<void> {
+  for (const c of [...contractCases(), ...sharedCases()]) {
+    const ok = await t.step(c.name, () => runCase(c, open));
+    if (!ok) throw new Error(`the contract failed: ${c.name}`);
+  }
+}
+
+async function runCase(c: ContractCase, open: () => Promise<OpenedStore>): Promise<void> {
+  const opened = await open();
+  try {
+    await c.fn(opened);
+  } finally {
+    await opened.cleanup();
+  }
+}
+
+/** The cases every implementation meets, each on one fresh store. */
+function contractCases(): ContractCase[] {
+  const cases: ContractCase[] = [];
   const test = (what: string, fn: (store: Store) => Promise<void>) =>
-    Deno.test(`${name}: ${what}`, async () => {
-      const { store, cleanup } = await open();
-      try {
-        await fn(store);
-      } finally {
-        await cleanup();
-      }
-    });
+    cases.push({ name: what, fn: ({ store }) => fn(store) });
 
   test("manifests are created, refreshed, listed by name and deleted only when empty", async (s) => {
     assert.equal(await s.hasManifest("shop"), false);
@@ -616,4 +651,110 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     await assert.rejects(s.hostIndex("host-a"), "a closed store answers nothing");
     await s.close();
   });
+  return cases;
+}
+
+/**
+ * The cases of two stores on one location, as two servers on one database: what one store on one
+ * connection gave for free (SQLite's transactions never overlap) must hold across them too.
+ */
+function sharedCases(): ContractCase[] {
+  const cases: ContractCase[] = [];
+  const test = (what: string, fn: (a: Store, b: Store) => Promise<void>) =>
+    cases.push({
+      name: `two servers: ${what}`,
+      fn: async ({ store, openAnother }) => {
+        assert.ok(openAnother, "the implementation opens a second store on the same location");
+        await fn(store, await openAnother());
+      },
+    });
+
+  test("concurrent read-modify-writes from both all count, one after the other", async (a, b) => {
+    const start = await a.bumpHostIndex("host-a");
+    const bump = (s: Store, other: string) =>
+      s.transaction(async (tx) => {
+        const read = await tx.hostIndex("host-a");
+        await pause(5);
+        const bumped = await tx.bumpHostIndex("host-a");
+        await tx.bumpHostIndex(other);
+        return { read, bumped };
+      });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => i % 2 === 0 ? bump(a, "host-b") : bump(b, "host-c")),
+    );
+    results.sort((x, y) => x.bumped - y.bumped);
+    assert.equal(results[0].read, start);
+    results.forEach((r, i) => {
+      if (i > 0) assert.equal(r.read, results[i - 1].bumped, "each read what the one before wrote");
+      assert.ok(r.bumped > r.read);
+    });
+    const last = results[results.length - 1].bumped;
+    assert.equal(await a.hostIndex("host-a"), last);
+    assert.equal(await b.hostIndex("host-a"), last);
+    assert.equal(await b.bumpHostIndex("host-d"), start + 21, "both increments of each counted");
+  });
+
+  test(
+    "a transaction reads one state while the other commits, and writes on the latest",
+    async (a, b) => {
+      await a.upsertManifest("shop", "{}", T0);
+      let read!: () => void;
+      const hasRead = new Promise<void>((resolve) => read = resolve);
+      let commit!: () => void;
+      const committed = new Promise<void>((resolve) => commit = resolve);
+      const reading = b.transaction(async (tx) => {
+        const before = (await tx.allContainers()).length;
+        read();
+        await committed;
+        return { before, after: (await tx.allContainers()).length, index: await tx.hostIndex("x") };
+      });
+      let attempts = 0;
+      const writing = b.transaction(async (tx) => {
+        attempts++;
+        const seen = (await tx.allContainers()).length;
+        await committed;
+        await tx.insertEvent(eventRow({ kind: "state", error: `saw ${seen}` }));
+      });
+      await hasRead;
+      await a.transaction(async (tx) => {
+        await tx.insertContainer(containerRow("shop", "web"));
+        await tx.bumpHostIndex("x");
+      });
+      commit();
+      assert.deepEqual(await reading, { before: 0, after: 0, index: 0 }, "one state throughout");
+      await writing;
+      assert.equal((await allEvents(a))[0].error, "saw 1", "the write acted on the committed row");
+      assert.ok(attempts >= 1);
+      assert.equal((await b.allContainers()).length, 1);
+    },
+  );
+
+  test(
+    "event ids grow in commit order, and an event not committed is not the last",
+    async (a, b) => {
+      const first = await a.insertEvent(eventRow());
+      let inserted!: () => void;
+      const hasInserted = new Promise<void>((resolve) => inserted = resolve);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      const open = b.transaction(async (tx) => {
+        const id = await tx.insertEvent(eventRow({ kind: "state" }));
+        inserted();
+        await released;
+        return id;
+      });
+      await hasInserted;
+      assert.equal(await a.lastEventId(), first, "not before its commit");
+      const later = a.insertEvent(eventRow({ kind: "action" }));
+      await pause(20);
+      release();
+      const [second, third] = [await open, await later];
+      assert.ok(first < second && second < third, `${first} < ${second} < ${third}`);
+      assert.equal(await a.lastEventId(), third);
+      assert.equal(await b.lastEventId(), third);
+      assert.deepEqual((await allEvents(b)).map((e) => e.id), [first, second, third]);
+    },
+  );
+
+  return cases;
 }

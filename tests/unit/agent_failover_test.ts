@@ -21,7 +21,7 @@ containers:
 
 /** A server on a free port over `dataDir`. */
 function serve(dataDir: string): Promise<RunningServer> {
-  return startServer({ hostname: "127.0.0.1", port: 0, dataDir, password: "pw" });
+  return startServer({ hostname: "127.0.0.1", port: 0, store: dataDir, password: "pw" });
 }
 
 /**

@@ -1,17 +1,20 @@
-/** Starts the control plane: the store under a data dir, the planner and the API on Deno.serve. */
+/** Starts the control plane: the store, the planner and the API on Deno.serve. */
 import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import { Planner } from "../planner.ts";
-import { openStore } from "../store/store.ts";
+import { isPostgresUrl, openStore } from "../store/store.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
   hostname: string;
   /** 0 picks a free port. */
   port: number;
-  /** Created when missing; holds `launcher.db`. */
-  dataDir: string;
+  /**
+   * Where the store is: a `postgres://` URL (PostgreSQL, several servers may share it), or a data
+   * dir holding `launcher.db` (SQLite), created when missing.
+   */
+  store: string;
   /** The token password; must not be empty. */
   password: string;
   log?: (line: string) => void;
@@ -32,6 +35,8 @@ export interface RunningServer {
   /** Where clients reach it, such as `http://127.0.0.1:8080`. */
   url: string;
   port: number;
+  /** Where the store is, for messages: the SQLite file, or the database's URL without password. */
+  store: string;
   planner: Planner;
   /** Releases held long-polls, stops listening, waits for open requests and closes the store. */
   close(): Promise<void>;
@@ -47,11 +52,11 @@ function clientUrl(hostname: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** Opens the store in `dataDir` and serves the API until `close()` or `signal`. */
+/** Opens the store and serves the API until `close()` or `signal`. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
-  await Deno.mkdir(opts.dataDir, { recursive: true });
-  const store = await openStore(opts.dataDir);
+  if (!isPostgresUrl(opts.store)) await Deno.mkdir(opts.store, { recursive: true });
+  const store = await openStore(opts.store);
   const { from, to, created } = store.migrated;
   // Said once, so that an upgrade's log shows when the data dir changed shape.
   if (!created && from < to) {
@@ -61,7 +66,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let planner: Planner;
   try {
     // Wake-ups and the duty lease: in process for SQLite, through the database for PostgreSQL.
-    cluster = await openCluster(opts.dataDir, {
+    cluster = await openCluster(opts.store, {
       server: opts.serverId ?? serverId(opts.port),
       log: opts.log,
     });
@@ -113,6 +118,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     url: clientUrl(opts.hostname, server.addr.port),
     port: server.addr.port,
+    store: store.location,
     planner,
     close,
   };

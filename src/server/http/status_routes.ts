@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { ServerStatus } from "../../api/schemas.ts";
 import { errorMessage } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
-import { shownLocation, storeKind } from "../cluster.ts";
+import { storeKind } from "../cluster.ts";
 import type { Planner } from "../planner.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -24,7 +24,8 @@ export async function serverStatus(planner: Planner): Promise<ServerStatus> {
   return {
     server: lease.server,
     version: VERSION,
-    store: { kind: storeKind(store.location), location: shownLocation(store.location) },
+    // The store shows its location without a password already.
+    store: { kind: storeKind(store.location), location: store.location },
     duties,
     wakeups: { kind: wakeups.kind, listening: wakeups.listening() },
     held: { polls: planner.heldWaiters, follows: planner.events.heldWaiters },

@@ -1,29 +1,12 @@
 /** Statements on manifests and their containers. */
-import type { ContainerRow, HostCountRow, ManifestRow } from "./rows.ts";
-import { assignments, columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
+import {
+  CONTAINER_COLUMNS,
+  type ContainerRow,
+  type HostCountRow,
+  type ManifestRow,
+} from "./rows.ts";
+import { assignments, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
-const CONTAINER_COLUMNS = columns<ContainerRow>({
-  manifest: true,
-  name: true,
-  host: true,
-  spec: true,
-  spec_hash: true,
-  desired: true,
-  state: true,
-  container_id: true,
-  exit_code: true,
-  error: true,
-  health: true,
-  generation: true,
-  restart_generation: true,
-  force: true,
-  normalized: true,
-  template: true,
-  placement: true,
-  replaces: true,
-  created_at: true,
-  updated_at: true,
-});
 const SELECT = `SELECT ${CONTAINER_COLUMNS.join(", ")} FROM containers`;
 /** An update writes every column but the key and the creation time. */
 const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>

@@ -1,21 +1,7 @@
 /** Statements on the event history. */
-import type { EventQuery, EventRow } from "./rows.ts";
-import { columns, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
+import { EVENT_COLUMNS, type EventQuery, type EventRow } from "./rows.ts";
+import { placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
-const EVENT_COLUMNS = columns<EventRow>({
-  id: true,
-  at: true,
-  kind: true,
-  actor: true,
-  manifest: true,
-  host: true,
-  container: true,
-  action: true,
-  old_state: true,
-  new_state: true,
-  changes: true,
-  error: true,
-});
 /** SQLite gives each event its id. */
 const INSERTED_COLUMNS = EVENT_COLUMNS.filter((col) => col !== "id");
 const SELECT = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE id > $after ` +

@@ -1,21 +1,7 @@
 /** Statements on `host_info`: what agents registered about their hosts, and draining. */
-import type { HostRow } from "./rows.ts";
-import { columns, params, type Prepare } from "./sqlite.ts";
+import { HOST_COLUMNS, type HostRow } from "./rows.ts";
+import { params, type Prepare } from "./sqlite.ts";
 
-const HOST_COLUMNS = columns<HostRow>({
-  name: true,
-  engine_version: true,
-  os: true,
-  arch: true,
-  cpus: true,
-  memory: true,
-  agent_version: true,
-  labels: true,
-  interval_ms: true,
-  registered_at: true,
-  last_seen: true,
-  draining: true,
-});
 const SELECT = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
 /** An upsert overwrites every column but the key. */
 const OVERWRITE = HOST_COLUMNS.filter((col) => col !== "name")

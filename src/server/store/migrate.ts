@@ -4,18 +4,9 @@
  * in one transaction.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { errorMessage, LauncherError } from "../../errors.ts";
 import { type Migration, MIGRATIONS } from "./schema.ts";
 import { isDiskFull } from "./sqlite.ts";
-
-/** What opening a store did to its schema. */
-export interface Migrated {
-  /** The version found: 0 for a store from before versions, and for a new one. */
-  from: number;
-  to: number;
-  /** Whether the store was new (no table at all), so that `from` is no older launcher's. */
-  created: boolean;
-}
+import { checkOrder, type Migrated, MigrationError, refuseNewer } from "./versions.ts";
 
 /**
  * One row per applied migration rather than a single version number: the version is the highest
@@ -29,27 +20,6 @@ CREATE TABLE IF NOT EXISTS schema_version (
   applied_at TEXT NOT NULL
 ) STRICT;
 `;
-
-/** The store was written by a newer launcher, whose schema this one does not know. */
-export class StoreTooNewError extends LauncherError {
-  constructor(path: string, version: number, known: number) {
-    super(
-      "store_too_new",
-      `the store at ${path} was written by a newer launcher (schema version ${version}; ` +
-        `this launcher knows up to ${known}): upgrade launcher, or restore a backup`,
-    );
-  }
-}
-
-/** A migration failed; nothing of any migration was kept. */
-export class MigrationError extends LauncherError {
-  constructor(migration: Migration, cause: unknown) {
-    super(
-      "migration_failed",
-      `schema migration ${migration.version} (${migration.name}) failed: ${errorMessage(cause)}`,
-    );
-  }
-}
 
 /**
  * The store's schema version: the highest applied migration, 0 for a store from before versions
@@ -72,12 +42,7 @@ export function schemaVersion(db: DatabaseSync): number | undefined {
  * `StoreTooNewError` and left as it is. Tests pass their own list of migrations.
  */
 export function migrate(db: DatabaseSync, migrations: Migration[] = MIGRATIONS): Migrated {
-  migrations.forEach((migration, i) => {
-    // A gap or a repeat would skip a step on some stores: a programming error, caught at once.
-    if (migration.version !== i + 1) {
-      throw new Error(`migration ${migration.name} has version ${migration.version}, not ${i + 1}`);
-    }
-  });
+  checkOrder(migrations);
   const known = migrations.length;
   const found = schemaVersion(db);
   check(db, found, known);
@@ -114,5 +79,5 @@ export function migrate(db: DatabaseSync, migrations: Migration[] = MIGRATIONS):
 function check(db: DatabaseSync, version: number | undefined, known: number): void {
   if (version === undefined || version <= known) return;
   const file = db.prepare("PRAGMA database_list").all().find((row) => row.name === "main")?.file;
-  throw new StoreTooNewError(String(file ?? "(unknown)"), version, known);
+  refuseNewer(String(file ?? "(unknown)"), version, known);
 }

@@ -1,15 +1,6 @@
 /** Statements on revisions: each accepted version of a manifest, kept after its down. */
-import type { RevisionEntryRow, RevisionRow } from "./rows.ts";
-import { columns, params, type Prepare } from "./sqlite.ts";
-
-const REVISION_COLUMNS = columns<RevisionRow>({
-  manifest: true,
-  number: true,
-  text: true,
-  format: true,
-  actor: true,
-  at: true,
-});
+import { REVISION_COLUMNS, type RevisionEntryRow, type RevisionRow } from "./rows.ts";
+import { params, type Prepare } from "./sqlite.ts";
 
 /** The revision statements, prepared once, as typed methods. */
 export function revisionStatements(p: Prepare) {

@@ -1,20 +1,7 @@
 /** Statements on rollouts: at most one per manifest, the one in progress or the last one. */
-import type { RolloutRow } from "./rows.ts";
-import { columns, params, type Prepare } from "./sqlite.ts";
+import { ROLLOUT_COLUMNS, type RolloutRow } from "./rows.ts";
+import { params, type Prepare } from "./sqlite.ts";
 
-const ROLLOUT_COLUMNS = columns<RolloutRow>({
-  manifest: true,
-  revision: true,
-  status: true,
-  batch: true,
-  batches: true,
-  plan: true,
-  policy: true,
-  started_at: true,
-  batch_started_at: true,
-  error: true,
-  updated_at: true,
-});
 const SELECT = `SELECT ${ROLLOUT_COLUMNS.join(", ")} FROM rollouts`;
 const OVERWRITE = ROLLOUT_COLUMNS.filter((col) => col !== "manifest")
   .map((col) => `${col} = excluded.${col}`).join(", ");

@@ -1,6 +1,7 @@
 /**
- * The rows the store reads and writes, one type per table, with SQLite's column names. A column
- * added to a table is added here too; the statement groups list columns from these types.
+ * The rows the store reads and writes, one type per table, and their column lists, the same in
+ * every implementation. A column added to a table is added here twice (its type and its list); the
+ * statements of every implementation list columns from these lists.
  */
 
 /** One stored manifest: its name and when it was first and last applied. */
@@ -147,3 +148,104 @@ export interface RevisionRow {
 
 /** A revision in a history: without its text, which may be long. */
 export type RevisionEntryRow = Pick<RevisionRow, "number" | "actor" | "at">;
+
+/**
+ * A table's column names, in order, from one entry per column of its row type: a column added to
+ * the row type and not here fails to compile.
+ */
+function columns<Row>(names: Record<keyof Row, true>): string[] {
+  return Object.keys(names);
+}
+
+/** The columns of `ContainerRow`, in order. */
+export const CONTAINER_COLUMNS = columns<ContainerRow>({
+  manifest: true,
+  name: true,
+  host: true,
+  spec: true,
+  spec_hash: true,
+  desired: true,
+  state: true,
+  container_id: true,
+  exit_code: true,
+  error: true,
+  health: true,
+  generation: true,
+  restart_generation: true,
+  force: true,
+  normalized: true,
+  template: true,
+  placement: true,
+  replaces: true,
+  created_at: true,
+  updated_at: true,
+});
+
+/** The columns of `HostRow`, in order. */
+export const HOST_COLUMNS = columns<HostRow>({
+  name: true,
+  engine_version: true,
+  os: true,
+  arch: true,
+  cpus: true,
+  memory: true,
+  agent_version: true,
+  labels: true,
+  interval_ms: true,
+  registered_at: true,
+  last_seen: true,
+  draining: true,
+});
+
+/** The columns of `EventRow`, in order. */
+export const EVENT_COLUMNS = columns<EventRow>({
+  id: true,
+  at: true,
+  kind: true,
+  actor: true,
+  manifest: true,
+  host: true,
+  container: true,
+  action: true,
+  old_state: true,
+  new_state: true,
+  changes: true,
+  error: true,
+});
+
+/** The columns of `TokenRow`, in order. */
+export const TOKEN_COLUMNS = columns<TokenRow>({
+  id: true,
+  hash: true,
+  created_at: true,
+  role: true,
+  host: true,
+  expires_at: true,
+  last_used_at: true,
+  revoked: true,
+});
+
+/** The columns of `RolloutRow`, in order. */
+export const ROLLOUT_COLUMNS = columns<RolloutRow>({
+  manifest: true,
+  revision: true,
+  status: true,
+  batch: true,
+  batches: true,
+  plan: true,
+  policy: true,
+  started_at: true,
+  batch_started_at: true,
+  error: true,
+  updated_at: true,
+});
+
+/** The columns of `RevisionRow`, in order. */
+export const REVISION_COLUMNS = columns<RevisionRow>({
+  manifest: true,
+  number: true,
+  text: true,
+  format: true,
+  actor: true,
+  at: true,
+});

@@ -106,14 +106,6 @@ function bind(params: object): Record<string, SQLInputValue> {
   return params as Record<string, SQLInputValue>;
 }
 
-/**
- * A table's column names, in order, from one entry per column of its row type: a column added to
- * the row type and not here fails to compile.
- */
-export function columns<Row>(names: Record<keyof Row, true>): string[] {
-  return Object.keys(names);
-}
-
 /** `$a, $b`: the parameters of an insert of `cols`. */
 export function params(cols: string[]): string {
   return cols.map((col) => `$${col}`).join(", ");

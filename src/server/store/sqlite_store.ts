@@ -8,19 +8,21 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { StorageFullError } from "../../api/errors.ts";
-import { LauncherError } from "../../errors.ts";
+import { errorMessage } from "../../errors.ts";
 import { containerStatements } from "./containers.ts";
 import { eventStatements } from "./events.ts";
 import { hostStatements } from "./hosts.ts";
 import { indexStatements } from "./indexes.ts";
-import { migrate, type Migrated, StoreTooNewError } from "./migrate.ts";
+import { migrate } from "./migrate.ts";
+import { StoreOpenError } from "./open_error.ts";
 import { rolloutStatements } from "./rollouts.ts";
 import { revisionStatements } from "./revisions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import type { Store, StoreStatements } from "./store.ts";
 import { tokenStatements } from "./tokens.ts";
-import { TransactionMisuseError, TransactionScope } from "./transaction_scope.ts";
+import { refuseOnCommit, skipWhenFull, TransactionHandle } from "./transaction_handle.ts";
+import { TransactionScope } from "./transaction_scope.ts";
+import { type Migrated, StoreTooNewError } from "./versions.ts";
 
 /** How every connection is set up: WAL, so that readers never wait for the writer. */
 const PRAGMAS = [
@@ -30,16 +32,11 @@ const PRAGMAS = [
   "foreign_keys = ON",
 ];
 
-/** The store could not be opened or brought up to date; the server cannot start. */
-export class StoreOpenError extends LauncherError {
-  constructor(path: string, cause: unknown) {
-    const reason = isDiskFull(cause)
-      ? "the disk is full; free space and start the server again"
-      : cause instanceof Error
-      ? cause.message
-      : String(cause);
-    super("store_open", `cannot open the store ${path}: ${reason}`);
-  }
+/** Why a SQLite file could not be opened, for `StoreOpenError`. */
+function openFailure(cause: unknown): string {
+  return isDiskFull(cause)
+    ? "the disk is full; free space and start the server again"
+    : errorMessage(cause);
 }
 
 /** The contract's statements as SQLite runs them: the same methods, answering at once. */
@@ -117,7 +114,7 @@ export class SqliteStore implements Store {
       if (db?.isOpen) db.close();
       // Its message already names the file and says what to do.
       if (error instanceof StoreTooNewError) throw error;
-      throw new StoreOpenError(this.location, error);
+      throw new StoreOpenError(this.location, openFailure(error));
     }
     this.#db = db;
     const prepare = (sql: string) => new Statement(db, sql, dataDir);
@@ -154,17 +151,11 @@ export class SqliteStore implements Store {
   }
 
   onCommit(): void {
-    throw new TransactionMisuseError("onCommit was called on the store outside a transaction");
+    refuseOnCommit();
   }
 
-  async bestEffort(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (error instanceof StorageFullError) return false;
-      throw error;
-    }
+  bestEffort(write: () => Promise<unknown>): Promise<boolean> {
+    return skipWhenFull(write);
   }
 
   close(): Promise<void> {
@@ -226,23 +217,7 @@ export interface SqliteStore extends StoreStatements {}
  * The handle of one transaction: it holds the connection's turn while it is open. Handles are
  * made for every transaction, so their statements live on a prototype made once per store.
  */
-class SqliteTransaction implements Store {
-  #open = true;
-  readonly #store: Store;
-  readonly #onCommit: (() => void)[] = [];
-
-  constructor(store: Store) {
-    this.#store = store;
-  }
-
-  get location(): string {
-    return this.#store.location;
-  }
-
-  get migrated(): Migrated {
-    return this.#store.migrated;
-  }
-
+class SqliteTransaction extends TransactionHandle {
   /** The class of the handles of one store's transactions, with its statements. */
   static over(
     statements: Synchronous<StoreStatements>,
@@ -258,54 +233,8 @@ class SqliteTransaction implements Store {
     return Transaction;
   }
 
-  get open(): boolean {
-    return this.#open;
-  }
-
-  clusterId(): string {
-    return this.#store.clusterId();
-  }
-
-  /** Joins this transaction. */
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    if (!this.#open) return Promise.reject(this.#ended("transaction"));
-    return fn(this);
-  }
-
-  onCommit(fn: () => void): void {
-    if (!this.#open) throw this.#ended("onCommit");
-    this.#onCommit.push(fn);
-  }
-
-  /** Inside a transaction nothing is skipped: a failed write fails the transaction. */
-  async bestEffort(write: () => Promise<unknown>): Promise<boolean> {
-    await write();
-    return true;
-  }
-
-  close(): Promise<void> {
-    return Promise.reject(new TransactionMisuseError("close was called on a transaction"));
-  }
-
-  /** Ends the handle: anything asked of it afterwards is refused. */
-  end(): void {
-    this.#open = false;
-  }
-
-  /** Runs what waited for the commit, in the order it was registered. */
-  committed(): void {
-    for (const fn of this.#onCommit.splice(0)) fn();
-  }
-
   #inside<T>(statement: () => T): Promise<T> {
-    if (!this.#open) return Promise.reject(this.#ended("a statement"));
+    if (!this.open) return Promise.reject(this.ended("a statement"));
     return settled(statement);
   }
-
-  #ended(what: string): TransactionMisuseError {
-    return new TransactionMisuseError(`${what} was called on a transaction that is over`);
-  }
 }
-
-// Its statements are on the prototype `over` makes, from the statement groups.
-interface SqliteTransaction extends StoreStatements {}

@@ -1,8 +1,8 @@
 /**
  * The store: where the server keeps manifests, containers, host indexes and hosts, events, token
  * hashes, rollouts and manifest revisions. `Store` is the contract every implementation meets
- * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers later), and
- * `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
+ * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers, in `postgres_store.ts`),
+ * and `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
  * drivers are; rows keep SQLite's column names and types (`rows.ts`). Opening a store brings its
  * schema up to date (`migrate.ts`).
  */
@@ -18,13 +18,15 @@ import type {
   RolloutRow,
   TokenRow,
 } from "./rows.ts";
-import type { Migrated } from "./migrate.ts";
+import type { Migrated } from "./versions.ts";
+import { isPostgresUrl } from "./postgres_url.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 export type * from "./rows.ts";
-export type { Migrated } from "./migrate.ts";
-export { StoreTooNewError } from "./migrate.ts";
-export { StoreOpenError } from "./sqlite_store.ts";
+export type { Migrated } from "./versions.ts";
+export { StoreTooNewError } from "./versions.ts";
+export { StoreOpenError } from "./open_error.ts";
+export { isPostgresUrl } from "./postgres_url.ts";
 export { TransactionMisuseError } from "./transaction_scope.ts";
 
 /** Manifests and their containers. Lists come in the order each method names. */
@@ -219,10 +221,16 @@ export interface Store extends StoreStatements {
 }
 
 /**
- * Opens the store at `location`: today a data dir, which must exist, holding the SQLite file
- * `launcher.db` (created and migrated when needed). Throws `StoreTooNewError` when a newer
- * launcher wrote it, and `StoreOpenError` when it cannot be opened or brought up to date.
+ * Opens the store at `location`: a `postgres://` or `postgresql://` URL opens that PostgreSQL
+ * database (`postgres_store.ts`, loaded only then); anything else is a data dir, which must exist,
+ * holding the SQLite file `launcher.db`. Either is created and migrated when needed. Throws
+ * `StoreTooNewError` when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened
+ * or brought up to date.
  */
-export function openStore(location: string): Promise<Store> {
-  return Promise.resolve().then(() => new SqliteStore(location));
+export async function openStore(location: string): Promise<Store> {
+  if (isPostgresUrl(location)) {
+    const { PostgresStore } = await import("./postgres_store.ts");
+    return await PostgresStore.open(location);
+  }
+  return new SqliteStore(location);
 }

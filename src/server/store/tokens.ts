@@ -1,17 +1,7 @@
 /** Statements on tokens: only their hashes are stored. */
-import type { TokenRow } from "./rows.ts";
-import { columns, params, type Prepare } from "./sqlite.ts";
+import { TOKEN_COLUMNS, type TokenRow } from "./rows.ts";
+import { params, type Prepare } from "./sqlite.ts";
 
-const TOKEN_COLUMNS = columns<TokenRow>({
-  id: true,
-  hash: true,
-  created_at: true,
-  role: true,
-  host: true,
-  expires_at: true,
-  last_used_at: true,
-  revoked: true,
-});
 const SELECT = `SELECT ${TOKEN_COLUMNS.join(", ")} FROM tokens`;
 
 /** The token statements, prepared once, as typed methods. */

@@ -1,0 +1,258 @@
+/**
+ * The PostgreSQL store's statements: each statement of the contract as one query with `$1`
+ * parameters, with what it binds and how its result answers. Each says whether it writes, since
+ * the store runs writes under its write lock (`postgres_store.ts`); the store names each query
+ * after its statement, so that a connection prepares it once. Row columns and lists come back as
+ * SQLite's do (`rows.ts`), in the same orders.
+ */
+import type pg from "pg";
+import {
+  CONTAINER_COLUMNS,
+  EVENT_COLUMNS,
+  type EventQuery,
+  HOST_COLUMNS,
+  REVISION_COLUMNS,
+  ROLLOUT_COLUMNS,
+  TOKEN_COLUMNS,
+} from "./rows.ts";
+import type { StoreStatements } from "./store.ts";
+
+/** One statement: its query, whether it writes, what it binds and what it answers. */
+export interface PgStatement<A extends unknown[], R> {
+  write: boolean;
+  text: string;
+  values(...args: A): unknown[];
+  answer(result: pg.QueryResult): R;
+}
+
+/** Every statement of the contract, each with its parameters and answer. */
+export type PgStatements = {
+  [K in keyof StoreStatements]: StoreStatements[K] extends (...args: infer A) => Promise<infer R>
+    ? PgStatement<A, R>
+    : never;
+};
+
+/** `$1, $2, ...`: the parameters of an insert of `cols`. */
+function params(cols: string[]): string {
+  return cols.map((_, i) => `$${i + 1}`).join(", ");
+}
+
+/** The values of a row's `cols`, in order: what a statement writing the row binds. */
+function rowValues(cols: string[]): (row: object) => unknown[] {
+  return (row) => cols.map((col) => (row as Record<string, unknown>)[col]);
+}
+
+/** `INSERT INTO table (cols) VALUES ($1, ...)`. */
+function insert(table: string, cols: string[]): string {
+  return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${params(cols)})`;
+}
+
+/** An insert of every column of a row, or an overwrite of all but the key (`cols[0]`). */
+function upsert(table: string, cols: string[]): string {
+  const overwrite = cols.slice(1).map((col) => `${col} = excluded.${col}`).join(", ");
+  return `${insert(table, cols)} ON CONFLICT (${cols[0]}) DO UPDATE SET ${overwrite}`;
+}
+
+/** A statement's parameters when it binds its arguments as they come. */
+const asGiven = (...args: unknown[]) => args;
+
+/**
+ * Statements that read (or write): `text`, bound to its arguments as they come (or to what
+ * `values` makes of them), answered by `answer`.
+ */
+function statements(write: boolean) {
+  return <A extends unknown[], R>(
+    text: string,
+    answer: (result: pg.QueryResult) => R,
+    values: (...args: A) => unknown[] = asGiven,
+  ): PgStatement<A, R> => ({ write, text, values, answer });
+}
+const read = statements(false);
+const write = statements(true);
+
+// Rows come back as plain objects with the columns' names (`any` to the driver's types).
+const all = (result: pg.QueryResult) => result.rows;
+const first = (result: pg.QueryResult) => result.rows[0];
+const found = (result: pg.QueryResult) => result.rows.length > 0;
+const changed = (result: pg.QueryResult) => (result.rowCount ?? 0) > 0;
+const nothing = () => {};
+/** The first row's `n`, a count or a number. */
+const number = (column: string) => (result: pg.QueryResult) =>
+  Number(result.rows[0]?.[column] ?? 0);
+
+const CONTAINERS = `SELECT ${CONTAINER_COLUMNS.join(", ")} FROM containers`;
+/** An update writes every column but the key and the creation time. */
+const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>
+  !["manifest", "name", "created_at"].includes(col)
+);
+const HOSTS = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
+const TOKENS = `SELECT ${TOKEN_COLUMNS.join(", ")} FROM tokens`;
+const ROLLOUTS = `SELECT ${ROLLOUT_COLUMNS.join(", ")} FROM rollouts`;
+const MANIFESTS = "SELECT name, policy, created_at, updated_at FROM manifests";
+/** PostgreSQL gives each event its id. */
+const INSERTED_EVENT_COLUMNS = EVENT_COLUMNS.filter((col) => col !== "id");
+const EVENTS = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE id > $1 AND at >= $2 ` +
+  "AND ($3::text IS NULL OR manifest = $3) AND ($4::text IS NULL OR host = $4)";
+const eventQuery = (q: EventQuery) => [q.after, q.since, q.manifest, q.host, q.limit];
+
+/**
+ * Deletes the events `ids` selects and answers how many (`n`), keeping the highest id it deleted
+ * in `meta` (`events_pruned`): the last event id outlives its event. Identity values are not
+ * transactional and may belong to a transaction still open, so the last id is read from the rows
+ * (`lastEventId`), never from the sequence.
+ */
+function pruneEvents(ids: string): string {
+  return `WITH gone AS (DELETE FROM events WHERE id IN (${ids}) RETURNING id),
+  mark AS (
+    INSERT INTO meta (key, value)
+    SELECT 'events_pruned', max(id)::text FROM gone HAVING count(*) > 0
+    ON CONFLICT (key) DO UPDATE
+    SET value = greatest(meta.value::bigint, excluded.value::bigint)::text
+  )
+  SELECT count(*) AS n FROM gone`;
+}
+
+/**
+ * The statements, by the contract's names. Each binds its arguments in order unless it says
+ * otherwise; rows are answered as the driver reads them (`bigint` as numbers: the store's pool
+ * parses them so).
+ */
+export const PG_STATEMENTS: PgStatements = {
+  // Manifests and containers.
+  hasManifest: read("SELECT 1 FROM manifests WHERE name = $1", found),
+  upsertManifest: write(
+    "INSERT INTO manifests (name, policy, created_at, updated_at) VALUES ($1, $2, $3, $3) " +
+      "ON CONFLICT (name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
+    nothing,
+  ),
+  manifest: read(`${MANIFESTS} WHERE name = $1`, first),
+  deleteManifestIfEmpty: write(
+    "DELETE FROM manifests WHERE name = $1 " +
+      "AND NOT EXISTS (SELECT 1 FROM containers WHERE manifest = $1)",
+    nothing,
+  ),
+  allManifests: read(`${MANIFESTS} ORDER BY name`, all),
+  unplacedContainers: read(
+    `${CONTAINERS} WHERE host = '' AND desired != 'removed' ORDER BY manifest, name`,
+    all,
+  ),
+  placedContainers: read(`${CONTAINERS} WHERE template != '' ORDER BY manifest, name`, all),
+  placedHosts: read(
+    "SELECT DISTINCT host FROM containers " +
+      "WHERE template != '' AND host != '' AND desired != 'removed' ORDER BY host",
+    (result) => all(result).map((row) => String(row.host)),
+  ),
+  replacingContainers: read(`${CONTAINERS} WHERE replaces != '' ORDER BY manifest, name`, all),
+  containersOfManifest: read(`${CONTAINERS} WHERE manifest = $1 ORDER BY name`, all),
+  allContainers: read(`${CONTAINERS} ORDER BY manifest, name`, all),
+  containersOfHost: read(`${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`, all),
+  containersByHostAndName: read(
+    `${CONTAINERS} WHERE host = $1 AND name = $2 ORDER BY manifest`,
+    all,
+  ),
+  container: read(`${CONTAINERS} WHERE manifest = $1 AND name = $2`, first),
+  insertContainer: write(
+    insert("containers", CONTAINER_COLUMNS),
+    nothing,
+    rowValues(CONTAINER_COLUMNS),
+  ),
+  updateContainer: write(
+    `UPDATE containers SET ${
+      UPDATED_COLUMNS.map((col, i) => `${col} = $${i + 3}`).join(", ")
+    } WHERE manifest = $1 AND name = $2`,
+    nothing,
+    rowValues(["manifest", "name", ...UPDATED_COLUMNS]),
+  ),
+  deleteContainer: write("DELETE FROM containers WHERE manifest = $1 AND name = $2", nothing),
+  hostCounts: read(
+    "SELECT host, count(*) FILTER (WHERE state = 'running') AS running, count(*) AS total " +
+      "FROM containers GROUP BY host ORDER BY host",
+    all,
+  ),
+
+  // Host indexes: the global counter is a row of `meta`, moved in the statement that reads it.
+  hostIndex: read("SELECT idx FROM hosts WHERE name = $1", number("idx")),
+  bumpHostIndex: write(
+    `WITH counter AS (
+      INSERT INTO meta (key, value) VALUES ('index', '1')
+      ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text
+      RETURNING value::bigint AS idx
+    )
+    INSERT INTO hosts (name, idx) SELECT $1, idx FROM counter
+    ON CONFLICT (name) DO UPDATE SET idx = excluded.idx
+    RETURNING idx`,
+    number("idx"),
+  ),
+
+  // Hosts.
+  hostInfo: read(`${HOSTS} WHERE name = $1`, first),
+  allHostInfo: read(`${HOSTS} ORDER BY name`, all),
+  upsertHostInfo: write(upsert("host_info", HOST_COLUMNS), nothing, rowValues(HOST_COLUMNS)),
+  touchHostInfo: write("UPDATE host_info SET last_seen = $2 WHERE name = $1", nothing),
+  deleteHostInfo: write("DELETE FROM host_info WHERE name = $1", nothing),
+
+  // Events.
+  insertEvent: write(
+    `${insert("events", INSERTED_EVENT_COLUMNS)} RETURNING id`,
+    number("id"),
+    rowValues(INSERTED_EVENT_COLUMNS),
+  ),
+  firstEvents: read(`${EVENTS} ORDER BY id LIMIT $5`, all, eventQuery),
+  lastEvents: read(
+    `${EVENTS} ORDER BY id DESC LIMIT $5`,
+    (result) => all(result).reverse(),
+    eventQuery,
+  ),
+  lastEventId: read(
+    "SELECT greatest((SELECT max(id) FROM events), " +
+      "(SELECT value::bigint FROM meta WHERE key = 'events_pruned'), 0) AS id",
+    number("id"),
+  ),
+  countEvents: read("SELECT count(*) AS n FROM events", number("n")),
+  pruneEventsBefore: write(
+    pruneEvents("SELECT id FROM events WHERE at < $1 ORDER BY id LIMIT $2"),
+    number("n"),
+  ),
+  pruneEventsBeyond: write(
+    pruneEvents(
+      "SELECT id FROM events ORDER BY id " +
+        "LIMIT greatest(0, least($2::bigint, (SELECT count(*) FROM events) - $1::bigint))",
+    ),
+    number("n"),
+  ),
+
+  // Tokens: `seq` keeps the order they were inserted in, as SQLite's rowid does.
+  insertToken: write(insert("tokens", TOKEN_COLUMNS), nothing, rowValues(TOKEN_COLUMNS)),
+  tokenByHash: read(`${TOKENS} WHERE hash = $1`, first),
+  allTokens: read(`${TOKENS} ORDER BY created_at, seq`, all),
+  touchToken: write("UPDATE tokens SET last_used_at = $2 WHERE id = $1", nothing),
+  revokeToken: write("UPDATE tokens SET revoked = 1 WHERE id = $1", changed),
+
+  // Rollouts.
+  rollout: read(`${ROLLOUTS} WHERE manifest = $1`, first),
+  activeRollouts: read(`${ROLLOUTS} WHERE status = 'running' ORDER BY manifest`, all),
+  allRollouts: read(`${ROLLOUTS} ORDER BY manifest`, all),
+  putRollout: write(upsert("rollouts", ROLLOUT_COLUMNS), nothing, rowValues(ROLLOUT_COLUMNS)),
+
+  // Revisions.
+  insertRevision: write(
+    insert("revisions", REVISION_COLUMNS),
+    nothing,
+    rowValues(REVISION_COLUMNS),
+  ),
+  latestRevision: read(
+    "SELECT coalesce(max(number), 0) AS number FROM revisions WHERE manifest = $1",
+    number("number"),
+  ),
+  revisionsOf: read(
+    "SELECT number, actor, at FROM revisions WHERE manifest = $1 ORDER BY number DESC",
+    all,
+  ),
+  revision: read(
+    `SELECT ${REVISION_COLUMNS.join(", ")} FROM revisions WHERE manifest = $1 AND number = $2`,
+    first,
+  ),
+};
+
+/** The statement that reads the installation's id, once, when the store opens. */
+export const CLUSTER_ID = "SELECT value FROM meta WHERE key = 'cluster'";
