@@ -282,7 +282,12 @@ async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
     if (sim.error !== undefined) failure = sim.error;
     else if (sim.done === undefined) failure = `no answer within ${ANSWER_TIMEOUT_MS} ms`;
     else if (sim.done < t0) failure = `answered before the manifest (status ${sim.status})`;
-    else if (!hasNewList(sim)) failure = `answer without the new container (status ${sim.status})`;
+    else if (!hasNewList(sim)) {
+      const code = sim.status === 200
+        ? ""
+        : ` ${/"code"\s*:\s*"([^"]+)"/.exec(sim.body ?? "")?.[1]}`;
+      failure = `answer without the new container (status ${sim.status}${code})`;
+    }
     if (failure === undefined) times.push(sim.done! - t0);
     else failures[failure] = (failures[failure] ?? 0) + 1;
   }
