@@ -49,12 +49,14 @@ export function spawnWithFdLimit(
 
 /**
  * Starts `launcher serve` with `args` added (such as `--reschedule-after 2s`) and waits until it
- * answers; `name` names it in the cleanup's messages.
+ * answers; `name` names it in the cleanup's messages. With `store` (a `postgres://` URL) the store
+ * is that database instead of a fresh SQLite one in the folder.
  */
 export async function startBenchServer(
   cleanup: Cleanup,
   name: string,
   args: string[] = [],
+  store?: string,
 ): Promise<BenchServer> {
   const dir = await Deno.makeTempDir({ prefix: `launcher-bench-${name}-` });
   const removeDir = cleanup.add({
@@ -73,8 +75,7 @@ export async function startBenchServer(
     "127.0.0.1",
     "--port",
     String(port),
-    "--data-dir",
-    `${dir}/data`,
+    ...(store === undefined ? ["--data-dir", `${dir}/data`] : ["--store", store]),
     "--token-pass",
     PASSWORD,
     ...args,

@@ -37,57 +37,72 @@ export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<Fan
       waitSeconds: 60,
     };
     opts.log(`  fan-out: ${opts.agents} simulated agents against one server (pid ${server.pid})`);
-    const client = spawnWithFdLimit(
-      `${dir}/client.log`,
-      Deno.execPath(),
-      [
-        "run",
-        "-A",
-        CLIENT,
-      ],
-      "piped",
-      { [FAN_OUT_ARGS_ENV]: JSON.stringify(args) },
-    );
-    const stopClient = cleanup.add({
-      name: "fan-out client",
-      run: async () => {
-        killPid(client.pid);
-        await client.status;
-      },
-      emergency: () => killPid(client.pid),
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const output = await Promise.race([
-      Promise.all([new Response(client.stdout).text(), client.status]),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the fan-out client did not finish in ${CLIENT_TIMEOUT_MS} ms`)),
-          CLIENT_TIMEOUT_MS,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
-    await stopClient();
-    const clientLog = await Deno.readTextFile(`${dir}/client.log`).catch(() => "");
-    for (const line of clientLog.split("\n").filter(Boolean)) opts.log(line);
-    const [stdout, status] = output;
-    if (!status.success) {
-      let reason = `exit code ${status.code}`;
-      try {
-        reason = (JSON.parse(stdout) as { error: string }).error;
-      } catch {
-        // No answer on stdout: the exit code says all there is.
-      }
-      throw new Error(`the fan-out client failed: ${reason}`);
-    }
-    const result = JSON.parse(stdout) as FanOutClientResult;
-    for (const [failure, count] of Object.entries(result.failures)) {
-      opts.log(`  fan-out: ${count} simulated agents failed: ${failure}`);
-    }
+    const result = await runFanOutClient(cleanup, dir, args, opts.log);
     for (const line of await serverLogTail(server, 5)) opts.log(`  fan-out server: ${line}`);
     return result;
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Runs the simulated agents (fan_out_client.ts) as a process of their own under the raised
+ * open-file limit, its progress in `dir`/client.log, and returns what it measured; `log` gets its
+ * progress and its failures by kind.
+ */
+export async function runFanOutClient(
+  cleanup: Cleanup,
+  dir: string,
+  args: FanOutClientArgs,
+  log: (line: string) => void,
+): Promise<FanOutClientResult> {
+  const client = spawnWithFdLimit(
+    `${dir}/client.log`,
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      CLIENT,
+    ],
+    "piped",
+    { [FAN_OUT_ARGS_ENV]: JSON.stringify(args) },
+  );
+  const stopClient = cleanup.add({
+    name: "fan-out client",
+    run: async () => {
+      killPid(client.pid);
+      await client.status;
+    },
+    emergency: () => killPid(client.pid),
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const output = await Promise.race([
+    Promise.all([new Response(client.stdout).text(), client.status]),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the fan-out client did not finish in ${CLIENT_TIMEOUT_MS} ms`)),
+        CLIENT_TIMEOUT_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  await stopClient();
+  const clientLog = await Deno.readTextFile(`${dir}/client.log`).catch(() => "");
+  for (const line of clientLog.split("\n").filter(Boolean)) log(line);
+  const [stdout, status] = output;
+  if (!status.success) {
+    let reason = `exit code ${status.code}`;
+    try {
+      reason = (JSON.parse(stdout) as { error: string }).error;
+    } catch {
+      // No answer on stdout: the exit code says all there is.
+    }
+    throw new Error(`the fan-out client failed: ${reason}`);
+  }
+  const result = JSON.parse(stdout) as FanOutClientResult;
+  for (const [failure, count] of Object.entries(result.failures)) {
+    log(`  fan-out: ${count} simulated agents failed: ${failure}`);
+  }
+  return result;
 }
 
 /** The figure's summary line. */

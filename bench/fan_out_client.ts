@@ -24,6 +24,31 @@ export interface FanOutClientArgs {
   serverPid: number;
   /** The `wait` of each long-poll, seconds. */
   waitSeconds: number;
+  /**
+   * More servers on the same store: the simulated agents are spread over all of them in turn
+   * (agent I on server I mod N, the first being `url`); the manifest still goes to `url`.
+   */
+  more?: FanOutTarget[];
+}
+
+/** One server the simulated agents poll. */
+export interface FanOutTarget {
+  url: string;
+  token: string;
+  pid: number;
+}
+
+/** One server's memory and CPU during the figure. */
+export interface FanOutServerFigures {
+  pid: number;
+  /** Simulated agents that held their poll on this server. */
+  agents: number;
+  rssIdle: number;
+  rssHeld: number;
+  rssAfter: number;
+  rssPeak: number;
+  cpuSeconds: number;
+  fdLimit: string;
 }
 
 /** What the client found; times in milliseconds from sending `manifest up`. */
@@ -50,6 +75,8 @@ export interface FanOutClientResult {
   serverCpuSeconds: number;
   /** The server's `Max open files` soft limit. */
   serverFdLimit: string;
+  /** Every server, the first being the one above. */
+  servers: FanOutServerFigures[];
 }
 
 const CONNECT_BATCH = 200;
@@ -57,6 +84,8 @@ const SETTLE_MS = 1_500;
 const ANSWER_TIMEOUT_MS = 30_000;
 
 interface Sim {
+  /** The server it polls. */
+  target: FanOutTarget;
   host: string;
   container: string;
   /** When the answer was complete. */
@@ -68,13 +97,13 @@ interface Sim {
 
 /** Opens one connection, writes the long-poll, and reads the answer to its end. */
 async function longPoll(sim: Sim, args: FanOutClientArgs, opened: () => void): Promise<void> {
-  const url = new URL(args.url);
+  const url = new URL(sim.target.url);
   let conn: Deno.TcpConn | undefined;
   try {
     conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
     const query = new URLSearchParams({ host: sim.host, index: "0", wait: `${args.waitSeconds}s` });
     const request = `GET /api/v1/container?${query} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-      `Authorization: Bearer ${args.token}\r\nConnection: close\r\n\r\n`;
+      `Authorization: Bearer ${sim.target.token}\r\nConnection: close\r\n\r\n`;
     await writeAll(conn, new TextEncoder().encode(request));
     opened();
     const answer = await readAnswer(conn);
@@ -178,15 +207,25 @@ function fdLimit(pid: number): string {
 
 async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
   const log = (line: string) => console.error(`  fan-out ${line}`);
+  const targets: FanOutTarget[] = [
+    { url: args.url, token: args.token, pid: args.serverPid },
+    ...(args.more ?? []),
+  ];
   const sims: Sim[] = Array.from({ length: args.agents }, (_, i) => ({
+    target: targets[i % targets.length],
     host: `sim-${i}`,
     container: `s${i}`,
   }));
-  // A warm server, as in production: the paths of `manifest up` and of the long-poll have run.
-  const warm = Array.from({ length: 20 }, (_, i) => ({ host: `warm-${i}`, container: `w${i}` }));
+  // Warm servers, as in production: the paths of `manifest up` and of the long-poll have run.
+  const warm = Array.from({ length: 20 * targets.length }, (_, i) => ({
+    target: targets[i % targets.length],
+    host: `warm-${i}`,
+    container: `w${i}`,
+  }));
   await manifestUp(args, "warm", warm);
   await Promise.all(warm.map((sim) => longPoll(sim, { ...args, waitSeconds: 0 }, () => {})));
-  const serverRssIdle = rssBytes(args.serverPid);
+  const rssIdle = targets.map((t) => rssBytes(t.pid));
+  const serverRssIdle = rssIdle[0];
 
   // Connecting in batches keeps the listen backlog from overflowing (dropped SYNs wait 1 s).
   let connected = 0;
@@ -208,10 +247,11 @@ async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
   log(`${connected} of ${sims.length} long-polls sent; letting the server settle`);
   await delay(SETTLE_MS);
   const answeredEarly = sims.filter((s) => s.done !== undefined || s.error !== undefined).length;
-  const serverRssHeld = rssBytes(args.serverPid);
+  const rssHeld = targets.map((t) => rssBytes(t.pid));
+  const serverRssHeld = rssHeld[0];
 
   const ticksPerSecond = await clockTicksPerSecond();
-  const ticks0 = cpuTicks(args.serverPid);
+  const ticks0 = targets.map((t) => cpuTicks(t.pid));
   const t0 = now();
   await manifestUp(args, "fanout", sims);
   const upMs = now() - t0;
@@ -222,8 +262,18 @@ async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
     new Promise<void>((resolve) => timer = setTimeout(resolve, ANSWER_TIMEOUT_MS)),
   ]);
   clearTimeout(timer);
-  const serverCpuSeconds = (cpuTicks(args.serverPid) - ticks0) / ticksPerSecond;
-  const serverRssAfter = rssBytes(args.serverPid);
+  const cpuSeconds = targets.map((t, i) => (cpuTicks(t.pid) - ticks0[i]) / ticksPerSecond);
+  const rssAfter = targets.map((t) => rssBytes(t.pid));
+  const servers = targets.map((t, i): FanOutServerFigures => ({
+    pid: t.pid,
+    agents: sims.filter((sim) => sim.target === t).length,
+    rssIdle: rssIdle[i],
+    rssHeld: rssHeld[i],
+    rssAfter: rssAfter[i],
+    rssPeak: statusBytes(t.pid, "VmHWM"),
+    cpuSeconds: cpuSeconds[i],
+    fdLimit: fdLimit(t.pid),
+  }));
 
   const failures: Record<string, number> = {};
   const times: number[] = [];
@@ -232,7 +282,12 @@ async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
     if (sim.error !== undefined) failure = sim.error;
     else if (sim.done === undefined) failure = `no answer within ${ANSWER_TIMEOUT_MS} ms`;
     else if (sim.done < t0) failure = `answered before the manifest (status ${sim.status})`;
-    else if (!hasNewList(sim)) failure = `answer without the new container (status ${sim.status})`;
+    else if (!hasNewList(sim)) {
+      const code = sim.status === 200
+        ? ""
+        : ` ${/"code"\s*:\s*"([^"]+)"/.exec(sim.body ?? "")?.[1]}`;
+      failure = `answer without the new container (status ${sim.status}${code})`;
+    }
     if (failure === undefined) times.push(sim.done! - t0);
     else failures[failure] = (failures[failure] ?? 0) + 1;
   }
@@ -248,10 +303,11 @@ async function main(args: FanOutClientArgs): Promise<FanOutClientResult> {
     p99Ms: times.length > 0 ? percentile(times, 99) : null,
     serverRssIdle,
     serverRssHeld,
-    serverRssAfter,
-    serverRssPeak: statusBytes(args.serverPid, "VmHWM"),
-    serverCpuSeconds,
-    serverFdLimit: fdLimit(args.serverPid),
+    serverRssAfter: servers[0].rssAfter,
+    serverRssPeak: servers[0].rssPeak,
+    serverCpuSeconds: servers[0].cpuSeconds,
+    serverFdLimit: servers[0].fdLimit,
+    servers,
   };
 }
 

@@ -11,6 +11,7 @@ import { Cleanup } from "./cleanup.ts";
 import { convergence, convergenceLine, type ConvergenceResult } from "./convergence.ts";
 import { engineCallsLine } from "./engine_calls.ts";
 import { fanOut, fanOutLine } from "./fan_out.ts";
+import { haFanOut, haFanOutLine, haPropagation, haPropagationLine } from "./ha.ts";
 import { idleCost, idleLine } from "./idle_cost.ts";
 import {
   ISSUE_HOSTS,
@@ -34,6 +35,8 @@ const FIGURES = [
   "fan-out",
   "placement",
   "reschedule",
+  "ha-propagation",
+  "ha-fanout",
 ] as const;
 type Figure = typeof FIGURES[number];
 
@@ -41,13 +44,15 @@ const WATCHDOG_MS = 10 * 60_000;
 
 const USAGE = `usage: deno task bench [options]
   --quick              shorter run: 1 convergence and placement round, 5 runs, idle 10s,
-                       2000 replicas over 200 hosts
+                       2000 replicas over 200 hosts, 1000 agents over two servers
   --idle <duration>    idle window (default 60s; 10s with --quick)
   --runs <n>           runs of propagation and report latency (default 20)
   --rounds <n>         convergence rounds, raw and launcher alternating, and placement
                        rounds (default 3)
   --containers <n>     containers of the convergence and idle figures (default 50)
   --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --ha-fan-out <n>     simulated agents of the ha-fanout figure, over two servers on one
+                       PostgreSQL (default 10000; 1000 with --quick)
   --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
   --sim-hosts <n>      simulated hosts of the placement figure (default ${ISSUE_HOSTS}; 200 with --quick)
   --interval <dur>     the agents' --interval (default 5s, the agent's own default)
@@ -62,6 +67,7 @@ interface Settings {
   rounds: number;
   containers: number;
   fanOut: number;
+  haFanOut: number;
   replicas: number;
   simHosts: number;
   quick: boolean;
@@ -79,6 +85,7 @@ function settings(): Settings {
       rounds: { type: "string" },
       containers: { type: "string" },
       "fan-out": { type: "string" },
+      "ha-fan-out": { type: "string" },
       replicas: { type: "string" },
       "sim-hosts": { type: "string" },
       interval: { type: "string", default: "5s" },
@@ -116,6 +123,7 @@ function settings(): Settings {
     rounds: count("rounds", values.rounds, values.quick ? 1 : 3),
     containers: count("containers", values.containers, 50),
     fanOut: count("fan-out", values["fan-out"], 2000),
+    haFanOut: count("ha-fan-out", values["ha-fan-out"], values.quick ? 1000 : 10_000),
     replicas: count("replicas", values.replicas, values.quick ? 2000 : ISSUE_REPLICAS),
     simHosts: count("sim-hosts", values["sim-hosts"], values.quick ? 200 : ISSUE_HOSTS),
     quick: values.quick,
@@ -171,7 +179,7 @@ async function main(): Promise<number> {
   log(
     `settings  containers ${s.containers}  rounds ${s.rounds}  runs ${s.runs}  idle ${
       secs(s.idleMs)
-    }  fan-out ${s.fanOut}  placement ${s.replicas} over ${s.simHosts}  agent --interval ${s.interval}  figures ${
+    }  fan-out ${s.fanOut}  ha-fan-out ${s.haFanOut}  placement ${s.replicas} over ${s.simHosts}  agent --interval ${s.interval}  figures ${
       FIGURES.filter((f) => s.only.has(f)).join(",")
     }`,
   );
@@ -272,6 +280,15 @@ async function main(): Promise<number> {
       if (placed === undefined) throw new Error("the placement figure did not finish");
       return Promise.resolve(rescheduleLine(placed));
     });
+    await attempt(
+      "ha-propagation",
+      async () => haPropagationLine(await haPropagation(cleanup, { runs: s.runs, log })),
+    );
+    await attempt(
+      "ha-fanout",
+      async () =>
+        haFanOutLine(await haFanOut(cleanup, { agents: s.haFanOut, quick: s.quick, log })),
+    );
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
     log(`bench setup FAILED: ${setupFailure}`);
