@@ -35,6 +35,15 @@ containers:
 `;
 }
 
+/** One placed container (no host), moved 3 s after its host goes offline. */
+const placed = `name: moved
+reschedule_after: 3s
+containers:
+  - name: web
+    image: ${TEST_IMAGE}
+    cmd: ${JSON.stringify(SLEEPER)}
+`;
+
 /** Server B: the same store and password as the cluster's server A, on its own port. */
 async function startServerB(url: string, store: string): Promise<Proc> {
   const proc = new Proc("server B", [
@@ -107,10 +116,11 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
       assert.equal((await on(A).status()).held.polls, 1, "A holds host-a's poll");
       const killed = Date.now();
       await c.killServer();
-      const up = await cliOn(B, ["manifest", "up", "-f", c.writeManifest("v2", web("two"))]);
-      assert.equal(up.code, 0, up.stderr);
+      const change = cliOn(B, ["manifest", "up", "-f", c.writeManifest("v2", web("two"))]);
       await pollUntil("B to hold both polls", async () => (await on(B).status()).held.polls === 2);
       const moved = Date.now() - killed;
+      const up = await change;
+      assert.equal(up.code, 0, up.stderr);
       await pollUntil("the change to run on host-a", async () => {
         const inspect = await c.inspect("host-a", "shop_web");
         return inspect?.State.Running && inspect.Config.Env.includes("MODE=two");
@@ -192,19 +202,41 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
           "the survivor to hold both polls",
           async () => (await on(survivor).status()).held.polls === 2,
         );
-        await c.stopAgent("host-b");
+        const file = c.writeManifest("m1", placed);
+        const up = await cliOn(survivor, ["manifest", "up", "-f", file]);
+        assert.equal(up.code, 0, up.stderr);
+        let seen = "";
+        const before = await pollUntil(() => `moved/web placed and running: ${seen}`, async () => {
+          const list = await on(survivor).ps("moved");
+          seen = JSON.stringify(list.map((s) => [s.host, s.state, s.error]));
+          return list.find((s) => s.state === "running");
+        });
+        const victim = before.host;
+        const other = victim === "host-a" ? "host-b" : "host-a";
+        await c.stopAgent(victim);
         const stopped = Date.now();
-        await pollUntil("host-b offline through the survivor", async () => {
+        await pollUntil(`${victim} offline through the survivor`, async () => {
           const hosts = await on(survivor).hosts();
-          return hosts.find((h) => h.name === "host-b")?.status === "offline";
+          return hosts.find((h) => h.name === victim)?.status === "offline";
         }, { timeoutMs: 15_000 });
         const offline = Date.now() - stopped;
-        console.log(`host-b offline ${offline} ms after its agent's kill`);
         assert.ok(offline >= 2_000, `offline after 3 intervals, not ${offline} ms`);
         const hosts = await cliOn(survivor, ["hosts"]);
         assert.equal(hosts.code, 0, hosts.stderr);
-        assert.match(hosts.stdout, /host-b\s+offline/);
-        assert.match(hosts.stdout, /host-a\s+online/);
+        assert.match(hosts.stdout, new RegExp(`${victim}\\s+offline`));
+        assert.match(hosts.stdout, new RegExp(`${other}\\s+online`));
+        await pollUntil(() => `moved/web rescheduled to ${other}: ${seen}`, async () => {
+          const list = await on(survivor).ps("moved");
+          seen = JSON.stringify(list.map((s) => [s.config.name, s.host, s.state, s.error]));
+          const web = list.find((s) => s.state === "running");
+          const inspect = await c.inspect(other, "moved_web.1");
+          return web?.host === other && inspect?.State.Running;
+        }, { timeoutMs: 20_000 });
+        console.log(
+          `${victim} offline ${offline} ms after its agent's kill; moved/web ran on ${other} ${
+            Date.now() - stopped
+          } ms after`,
+        );
       },
     );
   } finally {
