@@ -23,7 +23,7 @@ export interface CliResult {
 }
 
 /** A spawned launcher process with its output kept for failure messages. */
-class Proc {
+export class Proc {
   readonly output: string[] = [];
   private readonly child: Deno.ChildProcess;
   private readonly drained: Promise<void>;
@@ -162,9 +162,16 @@ export class Cluster {
 
   /**
    * Starts the agent of `host` against its own engine, or against the engine of `engineHost`
-   * (two agents sharing one engine), with the admin token unless given one.
+   * (two agents sharing one engine), with the admin token unless given one, polling the
+   * cluster's server unless given `master` (a list `a,b` for several servers).
    */
-  startAgent(host: string, extra: string[] = [], token = this.token, engineHost = host): void {
+  startAgent(
+    host: string,
+    extra: string[] = [],
+    token = this.token,
+    engineHost = host,
+    master = this.url,
+  ): void {
     const engine = this.engines.hosts.find((h) => h.name === engineHost);
     if (!engine) throw new Error(`no engine for ${engineHost}`);
     this.agents.set(
@@ -172,7 +179,7 @@ export class Cluster {
       new Proc(`agent ${host}`, [
         "agent",
         "--master",
-        this.url,
+        master,
         "--host",
         host,
         "--token",
