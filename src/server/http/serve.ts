@@ -28,6 +28,12 @@ export interface ServeOptions {
   rescheduleAfterMs?: number;
   /** This server's id in `launcher status` (default `hostname:port`). */
   serverId?: string;
+  /**
+   * Where agents reach this server, for the log uploads of the requests asked here when the
+   * agent polls another server of the store (default `http://<hostname>:<port>`, the machine's
+   * name for a wildcard address). Used with a PostgreSQL store only.
+   */
+  advertiseUrl?: string;
 }
 
 /** A running server. */
@@ -49,6 +55,19 @@ function clientUrl(hostname: string, port: number): string {
     : hostname === "::"
     ? "::1"
     : hostname;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Where agents reach a server listening on `hostname:port` by default (a wildcard: the machine's name). */
+export function defaultAdvertiseUrl(hostname: string, port: number): string {
+  let host = hostname;
+  if (host === "0.0.0.0" || host === "::" || host === "") {
+    try {
+      host = Deno.hostname();
+    } catch {
+      return clientUrl(hostname, port);
+    }
+  }
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
@@ -96,6 +115,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await planner.close();
     await parts.close();
     throw error;
+  }
+
+  if (isPostgresUrl(opts.store)) {
+    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.addr.port);
+    planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
   let closing: Promise<void> | undefined;
