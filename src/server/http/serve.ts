@@ -2,6 +2,7 @@
 import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
+import type { LogRelayOptions } from "../logs.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 
@@ -34,6 +35,8 @@ export interface ServeOptions {
    * name for a wildcard address). Used with a PostgreSQL store only.
    */
   advertiseUrl?: string;
+  /** Limits and timings of the log relay (tests shorten the pickup). */
+  logs?: LogRelayOptions;
 }
 
 /** A running server. */
@@ -92,6 +95,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     planner = await Planner.open(store, {
       events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
       rescheduleAfterMs: opts.rescheduleAfterMs,
+      logs: opts.logs,
       wakeups: cluster.wakeups,
       lease: cluster.lease,
       log: opts.log,
