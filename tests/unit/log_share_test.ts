@@ -9,6 +9,9 @@ import { AgentTimeoutError } from "../../src/api/errors.ts";
 import { LogRelay } from "../../src/server/logs.ts";
 import type { SharedLogRequest } from "../../src/server/wakeups.ts";
 import { ManualClock } from "../manual_clock.ts";
+import { advertiseUrl } from "../../src/cli/serve.ts";
+import { UsageError } from "../../src/cli/errors.ts";
+import { defaultAdvertiseUrl } from "../../src/server/http/serve.ts";
 
 const REQUEST = { manifest: "shop", container: "web", follow: true, timestamps: false };
 
@@ -107,4 +110,13 @@ Deno.test("a relay that does not share hands nothing to other servers and offers
   assert.equal(request.origin, undefined);
   relay.close();
   await assert.rejects(opened);
+});
+
+Deno.test("serve --advertise-url takes an http(s) URL; the default names the machine for a wildcard", () => {
+  assert.equal(advertiseUrl("http://ctl-1:8080/"), "http://ctl-1:8080");
+  assert.equal(advertiseUrl("https://ctl.example/launcher"), "https://ctl.example/launcher");
+  assert.throws(() => advertiseUrl("ctl-1:8080"), UsageError);
+  assert.throws(() => advertiseUrl("ftp://ctl-1"), UsageError);
+  assert.equal(defaultAdvertiseUrl("10.0.0.5", 8080), "http://10.0.0.5:8080");
+  assert.equal(defaultAdvertiseUrl("0.0.0.0", 8080), `http://${Deno.hostname()}:8080`);
 });
