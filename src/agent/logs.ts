@@ -61,7 +61,10 @@ export class AgentLogs {
         const batch = await client.logRequests(host, this.opts.waitMs ?? 30_000, signal);
         backoff.reset();
         unsupported = false;
-        for (const request of batch.requests) void this.#serve(batch.server, request, signal);
+        // A request asked on another server of the store goes back there (its `origin`).
+        for (const request of batch.requests) {
+          void this.#serve(request.origin ?? batch.server, request, signal);
+        }
       } catch (error) {
         if (signal.aborted) break;
         // The pull loop already says when the server is unreachable; this says what only logs
@@ -80,8 +83,8 @@ export class AgentLogs {
   }
 
   /**
-   * Uploads one request's lines to `server`, which handed it out and holds its client, until the
-   * server answers or the agent stops.
+   * Uploads one request's lines to `server`, which holds its client (the one that handed it out,
+   * or the one it was asked on), until the server answers or the agent stops.
    */
   async #serve(server: string, request: LogRequest, parent: AbortSignal): Promise<void> {
     const { client, host, log } = this.opts;

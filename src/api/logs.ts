@@ -17,6 +17,11 @@ export const LogRequestSchema = apiObject({
   tail: v.optional(v.number()),
   /** Lines from this time on (Unix seconds); absent: from the start. */
   since: v.optional(v.number()),
+  /**
+   * The URL of the server the request was asked on, when another server hands it out (several
+   * servers on one store): the upload goes there. Absent: to the server that handed it out.
+   */
+  origin: v.optional(v.pipe(v.string(), v.regex(/^https?:\/\/\S+$/, "an http(s) URL"))),
 });
 export type LogRequest = v.InferOutput<typeof LogRequestSchema>;
 

@@ -43,6 +43,20 @@ export function portNumber(text: string): number {
   return port;
 }
 
+/** Parses `--advertise-url`: an http(s) URL, without a trailing slash. */
+export function advertiseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--advertise-url must be an http(s) URL, not "${text}"`);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    throw new UsageError(`--advertise-url must be an http(s) URL, not "${text}"`);
+  }
+  return text.replace(/\/+$/, "");
+}
+
 /** Parses a duration flag that must be above zero. */
 function positiveDuration(flag: string, text: string): number {
   const ms = parseDuration(text);
@@ -105,6 +119,11 @@ export function serveCommand(log: (line: string) => void): Command {
       "how long a host may be offline before its placed containers move",
       "5m",
     )
+    .option(
+      "--advertise-url <url>",
+      "where agents reach this server, for log uploads when several servers share a store " +
+        "(default http://<ip or hostname>:<port>)",
+    )
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
@@ -123,6 +142,9 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          ...(opts.advertiseUrl === undefined
+            ? {}
+            : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),
         });
       } catch (error) {
         // A server that did not start (a store too new) leaves no signal listener behind.

@@ -344,8 +344,9 @@ export class LauncherClient {
   }
 
   /**
-   * Sends the output for log request `id` to `server`, the one that handed it out, as it is
-   * produced; resolves when the server answers, which it does once it needs no more (the client
+   * Sends the output for log request `id` to `server` (a base URL, not necessarily one of the
+   * client's: the server holding the request's client, which the request's `origin` names when
+   * another server handed it out), as it is produced; resolves when the server answers, which it does once it needs no more (the client
    * left, or `body` ended).
    */
   async uploadLogs(

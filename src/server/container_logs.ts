@@ -1,6 +1,7 @@
 /**
  * Opening a container's logs (`GET /logs`): the container and its host are looked up, a host
- * whose agent cannot answer is refused at once, and the request goes to the relay.
+ * whose agent cannot answer is refused at once, and the request goes to the relay (which, with
+ * several servers, asks the others when the agent polls none of this one's).
  */
 import { HostOfflineError, NotFoundError, ShuttingDownError } from "../api/errors.ts";
 import type { HostRegistry } from "./hosts.ts";
@@ -55,7 +56,8 @@ export async function openContainerLogs(
           "cannot send logs",
     );
   }
-  if (!relay.connected(host)) {
+  // With several servers, the agent may poll another one: the relay asks them all.
+  if (!relay.connected(host) && !relay.shared) {
     throw new HostOfflineError(
       `the agent of host ${host} is not taking log requests (not connected, or older than the ` +
         "server)",

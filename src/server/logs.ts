@@ -5,6 +5,11 @@
  * (`POST /agent/logs/{id}`), which is piped to the client's answer as it arrives (log_pipe.ts).
  * When the client leaves, the upload is answered at once, which tells the agent to close the
  * engine's stream.
+ *
+ * Several servers on one store (`share`): a request for a host whose agent polls another server
+ * is published to every server (wakeups.ts `publishLog`) with this server's URL as its `origin`,
+ * and again every second until the agent's upload arrives; the server holding the agent's log
+ * poll hands it out (`offer`), and the agent uploads to the origin, where it is piped as above.
  */
 import type { LogRequest } from "../api/schemas.ts";
 import {
@@ -18,6 +23,7 @@ import {
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import { logErrorLine, parseStart, pipeUpload, readFirstLine } from "./log_pipe.ts";
 import { Waiters } from "./waiters.ts";
+import type { SharedLogRequest } from "./wakeups.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Limits and timings of a relay. */
@@ -34,6 +40,16 @@ export interface LogRelayOptions {
   graceMs?: number;
   /** The time and timers of polls, pickups and follow checks (default the system clock). */
   clock?: Clock;
+  /** How often a request for an agent polling another server is published again (default 1 s). */
+  republishMs?: number;
+}
+
+/** How a relay reaches the relays of the other servers of its store. */
+export interface LogShare {
+  /** This server's URL as agents reach it: the uploads of the requests asked here come to it. */
+  origin: string;
+  /** Tells the other servers about a request asked here. */
+  publish(shared: SharedLogRequest): void;
 }
 
 /** What a client asks the relay for. */
@@ -54,6 +70,8 @@ interface Session {
   exists: () => Promise<boolean>;
   attached: boolean;
   timer?: TimerHandle;
+  /** The next publishing to the other servers, while the agent polls another server. */
+  republish?: TimerHandle;
   /** Hands the stream to the client (until then the client waits for headers). */
   resolve: (stream: ReadableStream<Uint8Array>) => void;
   /** Answers the client with an error (only before `resolve`). */
@@ -78,6 +96,12 @@ export class LogRelay {
   readonly #polls: Waiters<string>;
   readonly #pollEnded = new Map<string, number>();
   readonly #sessions = new Map<string, Session>();
+  readonly #republishMs: number;
+  #share: LogShare | undefined;
+  /** Requests asked on other servers, waiting for this server's poll of their host's agent. */
+  readonly #offered = new Map<string, { request: LogRequest; until: number }[]>();
+  /** The ids of the requests offered here, until when they are remembered: each is handed out once. */
+  readonly #offeredIds = new Map<string, number>();
   #closed = false;
 
   constructor(options: LogRelayOptions = {}) {
@@ -86,6 +110,7 @@ export class LogRelay {
     this.#checkMs = options.checkMs ?? 1000;
     this.#graceMs = options.graceMs ?? 1000;
     this.#clock = options.clock ?? systemClock;
+    this.#republishMs = options.republishMs ?? 1000;
     this.#polls = new Waiters({ max: options.maxPolls ?? 10_000, clock: this.#clock });
   }
 
@@ -97,6 +122,36 @@ export class LogRelay {
   /** Whether the relay was closed (the server is shutting down). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether requests for agents polling other servers are published to them (`share`). */
+  get shared(): boolean {
+    return this.#share !== undefined;
+  }
+
+  /**
+   * Shares the log requests with the other servers of the store: those for an agent not polling
+   * here are published to them, with `share.origin` for the upload.
+   */
+  share(share: LogShare): void {
+    this.#share = share;
+  }
+
+  /**
+   * A request asked on another server (`request.origin`): queued for the host's agent when its
+   * log poll is held here, else ignored. Each id is handed out once, however often it comes.
+   */
+  offer(host: string, request: LogRequest): void {
+    if (this.#closed || this.#sessions.has(request.id) || !this.connected(host)) return;
+    const now = this.#clock.now();
+    for (const [id, until] of this.#offeredIds) if (until <= now) this.#offeredIds.delete(id);
+    if (this.#offeredIds.has(request.id)) return;
+    const until = now + this.#pickupMs;
+    this.#offeredIds.set(request.id, until + this.#pickupMs);
+    const offered = this.#offered.get(host) ?? [];
+    offered.push({ request, until });
+    this.#offered.set(host, offered);
+    this.#polls.wake(host);
   }
 
   /** How many agent polls are held right now. */
@@ -162,11 +217,16 @@ export class LogRelay {
         },
         release: () => o.signal.removeEventListener("abort", onAbort),
       };
+      const share = this.#share !== undefined && !this.connected(o.host) ? this.#share : undefined;
+      const within = `${Math.round(this.#pickupMs / 1000)}s`;
       session.timer = this.#clock.setTimeout(() => {
         session.fail(
           new AgentTimeoutError(
-            `the agent of ${o.host} did not start sending logs within ` +
-              `${Math.round(this.#pickupMs / 1000)}s`,
+            share === undefined
+              ? `the agent of ${o.host} did not start sending logs within ${within}`
+              : `no agent of ${o.host} took the log request within ${within}: its agent polls ` +
+                "none of the servers of this store for log requests, or cannot reach this " +
+                `server at ${share.origin} (see serve --advertise-url)`,
           ),
         );
       }, this.#pickupMs);
@@ -176,6 +236,10 @@ export class LogRelay {
       queue.push(session);
       this.#queued.set(o.host, queue);
       this.#polls.wake(o.host);
+      if (share !== undefined) {
+        session.request.origin = share.origin;
+        this.#publish(share, session);
+      }
       if (o.signal.aborted) onAbort();
     });
   }
@@ -196,6 +260,9 @@ export class LogRelay {
       throw new NotFoundError(`log request ${id} is not waiting for host ${host}`);
     }
     session.attached = true;
+    // Taken: neither handed out again here nor published again.
+    this.#clock.clearTimeout(session.republish);
+    this.#unqueue(session);
     if (body === null) {
       session.fail(new AgentError(`the agent of ${host} sent no logs`));
       return;
@@ -250,6 +317,7 @@ export class LogRelay {
   /** Answers every held poll and open request: the server is shutting down. */
   close(): void {
     this.#closed = true;
+    this.#offered.clear();
     this.#polls.close();
     for (const session of [...this.#sessions.values()]) {
       if (session.end) session.end(logErrorLine("shutting_down", "the server is shutting down"));
@@ -262,6 +330,9 @@ export class LogRelay {
     if (this.#polls.count(host) > 0) return;
     // The agent is gone: it is not about to poll again, and nobody takes what waits for it.
     this.#pollEnded.delete(host);
+    // The origins of the requests offered here time out by themselves (or another server's poll
+    // takes them, should the agent poll there now: it will hear them again within a second).
+    this.#offered.delete(host);
     for (const session of this.#queued.get(host) ?? []) {
       session.fail(new HostOfflineError(`the agent of host ${host} disconnected`));
     }
@@ -275,6 +346,9 @@ export class LogRelay {
   #take(host: string, signal: AbortSignal): LogRequest[] {
     const taken = this.#queued.get(host) ?? [];
     this.#queued.delete(host);
+    const now = this.#clock.now();
+    const offered = (this.#offered.get(host) ?? []).filter((o) => o.until > now);
+    this.#offered.delete(host);
     if (taken.length > 0) {
       signal.addEventListener("abort", () => {
         for (const session of taken) {
@@ -283,15 +357,31 @@ export class LogRelay {
         }
       }, { once: true });
     }
-    return taken.map((session) => session.request);
+    return [...taken.map((session) => session.request), ...offered.map((o) => o.request)];
   }
 
-  /** Forgets a session: its timer, its place in the queue, its client's signal. */
+  /** Publishes a session's request to the other servers now and every second until it is taken. */
+  #publish(share: LogShare, session: Session): void {
+    if (this.#sessions.get(session.id) !== session || session.attached) return;
+    share.publish({ host: session.host, request: session.request });
+    session.republish = this.#clock.setTimeout(
+      () => this.#publish(share, session),
+      this.#republishMs,
+    );
+  }
+
+  /** Forgets a session: its timers, its place in the queue, its client's signal. */
   #drop(session: Session): void {
     this.#clock.clearTimeout(session.timer);
+    this.#clock.clearTimeout(session.republish);
     session.release();
     session.detach?.();
     this.#sessions.delete(session.id);
+    this.#unqueue(session);
+  }
+
+  /** Takes a session out of its host's queue. */
+  #unqueue(session: Session): void {
     const queue = this.#queued.get(session.host);
     if (queue === undefined) return;
     const rest = queue.filter((s) => s !== session);

@@ -11,14 +11,26 @@
  * 8,000 bytes and more): `{"v":1,"h":{"host-a":41,"host-b":42},"e":1234}` says that host-a's
  * index moved to 41, host-b's to 42, and events up to id 1234 were written (`h` and `e` each
  * optional); `{"v":1,"all":true}` says "read everything again", sent instead when the hosts would
- * not fit. A server hears its own notifications too: they wake nothing, since it woke its own
+ * not fit. A log request asked on one server for an agent that polls another travels as
+ * `{"v":1,"log":{"host":"host-a","request":{"id":...,"origin":"http://a:8080",...}}}`, sent at
+ * once on its own; a lost one is not re-read: the asking server sends it again every second until
+ * the agent answers. A server hears its own notifications too: they wake nothing, since it woke its own
  * waiters at once, and the indexes they carry are not above those it woke them for.
  */
 import pg from "pg";
+import * as v from "valibot";
+import { LogRequestSchema } from "../api/logs.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import { applicationName, KeptConnection } from "./pg_connection.ts";
-import { changed, type HostIndex, Subscribers, type Wakeup, type Wakeups } from "./wakeups.ts";
+import {
+  changed,
+  type HostIndex,
+  type SharedLogRequest,
+  Subscribers,
+  type Wakeup,
+  type Wakeups,
+} from "./wakeups.ts";
 
 /** The channel every server of a database listens on. */
 export const WAKE_CHANNEL = "launcher_wake";
@@ -53,6 +65,9 @@ export class PgWakeups implements Wakeups {
   readonly kind = "postgres";
   readonly #channel: string;
   readonly #subscribers = new Subscribers();
+  readonly #logSubscribers = new Subscribers<SharedLogRequest>();
+  /** The log requests being sent, each on its own. */
+  readonly #sendingLogs = new Set<Promise<void>>();
   readonly #listener: KeptConnection;
   readonly #sender: pg.Pool;
   readonly #clock: Clock;
@@ -118,6 +133,26 @@ export class PgWakeups implements Wakeups {
     return this.#subscribers.add(fn);
   }
 
+  publishLog(shared: SharedLogRequest): void {
+    if (this.#closing.signal.aborted) return;
+    const payload = encodeLog(shared);
+    if (payload === undefined) {
+      this.#log(`wake-ups: log request ${shared.request.id} is too large to notify`);
+      return;
+    }
+    const sent = this.#sender.query("SELECT pg_notify($1, $2)", [this.#channel, payload])
+      .then(() => {}, (error) => {
+        // The asking server sends it again within a second.
+        this.#log(`wake-ups: cannot notify a log request: ${errorMessage(error)}`);
+      })
+      .finally(() => this.#sendingLogs.delete(sent));
+    this.#sendingLogs.add(sent);
+  }
+
+  subscribeLogs(fn: (shared: SharedLogRequest) => void): () => void {
+    return this.#logSubscribers.add(fn);
+  }
+
   listening(): boolean {
     return this.#listener.client !== undefined;
   }
@@ -127,8 +162,10 @@ export class PgWakeups implements Wakeups {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
     this.#subscribers.clear();
+    this.#logSubscribers.clear();
     await this.#rereads;
     await this.#sending;
+    await Promise.all([...this.#sendingLogs]);
     await Promise.all([this.#listener.close(), this.#sender.end()]);
   }
 
@@ -159,7 +196,9 @@ export class PgWakeups implements Wakeups {
 
   #heard(payload: string | undefined): void {
     if (this.#closing.signal.aborted) return;
-    this.#subscribers.emit(decode(payload));
+    const shared = decodeLog(payload);
+    if (shared !== undefined) this.#logSubscribers.emit(shared);
+    else this.#subscribers.emit(decode(payload));
   }
 
   async #rereadEvery(everyMs: number): Promise<void> {
@@ -202,4 +241,26 @@ export function decode(payload: string | undefined): Wakeup {
   }
   if (e !== undefined && !Number.isSafeInteger(e)) return { kind: "reread" };
   return changed(hosts, e as number | undefined) ?? { kind: "reread" };
+}
+
+const SharedLogPayloadSchema = v.object({
+  v: v.literal(PAYLOAD_VERSION),
+  log: v.object({ host: v.string(), request: LogRequestSchema }),
+});
+
+/** The payload of a shared log request, or undefined when it would not fit. */
+export function encodeLog(shared: SharedLogRequest): string | undefined {
+  const text = JSON.stringify({ v: PAYLOAD_VERSION, log: shared });
+  return new TextEncoder().encode(text).length <= MAX_PAYLOAD_BYTES ? text : undefined;
+}
+
+/** The log request a notification carries, or undefined when it carries none (a wake-up). */
+export function decodeLog(payload: string | undefined): SharedLogRequest | undefined {
+  if (payload === undefined || !payload.includes('"log"')) return undefined;
+  try {
+    const parsed = v.safeParse(SharedLogPayloadSchema, JSON.parse(payload));
+    return parsed.success ? parsed.output.log : undefined;
+  } catch {
+    return undefined;
+  }
 }

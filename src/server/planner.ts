@@ -104,6 +104,7 @@ export class Planner {
   /** How commits wake held requests here and on the other servers of the store. */
   readonly wakeups: Wakeups;
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeLogs: () => void;
   /** Whether this server runs the cluster duties. */
   readonly lease: DutyLease;
   readonly #log: (line: string) => void;
@@ -138,6 +139,18 @@ export class Planner {
     });
     this.rollouts = new Rollouts({ hosts: this.hosts, events: this.events });
     this.#unsubscribe = wakeups.subscribe((wakeup) => this.#heard(wakeup));
+    this.#unsubscribeLogs = wakeups.subscribeLogs(({ host, request }) =>
+      this.logs.offer(host, request)
+    );
+  }
+
+  /**
+   * Shares log requests with the other servers of the store (several servers on PostgreSQL): a
+   * request for an agent that polls another server is published through the wake-ups, and the
+   * agent uploads to `origin`, this server's URL as agents reach it.
+   */
+  shareLogs(origin: string): void {
+    this.logs.share({ origin, publish: (shared) => this.wakeups.publishLog(shared) });
   }
 
   /**
@@ -539,6 +552,7 @@ export class Planner {
   async close(): Promise<void> {
     this.#duties.abort();
     this.#unsubscribe();
+    this.#unsubscribeLogs();
     this.releaseWaiters();
     await this.#ticking.catch(() => {});
     await this.#rereading;

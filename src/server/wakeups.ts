@@ -7,6 +7,18 @@
  * as one small NOTIFY and re-reads periodically, since a notification can be lost.
  */
 
+import type { LogRequest } from "../api/logs.ts";
+
+/**
+ * A log request asked on one server for a host whose agent polls for log requests on another:
+ * every server hears it, and the one holding that agent's log poll hands it out. `request.origin`
+ * is the asking server's URL, where the agent uploads the output.
+ */
+export interface SharedLogRequest {
+  host: string;
+  request: LogRequest;
+}
+
 /** A host whose index moved, and the index it moved to. */
 export interface HostIndex {
   host: string;
@@ -38,6 +50,14 @@ export interface Wakeups {
   publish(hosts: readonly HostIndex[], lastEventId?: number): void;
   /** Calls `fn` with every wake-up until the returned function is called; `fn` must not throw. */
   subscribe(fn: (wakeup: Wakeup) => void): () => void;
+  /**
+   * Tells the other servers (never this one) about a log request asked here; it never throws and
+   * never waits. Unlike a wake-up it carries data, and a lost one is not re-read: the asking
+   * server publishes it again until the agent answers.
+   */
+  publishLog(shared: SharedLogRequest): void;
+  /** Calls `fn` with every log request another server published, until the returned function is called. */
+  subscribeLogs(fn: (shared: SharedLogRequest) => void): () => void;
   /** Whether wake-ups from other servers can arrive right now (always true in-process). */
   listening(): boolean;
   /** Stops; waits for what it was sending. Closing again does nothing. */
@@ -50,21 +70,21 @@ export function changed(hosts: readonly HostIndex[], lastEventId?: number): Wake
   return { kind: "changed", hosts, ...(lastEventId === undefined ? {} : { lastEventId }) };
 }
 
-/** The subscribers of a `Wakeups`, called in the order they subscribed. */
-export class Subscribers {
-  readonly #fns = new Set<(wakeup: Wakeup) => void>();
+/** The subscribers of a `Wakeups` (to wake-ups, or to log requests), called in the order they subscribed. */
+export class Subscribers<T = Wakeup> {
+  readonly #fns = new Set<(item: T) => void>();
 
   /** Adds `fn`; the returned function removes it. */
-  add(fn: (wakeup: Wakeup) => void): () => void {
+  add(fn: (item: T) => void): () => void {
     // A function of its own per subscription, so that the same `fn` twice is two subscriptions.
-    const entry = (wakeup: Wakeup) => fn(wakeup);
+    const entry = (item: T) => fn(item);
     this.#fns.add(entry);
     return () => void this.#fns.delete(entry);
   }
 
-  /** Calls every subscriber with `wakeup`. */
-  emit(wakeup: Wakeup): void {
-    for (const fn of [...this.#fns]) fn(wakeup);
+  /** Calls every subscriber with `item`. */
+  emit(item: T): void {
+    for (const fn of [...this.#fns]) fn(item);
   }
 
   /** Removes every subscriber. */
@@ -81,6 +101,7 @@ export class Subscribers {
 export class LocalWakeups implements Wakeups {
   readonly kind: Wakeups["kind"] = "in-process";
   readonly #subscribers = new Subscribers();
+  readonly #logSubscribers = new Subscribers<SharedLogRequest>();
 
   publish(hosts: readonly HostIndex[], lastEventId?: number): void {
     const wakeup = changed(hosts, lastEventId);
@@ -96,12 +117,22 @@ export class LocalWakeups implements Wakeups {
     return this.#subscribers.add(fn);
   }
 
+  /** Every log subscriber hears it: tests share one between two planners to play two servers. */
+  publishLog(shared: SharedLogRequest): void {
+    this.#logSubscribers.emit(shared);
+  }
+
+  subscribeLogs(fn: (shared: SharedLogRequest) => void): () => void {
+    return this.#logSubscribers.add(fn);
+  }
+
   listening(): boolean {
     return true;
   }
 
   close(): Promise<void> {
     this.#subscribers.clear();
+    this.#logSubscribers.clear();
     return Promise.resolve();
   }
 }

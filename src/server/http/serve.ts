@@ -2,6 +2,7 @@
 import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
+import type { LogRelayOptions } from "../logs.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 
@@ -28,6 +29,14 @@ export interface ServeOptions {
   rescheduleAfterMs?: number;
   /** This server's id in `launcher status` (default `hostname:port`). */
   serverId?: string;
+  /**
+   * Where agents reach this server, for the log uploads of the requests asked here when the
+   * agent polls another server of the store (default `http://<hostname>:<port>`, the machine's
+   * name for a wildcard address). Used with a PostgreSQL store only.
+   */
+  advertiseUrl?: string;
+  /** Limits and timings of the log relay (tests shorten the pickup). */
+  logs?: LogRelayOptions;
 }
 
 /** A running server. */
@@ -52,6 +61,19 @@ function clientUrl(hostname: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/** Where agents reach a server listening on `hostname:port` by default (a wildcard: the machine's name). */
+export function defaultAdvertiseUrl(hostname: string, port: number): string {
+  let host = hostname;
+  if (host === "0.0.0.0" || host === "::" || host === "") {
+    try {
+      host = Deno.hostname();
+    } catch {
+      return clientUrl(hostname, port);
+    }
+  }
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 /** Opens the store and serves the API until `close()` or `signal`. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
@@ -73,6 +95,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     planner = await Planner.open(store, {
       events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
       rescheduleAfterMs: opts.rescheduleAfterMs,
+      logs: opts.logs,
       wakeups: cluster.wakeups,
       lease: cluster.lease,
       log: opts.log,
@@ -96,6 +119,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await planner.close();
     await parts.close();
     throw error;
+  }
+
+  if (isPostgresUrl(opts.store)) {
+    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.addr.port);
+    planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
   let closing: Promise<void> | undefined;
