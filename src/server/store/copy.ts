@@ -35,24 +35,24 @@ export class CopyTargetNotEmptyError extends LauncherError {
   }
 }
 
-/** `1 manifest`, `3 manifests`. */
-export function countOf(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? "" : "s"}`;
+/** `1 manifest`, `3 manifests` (or `plural`). */
+export function countOf(n: number, what: string, plural = `${what}s`): string {
+  return `${n} ${n === 1 ? what : plural}`;
 }
 
 /** What a store holds that a copy would overwrite or mix with (empty: nothing). */
 async function holdings(tx: Store): Promise<string[]> {
-  const counts: [number, string][] = [
+  const counts: [number, string, string?][] = [
     [(await tx.allManifests()).length, "manifest"],
     [(await tx.allContainers()).length, "container"],
     [(await tx.allTokens()).length, "token"],
-    [(await tx.allHostIndexes()).length, "host index"],
+    [(await tx.allHostIndexes()).length, "host index", "host indexes"],
     [(await tx.allHostInfo()).length, "registered host"],
     [await tx.countEvents(), "event"],
     [(await tx.allRevisions()).length, "revision"],
     [(await tx.allRollouts()).length, "rollout"],
   ];
-  const held = counts.filter(([n]) => n > 0).map(([n, what]) => countOf(n, what));
+  const held = counts.filter(([n]) => n > 0).map(([n, what, plural]) => countOf(n, what, plural));
   const lastEvent = await tx.lastEventId();
   if (held.length === 0 && lastEvent > 0) held.push(`a history of events (last id ${lastEvent})`);
   return held;
