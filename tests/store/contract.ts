@@ -83,7 +83,7 @@ function hostRow(name: string, extra: Partial<HostRow> = {}): HostRow {
 }
 
 /** An event row without its id; override what the test is about. */
-function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventRow, "id"> {
+export function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventRow, "id"> {
   return {
     at: T0,
     kind: "up",

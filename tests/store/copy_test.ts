@@ -24,6 +24,7 @@ import {
   sqliteDataDir,
 } from "../api/harness.ts";
 import { startPostgres } from "../pg_cluster.ts";
+import { eventRow } from "./contract.ts";
 
 const API_YAML = await Deno.readTextFile(new URL("../fixtures/api.yaml", import.meta.url));
 
@@ -160,19 +161,7 @@ async function assertCopied(source: Source, target: string, to = target): Promis
     assert.ok(await dst.bumpHostIndex("host-new") > highest, "indexes never go back");
     assert.ok(await dst.lastEventId() >= await src.lastEventId());
     assert.ok(
-      await dst.insertEvent({
-        at: new Date().toISOString(),
-        kind: "state",
-        actor: "test",
-        manifest: null,
-        host: null,
-        container: null,
-        action: null,
-        old_state: null,
-        new_state: null,
-        changes: null,
-        error: null,
-      }) > await src.lastEventId(),
+      await dst.insertEvent(eventRow({ at: new Date().toISOString() })) > await src.lastEventId(),
     );
   } finally {
     await src.close();

@@ -58,6 +58,36 @@ async function holdings(tx: Store): Promise<string[]> {
   return held;
 }
 
+/** Each part of a copy, in the order it is told, and the noun of one of it. */
+const PARTS: Record<keyof CopyCounts, string> = {
+  manifests: "manifest",
+  containers: "container",
+  hosts: "host",
+  tokens: "token",
+  events: "event",
+  revisions: "revision",
+  rollouts: "rollout",
+};
+
+/** `3 manifests, 12 containers`: the counts of `parts` (every part by default). */
+function describe(
+  counts: CopyCounts,
+  parts = Object.keys(PARTS) as (keyof CopyCounts)[],
+): string {
+  return parts.map((part) => countOf(counts[part], PARTS[part])).join(", ");
+}
+
+/** `copied 3 manifests, 12 containers, ...`: what a copy wrote, in one line. */
+export function describeCopy(counts: CopyCounts): string {
+  return `copied ${describe(counts)}`;
+}
+
+/** Writes each row with `write`, in order, and answers how many there were. */
+async function copyRows<Row>(rows: Row[], write: (row: Row) => Promise<void>): Promise<number> {
+  for (const row of rows) await write(row);
+  return rows.length;
+}
+
 /**
  * Copies everything `from` holds into `to`, which must hold nothing (`CopyTargetNotEmptyError`
  * otherwise, and `to` is left as it was). `from` is only read. `progress` hears one line per
@@ -72,63 +102,39 @@ export async function copyStore(
     to.transaction(async (dst) => {
       const held = await holdings(dst);
       if (held.length > 0) throw new CopyTargetNotEmptyError(to.location, held);
-      const counts: CopyCounts = {
-        manifests: 0,
-        containers: 0,
-        hosts: 0,
-        tokens: 0,
-        events: 0,
-        revisions: 0,
-        rollouts: 0,
-      };
 
       await dst.copyClusterId(src.clusterId());
-      for (const row of await src.allManifests()) {
-        await dst.copyManifest(row);
-        counts.manifests++;
-      }
-      for (const row of await src.allContainers()) {
-        await dst.insertContainer(row);
-        counts.containers++;
-      }
-      progress(
-        `${countOf(counts.manifests, "manifest")}, ${countOf(counts.containers, "container")}`,
+      const manifests = await copyRows(await src.allManifests(), (row) => dst.copyManifest(row));
+      const containers = await copyRows(
+        await src.allContainers(),
+        (row) => dst.insertContainer(row),
       );
 
       // Hosts: those with an index, and those registered (a host may have one without the other).
-      const hosts = new Set<string>();
-      let counter = await src.indexCounter();
-      for (const row of await src.allHostIndexes()) {
-        await dst.copyHostIndex(row);
-        hosts.add(row.name);
-        counter = Math.max(counter, row.idx);
-      }
+      const indexes = await src.allHostIndexes();
+      await copyRows(indexes, (row) => dst.copyHostIndex(row));
+      const counter = Math.max(await src.indexCounter(), ...indexes.map((row) => row.idx));
       if (counter > 0) await dst.copyIndexCounter(counter);
-      for (const row of await src.allHostInfo()) {
-        await dst.upsertHostInfo(row);
-        hosts.add(row.name);
-      }
-      counts.hosts = hosts.size;
-      progress(countOf(counts.hosts, "host"));
+      const registered = await src.allHostInfo();
+      await copyRows(registered, (row) => dst.upsertHostInfo(row));
+      const hosts = new Set([...indexes, ...registered].map((row) => row.name)).size;
+      progress(describe({ manifests, containers, hosts } as CopyCounts, [
+        "manifests",
+        "containers",
+        "hosts",
+      ]));
 
       // Oldest first, so that the target lists them in the same order.
-      for (const row of await src.allTokens()) {
-        await dst.insertToken(row);
-        counts.tokens++;
-      }
-      for (const row of await src.allRevisions()) {
-        await dst.insertRevision(row);
-        counts.revisions++;
-      }
-      for (const row of await src.allRollouts()) {
-        await dst.putRollout(row);
-        counts.rollouts++;
-      }
-      progress(
-        `${countOf(counts.tokens, "token")}, ${countOf(counts.revisions, "revision")}, ` +
-          countOf(counts.rollouts, "rollout"),
-      );
+      const tokens = await copyRows(await src.allTokens(), (row) => dst.insertToken(row));
+      const revisions = await copyRows(await src.allRevisions(), (row) => dst.insertRevision(row));
+      const rollouts = await copyRows(await src.allRollouts(), (row) => dst.putRollout(row));
+      progress(describe({ tokens, revisions, rollouts } as CopyCounts, [
+        "tokens",
+        "revisions",
+        "rollouts",
+      ]));
 
+      let events = 0;
       for (let after = 0;;) {
         const page = await src.firstEvents({
           after,
@@ -137,28 +143,14 @@ export async function copyStore(
           host: null,
           limit: EVENT_PAGE,
         });
-        for (const row of page) await dst.copyEvent(row);
-        counts.events += page.length;
+        events += await copyRows(page, (row) => dst.copyEvent(row));
         if (page.length < EVENT_PAGE) break;
         after = page[page.length - 1].id;
       }
       const lastEvent = await src.lastEventId();
       if (lastEvent > 0) await dst.copyLastEventId(lastEvent);
-      progress(countOf(counts.events, "event"));
-      return counts;
+      progress(countOf(events, "event"));
+      return { manifests, containers, hosts, tokens, events, revisions, rollouts };
     })
   );
-}
-
-/** `copied 3 manifests, 12 containers, ...`: what a copy wrote, in one line. */
-export function describeCopy(counts: CopyCounts): string {
-  return "copied " + [
-    countOf(counts.manifests, "manifest"),
-    countOf(counts.containers, "container"),
-    countOf(counts.hosts, "host"),
-    countOf(counts.tokens, "token"),
-    countOf(counts.events, "event"),
-    countOf(counts.revisions, "revision"),
-    countOf(counts.rollouts, "rollout"),
-  ].join(", ");
 }
