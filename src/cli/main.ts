@@ -14,6 +14,7 @@ import { manifestCommand } from "./manifest.ts";
 import { runCommand } from "./run.ts";
 import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
+import { storeCommand } from "./store.ts";
 import { tokenCommand } from "./token.ts";
 import { VERSION } from "../version.ts";
 
@@ -49,6 +50,7 @@ export function program(): Command {
   root.addCommand(statusCommand(print));
   root.addCommand(logsCommand());
   root.addCommand(runCommand(print, log));
+  root.addCommand(storeCommand(print, log));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();

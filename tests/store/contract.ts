@@ -83,7 +83,7 @@ function hostRow(name: string, extra: Partial<HostRow> = {}): HostRow {
 }
 
 /** An event row without its id; override what the test is about. */
-function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventRow, "id"> {
+export function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventRow, "id"> {
   return {
     at: T0,
     kind: "up",
@@ -488,6 +488,62 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await s.rollout("shop"), replaced);
     assert.deepEqual((await s.allRollouts()).map((r) => r.manifest), ["api", "blog", "shop"]);
     assert.deepEqual((await s.activeRollouts()).map((r) => r.manifest), ["api"]);
+  });
+
+  test("copy statements keep rows as they are; counters are raised, never lowered", async (s) => {
+    const manifest = { name: "shop", policy: '{"update":{}}', created_at: T0, updated_at: T1 };
+    await s.copyManifest(manifest);
+    assert.deepEqual(await s.manifest("shop"), manifest);
+
+    assert.deepEqual(await s.allHostIndexes(), []);
+    assert.equal(await s.indexCounter(), 0);
+    await s.copyHostIndex({ name: "host-b", idx: 7 });
+    await s.copyHostIndex({ name: "host-a", idx: 3 });
+    await s.copyIndexCounter(7);
+    await s.copyIndexCounter(2);
+    assert.deepEqual(await s.allHostIndexes(), [
+      { name: "host-a", idx: 3 },
+      { name: "host-b", idx: 7 },
+    ]);
+    assert.equal(await s.indexCounter(), 7, "never lowered");
+    assert.equal(await s.bumpHostIndex("host-c"), 8);
+    assert.equal(await s.indexCounter(), 8);
+
+    await s.copyEvent({ ...eventRow({ at: T0 }), id: 5 });
+    await s.copyEvent({ ...eventRow({ at: T1 }), id: 6 });
+    await s.copyLastEventId(9);
+    await s.copyLastEventId(4);
+    assert.deepEqual((await allEvents(s)).map((e) => [e.id, e.at]), [[5, T0], [6, T1]]);
+    assert.equal(await s.lastEventId(), 9, "a pruned last id is kept, never lowered");
+    assert.equal(await s.insertEvent(eventRow({ at: T2 })), 10, "ids go on after it");
+
+    const revision = (manifest: string, number: number) => ({
+      manifest,
+      number,
+      text: `name: ${manifest}\n`,
+      format: "yaml",
+      actor: "admin",
+      at: T0,
+    });
+    await s.insertRevision(revision("shop", 2));
+    await s.insertRevision(revision("blog", 1));
+    await s.insertRevision(revision("shop", 1));
+    assert.deepEqual(await s.allRevisions(), [
+      revision("blog", 1),
+      revision("shop", 1),
+      revision("shop", 2),
+    ]);
+
+    // Read when the store opens: this one keeps the id it read (the copy tests reopen).
+    const id = s.clusterId();
+    await s.copyClusterId("11111111-2222-3333-4444-555555555555");
+    assert.equal(s.clusterId(), id);
+  });
+
+  test("the last event id is kept when no event was ever recorded", async (s) => {
+    await s.copyLastEventId(41);
+    assert.equal(await s.lastEventId(), 41);
+    assert.equal(await s.insertEvent(eventRow()), 42);
   });
 
   test("the cluster id is made once and the same through a transaction", async (s) => {

@@ -88,7 +88,8 @@ const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>
 const HOSTS = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
 const TOKENS = `SELECT ${TOKEN_COLUMNS.join(", ")} FROM tokens`;
 const ROLLOUTS = `SELECT ${ROLLOUT_COLUMNS.join(", ")} FROM rollouts`;
-const MANIFESTS = "SELECT name, policy, created_at, updated_at FROM manifests";
+const MANIFEST_COLUMNS = ["name", "policy", "created_at", "updated_at"];
+const MANIFESTS = `SELECT ${MANIFEST_COLUMNS.join(", ")} FROM manifests`;
 /** PostgreSQL gives each event its id. */
 const INSERTED_EVENT_COLUMNS = EVENT_COLUMNS.filter((col) => col !== "id");
 const EVENTS = `SELECT ${EVENT_COLUMNS.join(", ")} FROM events WHERE id > $1 AND at >= $2 ` +
@@ -251,6 +252,51 @@ export const PG_STATEMENTS: PgStatements = {
   revision: read(
     `SELECT ${REVISION_COLUMNS.join(", ")} FROM revisions WHERE manifest = $1 AND number = $2`,
     first,
+  ),
+
+  // Copying (`launcher store copy`): what no other statement lists, and rows as they are.
+  allHostIndexes: read("SELECT name, idx FROM hosts ORDER BY name", all),
+  indexCounter: read(
+    "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'index'), 0) AS n",
+    number("n"),
+  ),
+  allRevisions: read(
+    `SELECT ${REVISION_COLUMNS.join(", ")} FROM revisions ORDER BY manifest, number`,
+    all,
+  ),
+  copyManifest: write(
+    insert("manifests", MANIFEST_COLUMNS),
+    nothing,
+    rowValues(MANIFEST_COLUMNS),
+  ),
+  copyHostIndex: write(insert("hosts", ["name", "idx"]), nothing, rowValues(["name", "idx"])),
+  copyIndexCounter: write(
+    "INSERT INTO meta (key, value) VALUES ('index', $1::bigint::text) ON CONFLICT (key) " +
+      "DO UPDATE SET value = greatest(meta.value::bigint, excluded.value::bigint)::text",
+    nothing,
+  ),
+  copyClusterId: write("UPDATE meta SET value = $1 WHERE key = 'cluster'", nothing),
+  copyEvent: write(
+    `INSERT INTO events (${EVENT_COLUMNS.join(", ")}) OVERRIDING SYSTEM VALUE ` +
+      `VALUES (${params(EVENT_COLUMNS)})`,
+    nothing,
+    rowValues(EVENT_COLUMNS),
+  ),
+  // `lastEventId` reads `events_pruned` beside the rows; the identity sequence goes on after it
+  // (`setval` is not undone by a rollback: a failed copy leaves gaps, which ids may have).
+  copyLastEventId: write(
+    `WITH mark AS (
+      INSERT INTO meta (key, value) VALUES ('events_pruned', $1::bigint::text)
+      ON CONFLICT (key) DO UPDATE
+      SET value = greatest(meta.value::bigint, excluded.value::bigint)::text
+    ),
+    seq AS (SELECT pg_get_serial_sequence('events', 'id') AS name),
+    last AS (
+      SELECT greatest($1::bigint, coalesce((SELECT max(id) FROM events), 0),
+        coalesce(pg_sequence_last_value(name::regclass), 0)) AS id FROM seq
+    )
+    SELECT setval(name, greatest(id, 1), id > 0) FROM seq, last`,
+    nothing,
   ),
 };
 

@@ -66,6 +66,12 @@ export interface HostRow {
   draining: number;
 }
 
+/** A host's index (`hosts`): the value of the global counter its last bump took. */
+export interface HostIndexRow {
+  name: string;
+  idx: number;
+}
+
 /** Containers placed on one host: how many are running (as last reported), and how many in all. */
 export interface HostCountRow {
   host: string;

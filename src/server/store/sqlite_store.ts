@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { errorMessage } from "../../errors.ts";
 import { containerStatements } from "./containers.ts";
+import { copyStatements } from "./copying.ts";
 import { eventStatements } from "./events.ts";
 import { hostStatements } from "./hosts.ts";
 import { indexStatements } from "./indexes.ts";
@@ -131,6 +132,7 @@ export class SqliteStore implements Store {
       ...tokenStatements(prepare),
       ...rolloutStatements(prepare),
       ...revisionStatements(prepare),
+      ...copyStatements(prepare),
     };
     this.#Transaction = SqliteTransaction.over(statements);
     for (const [name, method] of syncMethods(statements)) {

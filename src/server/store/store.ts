@@ -11,6 +11,7 @@ import type {
   EventQuery,
   EventRow,
   HostCountRow,
+  HostIndexRow,
   HostRow,
   ManifestRow,
   RevisionEntryRow,
@@ -153,6 +154,38 @@ export interface RevisionStore {
   revision(manifest: string, number: number): Promise<RevisionRow | undefined>;
 }
 
+/**
+ * What `launcher store copy` (`copy.ts`) needs beyond the other statements: reads of what no other
+ * statement lists, and writes that keep what the others make anew (ids, times, counters). Only
+ * for copying into a new, empty store; nothing else calls them.
+ */
+export interface CopyStore {
+  /** Every host's index, by name (hosts forgotten by `host_info` included). */
+  allHostIndexes(): Promise<HostIndexRow[]>;
+  /** The global index counter: the value the last bump took (0: none yet). */
+  indexCounter(): Promise<number>;
+  /** Every revision with its text, of manifests downed too; by manifest, then number. */
+  allRevisions(): Promise<RevisionRow[]>;
+  /** Inserts a manifest row as it is, its creation time included. */
+  copyManifest(row: ManifestRow): Promise<void>;
+  /** Inserts a host's index as it is. */
+  copyHostIndex(row: HostIndexRow): Promise<void>;
+  /** Raises the global index counter to `value` (never lowers it): the next bump goes above. */
+  copyIndexCounter(value: number): Promise<void>;
+  /**
+   * Replaces the installation's id. `clusterId()` reads it when the store opens: a store that
+   * was copied into is closed, and the servers open it afterwards.
+   */
+  copyClusterId(id: string): Promise<void>;
+  /** Inserts an event with its id. */
+  copyEvent(row: EventRow): Promise<void>;
+  /**
+   * Makes `id` the last event id ever recorded (when higher than the last one): `lastEventId`
+   * answers it, and the next event's id comes after it, as it would in the source.
+   */
+  copyLastEventId(id: number): Promise<void>;
+}
+
 /** Every statement of the store. */
 export interface StoreStatements
   extends
@@ -162,7 +195,8 @@ export interface StoreStatements
     EventStore,
     TokenStore,
     RolloutStore,
-    RevisionStore {}
+    RevisionStore,
+    CopyStore {}
 
 /**
  * The store, or one transaction of it: both have every statement. A statement on the store
