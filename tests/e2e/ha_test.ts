@@ -5,8 +5,7 @@
  * A change through one server runs on the host polling the other; a server killed under a held
  * poll sends its agent to the other; the database restarted loses nothing answered and refuses
  * writes while down; the duty holder killed hands the duties over, and host liveness still works.
- * Not here yet: `logs -f` through the server not holding the agent's log poll (503 host_offline
- * on main for now; docs/ha.md).
+ * `logs -f` works through either server, whichever holds the agent's log poll.
  */
 import assert from "node:assert/strict";
 import { LauncherClient } from "../../src/client/client.ts";
@@ -35,6 +34,40 @@ containers:
     image: ${TEST_IMAGE}
     cmd: ${JSON.stringify(SLEEPER)}
 `;
+}
+
+/** A container on host-a that prints a numbered line five times a second. */
+const talker = `name: talk
+containers:
+  - name: talk
+    host: host-a
+    image: ${TEST_IMAGE}
+    cmd: ["sh", "-c", "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.2; done"]
+`;
+
+/** Follows `launcher logs -f` through a server until `want` shows, then stops it. */
+async function followUntil(url: string, token: string, target: string, want: RegExp) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "logs", target, "-f"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { LAUNCHER_URL: url, LAUNCHER_TOKEN: token, NO_COLOR: "1" },
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  try {
+    while (!want.test(out)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await reader.cancel().catch(() => {});
+    await child.status;
+  }
+  return { out, stderr: await stderr };
 }
 
 /** One placed container (no host), moved 3 s after its host goes offline. */
@@ -166,6 +199,17 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
         return inspect?.State.Running && inspect.Config.Env.includes("MODE=four");
       });
       assert.equal((await c.inspect("host-b", "kept_db"))?.State.StartedAt, startedB);
+    });
+
+    await step("logs -f works through either server, whichever holds the log poll", async () => {
+      const up = await cliOn(A, ["manifest", "up", "-f", c.writeManifest("talk", talker)]);
+      assert.equal(up.code, 0, up.stderr);
+      await pollUntil("talk running", () => running(A, "talk", "talk"));
+      // host-a's agent polls one of the two: through the other, the request crosses servers.
+      for (const url of [A, B]) {
+        const seen = await followUntil(url, c.token, "talk/talk", /line \d+\n[^]*line \d+\n/);
+        assert.match(seen.out, /line \d+\n[^]*line \d+\n/, `${url}: ${seen.stderr}`);
+      }
     });
 
     await step(
