@@ -20,5 +20,6 @@ export * from "./normalized.ts";
 export * from "./queries.ts";
 export * from "./rollouts.ts";
 export * from "./revisions.ts";
+export * from "./status.ts";
 export * from "./tokens.ts";
 export { type ErrorBody, ErrorBodySchema, type ErrorDetail, ErrorDetailSchema } from "./errors.ts";

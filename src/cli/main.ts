@@ -13,6 +13,7 @@ import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
 import { runCommand } from "./run.ts";
 import { serveCommand } from "./serve.ts";
+import { statusCommand } from "./status.ts";
 import { tokenCommand } from "./token.ts";
 import { VERSION } from "../version.ts";
 
@@ -45,6 +46,7 @@ export function program(): Command {
   root.addCommand(tokenCommand(print));
   root.addCommand(eventsCommand(print));
   root.addCommand(hostsCommand(print));
+  root.addCommand(statusCommand(print));
   root.addCommand(logsCommand());
   root.addCommand(runCommand(print, log));
   // Every subcommand throws instead of exiting, so run() decides the exit code.

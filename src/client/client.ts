@@ -28,6 +28,8 @@ import {
   RevisionSchema,
   type RollbackResult,
   RollbackResultSchema,
+  type ServerStatus,
+  ServerStatusSchema,
   type StateReport,
   type TokenCreated,
   TokenCreatedSchema,
@@ -268,6 +270,12 @@ export class LauncherClient {
   async hosts(): Promise<HostStatus[]> {
     const res = await this.request("GET", "/hosts");
     return v.parse(HostListSchema, await res.json());
+  }
+
+  /** The server that answers: its store, who runs the cluster duties, what it holds. */
+  async status(): Promise<ServerStatus> {
+    const res = await this.request("GET", "/status");
+    return v.parse(ServerStatusSchema, await res.json());
   }
 
   /** Drains a host: it takes no new containers and its containers are removed. */

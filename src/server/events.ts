@@ -17,6 +17,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Step } from "./diff.ts";
 import type { ContainerRow, EventRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
+import { LocalWakeups, type Wakeup, type Wakeups } from "./wakeups.ts";
 
 /** What one event says, before the log gives it an id and a time. */
 export interface NewEvent {
@@ -42,6 +43,13 @@ export interface EventLogOptions {
   maxWaiters?: number;
   /** The time events are stamped and aged with, and the timers of held waits. */
   clock?: Clock;
+  /**
+   * Whether every record prunes, in its transaction (default true: one server). Otherwise the
+   * server holding the duty lease calls `prune` (several servers).
+   */
+  pruneOnRecord?: boolean;
+  /** How commits wake followers here and on other servers (default: this process only). */
+  wakeups?: Wakeups;
 }
 
 /** Which events to read. */
@@ -160,32 +168,49 @@ function toRecord(row: EventRow): EventRecord {
 export class EventLog {
   readonly retentionMs: number;
   readonly maxRows: number;
+  /** Whether every record prunes; else `prune` is a cluster duty. */
+  readonly pruneOnRecord: boolean;
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #waits: Waiters<typeof ANY_EVENT>;
+  readonly #wakeups: Wakeups;
+  readonly #unsubscribe: () => void;
   /** What the store holds, as counted at the last prune plus the inserts since. */
   #rows = 0;
   #lastAgePrune = -Infinity;
   #wakeQueued = false;
-  /** How many times followers were woken: a wait that saw it move must not wait. */
-  #woken = 0;
+  /**
+   * The last event id followers were woken for: a wake-up not above it was acted on already (a
+   * server hears its own), and a wait that saw it move must not wait.
+   */
+  #wokenAt = 0;
+  /** The re-read in progress: one at a time. */
+  #rereading: Promise<void> | undefined;
 
   private constructor(store: Store, options: EventLogOptions) {
     this.#store = store;
     this.retentionMs = options.retentionMs ?? DEFAULT_EVENTS_RETENTION_MS;
     this.maxRows = options.maxRows ?? DEFAULT_EVENTS_MAX_ROWS;
+    this.pruneOnRecord = options.pruneOnRecord ?? true;
     this.#clock = options.clock ?? systemClock;
     this.#waits = new Waiters({
       max: options.maxWaiters ?? DEFAULT_MAX_WAITERS,
       clock: this.#clock,
     });
+    this.#wakeups = options.wakeups ?? new LocalWakeups();
+    this.#unsubscribe = this.#wakeups.subscribe((wakeup) => this.#heard(wakeup));
   }
 
-  /** The event log of a store: counts what it holds and prunes what is past keeping. */
+  /**
+   * The event log of a store: counts what it holds and, when every record prunes, prunes what
+   * is past keeping.
+   */
   static async open(store: Store, options: EventLogOptions = {}): Promise<EventLog> {
     const log = new EventLog(store, options);
-    log.#rows = await store.countEvents();
-    await store.transaction((tx) => log.#prune(tx));
+    if (log.pruneOnRecord) {
+      log.#rows = await store.countEvents();
+      await store.transaction((tx) => log.#prune(tx));
+    }
     return log;
   }
 
@@ -197,8 +222,9 @@ export class EventLog {
     if (events.length === 0) return;
     const at = new Date(this.#clock.now()).toISOString();
     await tx.transaction(async (tx) => {
+      let last = 0;
       for (const e of events) {
-        await tx.insertEvent({
+        last = await tx.insertEvent({
           at,
           kind: e.kind,
           actor: e.actor,
@@ -212,10 +238,21 @@ export class EventLog {
           error: e.error ?? null,
         });
       }
-      this.#rows += events.length;
-      await this.#prune(tx);
-      tx.onCommit(() => this.#queueWake());
+      if (this.pruneOnRecord) {
+        this.#rows += events.length;
+        await this.#prune(tx);
+      }
+      tx.onCommit(() => this.#wakeups.publish([], last));
     });
+  }
+
+  /**
+   * Deletes events past keeping, in `tx`: the cluster duty of the server holding the lease when
+   * records do not prune. It counts what the store holds first, since other servers insert too.
+   */
+  async prune(tx: Store): Promise<void> {
+    this.#rows = await tx.countEvents();
+    await this.#prune(tx);
   }
 
   /** Events matching `filter`, by id, and the id to read on from (`after` of the next read). */
@@ -248,11 +285,16 @@ export class EventLog {
    * `OverloadedError` when too many calls are already held.
    */
   async wait(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const woken = this.#woken;
-    if (await this.#store.lastEventId() > afterId) return true;
-    // Events committed while the id was read woke nobody yet waiting: look again instead.
-    if (this.#woken !== woken) return true;
-    return await this.#waits.wait(ANY_EVENT, timeoutMs, signal) === "woken";
+    const deadline = this.#clock.now() + timeoutMs;
+    for (;;) {
+      const woken = this.#wokenAt;
+      if (await this.#store.lastEventId() > afterId) return true;
+      // Events committed while the id was read woke nobody yet waiting: look again.
+      if (this.#wokenAt !== woken) continue;
+      // A wake-up for events this wait has already seen holds on for the rest of the time.
+      const end = await this.#waits.wait(ANY_EVENT, deadline - this.#clock.now(), signal);
+      if (end !== "woken") return false;
+    }
   }
 
   /** How many `wait` calls are being held right now. */
@@ -265,13 +307,36 @@ export class EventLog {
     this.#waits.close();
   }
 
-  /** Wakes followers after a commit, once however many events it recorded. */
-  #queueWake(): void {
+  /** Stops hearing wake-ups, releases held waits and waits for the re-read in progress. */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    this.releaseWaiters();
+    await this.#rereading;
+  }
+
+  /** What a wake-up says to the followers held here. */
+  #heard(wakeup: Wakeup): void {
+    if (wakeup.kind === "changed") {
+      if (wakeup.lastEventId !== undefined) this.#wake(wakeup.lastEventId);
+    } else if (this.#waits.held > 0) {
+      // Only the re-read finds what a lost notification would have said.
+      this.#rereading ??= this.#store.lastEventId()
+        .then((id) => this.#wake(id), () => {}) // A failed read: the next re-read tries again.
+        .finally(() => this.#rereading = undefined);
+    }
+  }
+
+  /**
+   * Wakes followers for events up to `lastId`, unless they were woken for those already; once
+   * however many commits a turn of the event loop brought.
+   */
+  #wake(lastId: number): void {
+    if (lastId <= this.#wokenAt) return;
+    this.#wokenAt = lastId;
     if (this.#wakeQueued) return;
     this.#wakeQueued = true;
     queueMicrotask(() => {
       this.#wakeQueued = false;
-      this.#woken++;
       this.#waits.wakeAll();
     });
   }

@@ -39,6 +39,8 @@ export class HostRegistry {
   /** When each host was last seen, in memory (the store's copy lags by up to a second). */
   readonly #seen = new Map<string, number>();
   readonly #persisted = new Map<string, number>();
+  /** Each host's interval, as registered here or read once from the store (`refreshHeld`). */
+  readonly #intervals = new Map<string, number>();
   readonly #startedAt: number;
 
   constructor(store: Store, options: HostRegistryOptions) {
@@ -73,6 +75,7 @@ export class HostRegistry {
     });
     this.#seen.set(r.host, now);
     this.#persisted.set(r.host, now);
+    this.#intervals.set(r.host, r.intervalMs);
   }
 
   /** Notes that the host's agent polled just now (outside any transaction). */
@@ -84,6 +87,35 @@ export class HostRegistry {
     // Polls are reads: on a full disk the time stays in memory and a later poll writes it.
     await this.#store.bestEffort(() =>
       this.#store.touchHostInfo(host, new Date(now).toISOString())
+    );
+  }
+
+  /**
+   * Writes the last-seen time of hosts whose agents hold a long-poll here, for the other servers
+   * of the store: they judge liveness by the stored time alone, and a held poll writes nothing
+   * else for up to its whole wait. Each host is written once per its interval (its agent is
+   * offline after 3), in one transaction. Call it about once a second, with several servers.
+   */
+  async refreshHeld(hosts: readonly string[]): Promise<void> {
+    const now = this.#now();
+    const due: string[] = [];
+    for (const host of hosts) {
+      this.#seen.set(host, now);
+      let interval = this.#intervals.get(host);
+      if (interval === undefined) {
+        interval = (await this.#store.hostInfo(host))?.interval_ms ?? DEFAULT_INTERVAL_MS;
+        this.#intervals.set(host, interval);
+      }
+      const every = Math.max(interval, PERSIST_EVERY_MS);
+      if (now - (this.#persisted.get(host) ?? 0) >= every) due.push(host);
+    }
+    if (due.length === 0) return;
+    for (const host of due) this.#persisted.set(host, now);
+    const at = new Date(now).toISOString();
+    await this.#store.bestEffort(() =>
+      this.#store.transaction(async (tx) => {
+        for (const host of due) await tx.touchHostInfo(host, at);
+      })
     );
   }
 
@@ -145,6 +177,7 @@ export class HostRegistry {
     await tx.deleteHostInfo(host);
     this.#seen.delete(host);
     this.#persisted.delete(host);
+    this.#intervals.delete(host);
   }
 
   /**

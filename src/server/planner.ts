@@ -28,6 +28,8 @@ import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import { recordRevision } from "./revisions.ts";
 import type { Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
+import { type DutyLease, LocalLease } from "./duty_lease.ts";
+import { type HostIndex, LocalWakeups, type Wakeup, type Wakeups } from "./wakeups.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
 export interface ReportManyResult {
@@ -52,6 +54,18 @@ export interface PlannerOptions {
   logs?: LogRelayOptions;
   /** How long a host may be offline before its placed containers move (default 5 minutes). */
   rescheduleAfterMs?: number;
+  /**
+   * How commits wake held requests, here and on the other servers of the store (default: in
+   * this process only, for one server). The planner subscribes; its creator closes it.
+   */
+  wakeups?: Wakeups;
+  /**
+   * Whether this server runs the cluster duties (default: always, for one server). With a shared
+   * lease, event retention is one of the duties too. Its creator closes it.
+   */
+  lease?: DutyLease;
+  /** Where failures in the background (re-reads after wake-ups) are said. */
+  log?: (line: string) => void;
 }
 
 /** How often the scheduler's duties run: placement waits at most this long for room. */
@@ -82,13 +96,34 @@ export class Planner {
   readonly #duties = new AbortController();
   /** The tick in progress, or the last one: ticks run one after the other, never two at once. */
   #ticking: Promise<unknown> = Promise.resolve();
-  /** How many times each host's waiters were woken: a wait that saw it move must not wait. */
-  readonly #woken = new Map<string, number>();
+  /**
+   * The index each host's waiters were last woken for: a wake-up for an index not above it has
+   * been acted on already (a server hears its own), and a wait that saw it move must not wait.
+   */
+  readonly #wokenAt = new Map<string, number>();
+  /** How commits wake held requests here and on the other servers of the store. */
+  readonly wakeups: Wakeups;
+  readonly #unsubscribe: () => void;
+  /** Whether this server runs the cluster duties. */
+  readonly lease: DutyLease;
+  readonly #log: (line: string) => void;
+  /** The re-read in progress: one at a time. */
+  #rereading: Promise<void> | undefined;
+  #rereadFailing = false;
 
-  private constructor(store: Store, events: EventLog, options: PlannerOptions, clock: Clock) {
+  private constructor(
+    store: Store,
+    events: EventLog,
+    options: PlannerOptions,
+    clock: Clock,
+    wakeups: Wakeups,
+  ) {
     this.store = store;
     this.#cluster = store.clusterId();
     this.clock = clock;
+    this.wakeups = wakeups;
+    this.lease = options.lease ?? new LocalLease("local", clock.now());
+    this.#log = options.log ?? (() => {});
     this.#hostWaits = new Waiters({ max: options.maxWaiters ?? DEFAULT_MAX_WAITERS, clock });
     this.events = events;
     this.hosts = new HostRegistry(store, {
@@ -102,13 +137,23 @@ export class Planner {
       rescheduleAfterMs: options.rescheduleAfterMs,
     });
     this.rollouts = new Rollouts({ hosts: this.hosts, events: this.events });
+    this.#unsubscribe = wakeups.subscribe((wakeup) => this.#heard(wakeup));
   }
 
-  /** A planner over an open store; the event history is pruned first. */
+  /**
+   * A planner over an open store. With one server the event history is pruned first and on
+   * every record; with a shared lease (several servers), by the duties.
+   */
   static async open(store: Store, options: PlannerOptions = {}): Promise<Planner> {
     const clock = options.clock ?? systemClock;
-    const events = await EventLog.open(store, { ...options.events, clock });
-    return new Planner(store, events, options, clock);
+    const wakeups = options.wakeups ?? new LocalWakeups();
+    const events = await EventLog.open(store, {
+      pruneOnRecord: !(options.lease?.shared ?? false),
+      ...options.events,
+      clock,
+      wakeups,
+    });
+    return new Planner(store, events, options, clock, wakeups);
   }
 
   /** Records an agent's registration, and places what waits for a host like this one. */
@@ -220,7 +265,6 @@ export class Planner {
       }
       touched.delete("");
       await this.#bump(tx, touched);
-      tx.onCommit(() => this.#wake(touched));
       return result;
     });
   }
@@ -257,7 +301,6 @@ export class Planner {
       await tx.deleteManifestIfEmpty(name);
       touched.delete("");
       await this.#bump(tx, touched);
-      tx.onCommit(() => this.#wake(touched));
     });
   }
 
@@ -313,7 +356,6 @@ export class Planner {
         action: a.action,
       }]);
       await this.#bump(tx, [a.host]);
-      tx.onCommit(() => this.#wake([a.host]));
     });
   }
 
@@ -376,12 +418,18 @@ export class Planner {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
     await this.hosts.seen(host);
-    const woken = this.#woken.get(host);
-    if (await this.hostIndex(host) !== afterIndex) return;
-    // A change committed while the index was read woke nobody yet waiting: answer at once.
-    if (this.#woken.get(host) !== woken) return;
-    await this.#hostWaits.wait(host, timeoutMs, signal);
+    for (;;) {
+      const woken = this.#wokenAt.get(host);
+      if (await this.hostIndex(host) !== afterIndex) return;
+      // A change committed while the index was read woke nobody yet waiting: read it again.
+      if (this.#wokenAt.get(host) !== woken) continue;
+      // A wake-up that moved nothing this wait sees (a re-read after another server's change
+      // that this one has not read yet) holds on for the rest of the time.
+      const end = await this.#hostWaits.wait(host, deadline - this.clock.now(), signal);
+      if (end !== "woken") return;
+    }
   }
 
   /** Releases every held `waitForHost` call and answers new ones at once (server shutdown). */
@@ -422,7 +470,6 @@ export class Planner {
       const drained = await this.scheduler.drain(tx, host, now, actor);
       for (const h of drained.touched) touched.add(h);
       await this.#bump(tx, touched);
-      tx.onCommit(() => this.#wake(touched));
       return { removed, moved: drained.moved };
     });
   }
@@ -430,7 +477,10 @@ export class Planner {
   /**
    * The scheduler's periodic duties, each in its own transaction: replaced instances whose
    * replacements run are removed, waiting instances placed where room appeared, and instances of
-   * hosts lost too long moved. A tick asked for while one runs starts once that one is over.
+   * hosts lost too long moved; with a shared lease, events past their retention deleted. Only while
+   * this server holds the duty lease: elsewhere a tick does nothing (the holder's next one does
+   * it), and one that loses the lease stops before its next duty. A tick asked for while one
+   * runs starts once that one is over.
    */
   tick(): Promise<void> {
     const tick = this.#ticking.catch(() => {}).then(() => this.#tick());
@@ -439,18 +489,25 @@ export class Planner {
   }
 
   async #tick(): Promise<void> {
-    const duties = [
+    const duties: ((tx: Store, now: string) => Promise<Set<string>>)[] = [
       (tx: Store, now: string) => this.rollouts.advance(tx, Date.parse(now)),
       (tx: Store, now: string) => this.scheduler.retireReplaced(tx, now),
       (tx: Store, now: string) => this.scheduler.placeWaiting(tx, now),
       (tx: Store, now: string) => this.scheduler.rescheduleLost(tx, this.clock.now(), now),
     ];
+    if (!this.events.pruneOnRecord) {
+      duties.push(async (tx) => {
+        await this.events.prune(tx);
+        return new Set<string>();
+      });
+    }
     for (const duty of duties) {
+      // On a server that does not hold the duty lease (or lost it meanwhile), the holder does it.
+      if (!this.lease.holding()) return;
       await this.store.transaction(async (tx) => {
         const changed = await duty(tx, new Date(this.clock.now()).toISOString());
         changed.delete("");
         await this.#bump(tx, changed);
-        tx.onCommit(() => this.#wake(changed));
       });
     }
   }
@@ -475,24 +532,61 @@ export class Planner {
     })();
   }
 
-  /** Releases held waiters, waits for the tick in progress, and closes the store. */
+  /**
+   * Releases held waiters, waits for the tick and the re-read in progress, and closes the store
+   * (not the wake-ups nor the lease it was given: their creator does).
+   */
   async close(): Promise<void> {
     this.#duties.abort();
+    this.#unsubscribe();
     this.releaseWaiters();
     await this.#ticking.catch(() => {});
+    await this.#rereading;
+    await this.events.close();
     await this.store.close();
   }
 
-  /** Moves each host's index to the next value of the global counter, in `tx`. */
+  /**
+   * Moves each host's index to the next value of the global counter, in `tx`, and wakes the
+   * hosts' long-polls on every server once `tx` has committed.
+   */
   async #bump(tx: Store, hosts: Iterable<string>): Promise<void> {
-    for (const host of hosts) await tx.bumpHostIndex(host);
+    const moved: HostIndex[] = [];
+    for (const host of hosts) moved.push({ host, index: await tx.bumpHostIndex(host) });
+    if (moved.length > 0) tx.onCommit(() => this.wakeups.publish(moved));
   }
 
-  /** Wakes the waiters of hosts whose index moved; call after the transaction committed. */
-  #wake(hosts: Iterable<string>): void {
-    for (const host of hosts) {
-      this.#woken.set(host, (this.#woken.get(host) ?? 0) + 1);
-      this.#hostWaits.wake(host);
+  /** What a wake-up says to the long-polls held here. */
+  #heard(wakeup: Wakeup): void {
+    if (wakeup.kind === "changed") {
+      for (const { host, index } of wakeup.hosts) this.#wake(host, index);
+    } else {
+      this.#rereading ??= this.#reread().finally(() => this.#rereading = undefined);
+    }
+  }
+
+  /** Wakes the waiters of a host whose index moved to `index`, unless they were woken for it. */
+  #wake(host: string, index: number): void {
+    if (index <= (this.#wokenAt.get(host) ?? -1)) return;
+    this.#wokenAt.set(host, index);
+    this.#hostWaits.wake(host);
+  }
+
+  /**
+   * Reads the index of every host with held long-polls and wakes those that moved unheard (a
+   * lost notification); and, since other servers judge a host's liveness by the last-seen time
+   * in the store, refreshes it for the hosts whose agents are held here.
+   */
+  async #reread(): Promise<void> {
+    try {
+      const held = this.#hostWaits.keys();
+      for (const host of held) this.#wake(host, await this.store.hostIndex(host));
+      await this.hosts.refreshHeld(held);
+      if (this.#rereadFailing) this.#log("wake-ups: reading the store again");
+      this.#rereadFailing = false;
+    } catch (error) {
+      if (!this.#rereadFailing) this.#log(`wake-ups: cannot re-read: ${errorMessage(error)}`);
+      this.#rereadFailing = true;
     }
   }
 }

@@ -41,6 +41,11 @@ export class Waiters<K> {
     return this.#closed;
   }
 
+  /** The keys that have waits held right now. */
+  keys(): K[] {
+    return [...this.#byKey.keys()];
+  }
+
   /** How many waits on `key` are held right now. */
   count(key: K): number {
     return this.#byKey.get(key)?.size ?? 0;

@@ -123,6 +123,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     logs: options.logs,
     events: options.events,
     rescheduleAfterMs: options.rescheduleAfterMs,
+    wakeups: options.wakeups,
+    lease: options.lease,
   });
   const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
   let token = options.token;

@@ -42,11 +42,14 @@ Deno.test("the CLI's static import graph does not load the YAML parser", () => {
   );
 });
 
-Deno.test("a server on SQLite does not load the PostgreSQL driver", () => {
+Deno.test("a server on a data dir does not load the PostgreSQL driver", () => {
   const graph = [...staticGraph("src/server/http/serve.ts")];
-  assert.ok(
-    graph.some((m) => m.endsWith("src/server/store/store.ts")),
-    "the walk reaches the store",
+  assert.ok(graph.some((m) => m.endsWith("src/server/cluster.ts")), "the walk reaches the cluster");
+  assert.ok(graph.some((m) => m.endsWith("src/server/store/store.ts")), "and the store");
+  assert.deepEqual(
+    graph.filter((m) =>
+      m === "bare:pg" || /\/src\/server\/pg_/.test(m) || m.includes("/postgres_store.ts")
+    ),
+    [],
   );
-  assert.deepEqual(graph.filter((m) => m === "bare:pg" || m.includes("/postgres_store.ts")), []);
 });

@@ -52,6 +52,7 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "POST", path: "/manifest/revision", need: "read" },
   { method: "GET", path: "/manifests", need: "read" },
   { method: "GET", path: "/hosts", need: "read" },
+  { method: "GET", path: "/status", need: "read" },
   { method: "GET", path: "/events", need: "read" },
   { method: "GET", path: "/logs", need: "read" },
   { method: "GET", path: "/container", need: "agent", host: "query" },

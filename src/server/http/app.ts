@@ -25,6 +25,7 @@ import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
+import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps) {
     .route("/", containerRoutes({ planner, maxWaitMs }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
+    .route("/", statusRoutes(planner))
     .route("/", logsRoutes({ planner, maxWaitMs, clock }));
 }
 

@@ -1,6 +1,7 @@
 /** Starts the control plane: the store, the planner and the API on Deno.serve. */
 import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
+import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 
@@ -25,6 +26,8 @@ export interface ServeOptions {
   eventsMaxRows?: number;
   /** How long a host may be offline before its placed containers move (default 5 minutes). */
   rescheduleAfterMs?: number;
+  /** This server's id in `launcher status` (default `hostname:port`). */
+  serverId?: string;
 }
 
 /** A running server. */
@@ -59,16 +62,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (!created && from < to) {
     opts.log?.(`upgraded the store ${store.location} from schema version ${from} to ${to}`);
   }
+  let cluster: ClusterParts | undefined;
   let planner: Planner;
   try {
+    // Wake-ups and the duty lease: in process for SQLite, through the database for PostgreSQL.
+    cluster = await openCluster(opts.store, {
+      server: opts.serverId ?? serverId(opts.port),
+      log: opts.log,
+    });
     planner = await Planner.open(store, {
       events: { retentionMs: opts.eventsRetentionMs, maxRows: opts.eventsMaxRows },
       rescheduleAfterMs: opts.rescheduleAfterMs,
+      wakeups: cluster.wakeups,
+      lease: cluster.lease,
+      log: opts.log,
     });
   } catch (error) {
     await store.close();
+    await cluster?.close();
     throw error;
   }
+  const parts = cluster;
   planner.startDuties(undefined, opts.log);
   const app = createApp({ planner, password: opts.password, log: opts.log });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -80,6 +94,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
   } catch (error) {
     await planner.close();
+    await parts.close();
     throw error;
   }
 
@@ -92,6 +107,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       planner.releaseWaiters();
       await stopped;
       await planner.close();
+      await parts.close();
     })();
     return closing;
   };
