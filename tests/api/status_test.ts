@@ -12,7 +12,7 @@ import type { DutyLease } from "../../src/server/duty_lease.ts";
 import { startServer } from "../../src/server/http/serve.ts";
 import { pollUntil } from "../poll_until.ts";
 import { ManualWakeups, SwitchLease } from "../unit/fakes/cluster_fakes.ts";
-import { type Harness, openHarness } from "./harness.ts";
+import { type Harness, openHarness, sqliteDataDir } from "./harness.ts";
 
 async function status(h: Harness) {
   const res = await h.call("GET", "/status");
@@ -22,7 +22,7 @@ async function status(h: Harness) {
 }
 
 Deno.test("one server on SQLite holds the duties itself and counts what it holds", async () => {
-  const h = await openHarness();
+  const h = await openHarness({ dataDir: await sqliteDataDir() });
   try {
     const first = await status(h);
     assert.equal(first.store.kind, "sqlite");

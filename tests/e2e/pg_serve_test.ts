@@ -1,12 +1,39 @@
 /**
  * `launcher serve --store postgres://...` as the real program, on a throwaway PostgreSQL cluster,
  * with one agent on a real engine: a manifest runs, the server restarted keeps it, ps shows it,
- * the database restarted under the server changes nothing, and the password shows nowhere.
+ * the database restarted under the server changes nothing, a second server on the same database
+ * serves the same installation, and the password shows nowhere.
  */
 import assert from "node:assert/strict";
-import { Cluster, SLEEPER } from "./cluster.ts";
+import { LauncherClient } from "../../src/client/client.ts";
+import { Cluster, PASSWORD, SLEEPER } from "./cluster.ts";
 import { TEST_IMAGE } from "./engines.ts";
 import { startPostgres } from "../pg_cluster.ts";
+import { pollUntil } from "../poll_until.ts";
+import { freePort } from "../processes.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** A second server on the same store, as its own process; `stop` ends it and returns its output. */
+function secondServer(store: string): { url: string; stop: () => Promise<string> } {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "serve", "--ip", "127.0.0.1", "--port", String(port)],
+    env: { LAUNCHER_STORE: store, LAUNCHER_TOKEN_PASS: PASSWORD },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      const out = await output;
+      return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    },
+  };
+}
 
 function web(mode: string): string {
   return `name: shop
@@ -63,10 +90,43 @@ Deno.test("serve --store postgres:// runs a manifest and keeps it across restart
       },
     );
 
-    await c.step(t, "the server names its store without the password", () => {
-      const logs = c.logs();
+    let secondOutput = "";
+    await c.step(
+      t,
+      "a second server on the database (LAUNCHER_STORE) serves the same installation",
+      async () => {
+        const second = secondServer(url);
+        try {
+          const client = new LauncherClient(second.url, c.token);
+          await pollUntil("the second server to answer", () => client.healthz().then(() => true));
+          assert.deepEqual(
+            (await client.ps("shop")).map((x) => [x.config.name, x.state, x.containerId]),
+            (await c.ps("shop")).map((x) => [x.config.name, x.state, x.containerId]),
+            "the same state through either server, with the first one's token",
+          );
+          const up = await client.up(web("three"));
+          assert.deepEqual(up.updated, ["web"]);
+          // The agent polls the first server: the change made through the second reaches it.
+          await pollUntil(
+            "the agent to apply the change made through the second server",
+            async () => (await c.inspect("host-a", "shop_web"))?.Config.Env.includes("MODE=three"),
+          );
+          await c.waitForStates("shop", { web: "running" });
+        } finally {
+          secondOutput = await second.stop();
+        }
+      },
+    );
+
+    await c.step(t, "the servers name their store without the password", () => {
+      const logs = c.logs() + secondOutput;
       assert.ok(!logs.includes(pg.password), "the password is in no output");
-      assert.match(logs, /\(store in postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+\)/);
+      const named = /\(store in postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/t_[0-9a-f]+\)/g;
+      assert.equal(
+        logs.match(named)?.length,
+        2,
+        "the first server's (since its restart), the second's",
+      );
       return Promise.resolve();
     });
   } finally {
