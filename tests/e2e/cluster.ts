@@ -6,7 +6,7 @@ import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { LauncherClient } from "../../src/client/client.ts";
 import { pollUntil } from "../poll_until.ts";
 import { freePort } from "../processes.ts";
-import { type EngineHost, type Engines, startEngines } from "./engines.ts";
+import { type EngineHost, type Engines, startEngines, TEST_IMAGE } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The token password of the fixture's server. */
@@ -14,6 +14,18 @@ export const PASSWORD = "e2e-password";
 
 /** A long-running command that stops at once on SIGTERM (busybox sleep as PID 1 would not). */
 export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+
+/** Manifest `shop` with one sleeper `web` pinned to host-a, its MODE variable set to `mode`. */
+export function shopWeb(mode: string): string {
+  return `name: shop
+containers:
+  - name: web
+    host: host-a
+    image: ${TEST_IMAGE}
+    cmd: ${JSON.stringify(SLEEPER)}
+    environment: { MODE: ${mode} }
+`;
+}
 
 /** What a finished CLI run printed and returned. */
 export interface CliResult {

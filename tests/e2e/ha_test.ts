@@ -12,19 +12,8 @@ import { LauncherClient } from "../../src/client/client.ts";
 import { startPostgres } from "../pg_cluster.ts";
 import { pollUntil } from "../poll_until.ts";
 import { freePort } from "../processes.ts";
-import { Cluster, PASSWORD, Proc, SLEEPER } from "./cluster.ts";
+import { Cluster, PASSWORD, Proc, shopWeb, SLEEPER } from "./cluster.ts";
 import { TEST_IMAGE } from "./engines.ts";
-
-function web(mode: string): string {
-  return `name: shop
-containers:
-  - name: web
-    host: host-a
-    image: ${TEST_IMAGE}
-    cmd: ${JSON.stringify(SLEEPER)}
-    environment: { MODE: ${mode} }
-`;
-}
 
 function kept(host: string): string {
   return `name: kept
@@ -137,7 +126,7 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
     });
 
     await step("a manifest through B runs on the host polling A", async () => {
-      const up = await cliOn(B, ["manifest", "up", "-f", c.writeManifest("v1", web("one"))]);
+      const up = await cliOn(B, ["manifest", "up", "-f", c.writeManifest("v1", shopWeb("one"))]);
       assert.equal(up.code, 0, up.stderr);
       await pollUntil(
         "shop/web running through A and B",
@@ -151,7 +140,7 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
       assert.equal((await on(A).status()).held.polls, 1, "A holds host-a's poll");
       const killed = Date.now();
       await c.killServer();
-      const change = cliOn(B, ["manifest", "up", "-f", c.writeManifest("v2", web("two"))]);
+      const change = cliOn(B, ["manifest", "up", "-f", c.writeManifest("v2", shopWeb("two"))]);
       await pollUntil("B to hold both polls", async () => (await on(B).status()).held.polls === 2);
       const moved = Date.now() - killed;
       const up = await change;
@@ -177,7 +166,12 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
       assert.ok(startedA && startedB);
 
       await pg.kill();
-      const down = await cliOn(B, ["manifest", "up", "-f", c.writeManifest("v3", web("three"))]);
+      const down = await cliOn(B, [
+        "manifest",
+        "up",
+        "-f",
+        c.writeManifest("v3", shopWeb("three")),
+      ]);
       assert.notEqual(down.code, 0, down.stdout);
       assert.match(down.stderr, /the store is unreachable/);
       await pg.restart();
@@ -192,7 +186,12 @@ Deno.test("two servers on one PostgreSQL database with agents on both", async (t
       assert.ok(webEnv.includes("MODE=two"), "the refused write changed nothing");
       assert.equal((await c.inspect("host-a", "shop_web"))?.State.StartedAt, startedA);
       assert.equal((await c.inspect("host-b", "kept_db"))?.State.StartedAt, startedB);
-      const again = await cliOn(B, ["manifest", "up", "-f", c.writeManifest("v4", web("four"))]);
+      const again = await cliOn(B, [
+        "manifest",
+        "up",
+        "-f",
+        c.writeManifest("v4", shopWeb("four")),
+      ]);
       assert.equal(again.code, 0, again.stderr);
       await pollUntil("the change after the outage to run on host-a", async () => {
         const inspect = await c.inspect("host-a", "shop_web");

@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { LauncherClient } from "../../src/client/client.ts";
-import { Cluster, PASSWORD, SLEEPER } from "./cluster.ts";
-import { TEST_IMAGE } from "./engines.ts";
+import { Cluster, PASSWORD, shopWeb } from "./cluster.ts";
 import { startPostgres } from "../pg_cluster.ts";
 import { pollUntil } from "../poll_until.ts";
 import { freePort } from "../processes.ts";
@@ -35,17 +34,6 @@ function secondServer(store: string): { url: string; stop: () => Promise<string>
   };
 }
 
-function web(mode: string): string {
-  return `name: shop
-containers:
-  - name: web
-    host: host-a
-    image: ${TEST_IMAGE}
-    cmd: ${JSON.stringify(SLEEPER)}
-    environment: { MODE: ${mode} }
-`;
-}
-
 Deno.test("serve --store postgres:// runs a manifest and keeps it across restarts", async (t) => {
   const pg = await startPostgres();
   let cluster: Cluster | undefined;
@@ -55,7 +43,7 @@ Deno.test("serve --store postgres:// runs a manifest and keeps it across restart
     const c = cluster;
 
     await c.step(t, "manifest up runs the container on the engine", async () => {
-      const up = await c.cli(["manifest", "up", "-f", c.writeManifest("v1", web("one"))]);
+      const up = await c.cli(["manifest", "up", "-f", c.writeManifest("v1", shopWeb("one"))]);
       assert.equal(up.code, 0, up.stderr);
       await c.waitForStates("shop", { web: "running" });
       assert.deepEqual(await c.engineNames("host-a"), ["shop_web"]);
@@ -81,7 +69,7 @@ Deno.test("serve --store postgres:// runs a manifest and keeps it across restart
       "the database restarted under the server: the next change goes through",
       async () => {
         await pg.restart();
-        const up = await c.cli(["manifest", "up", "-f", c.writeManifest("v2", web("two"))]);
+        const up = await c.cli(["manifest", "up", "-f", c.writeManifest("v2", shopWeb("two"))]);
         assert.equal(up.code, 0, up.stderr);
         assert.match(up.stdout, /updated web/);
         await c.waitForStates("shop", { web: "running" });
@@ -104,7 +92,7 @@ Deno.test("serve --store postgres:// runs a manifest and keeps it across restart
             (await c.ps("shop")).map((x) => [x.config.name, x.state, x.containerId]),
             "the same state through either server, with the first one's token",
           );
-          const up = await client.up(web("three"));
+          const up = await client.up(shopWeb("three"));
           assert.deepEqual(up.updated, ["web"]);
           // The agent polls the first server: the change made through the second reaches it.
           await pollUntil(
