@@ -345,6 +345,50 @@ function contractCases(): ContractCase[] {
     assert.ok(await s.bumpHostIndex("host-c") > a2);
   });
 
+  test("several hosts' indexes, containers and rows are read in one statement each", async (s) => {
+    for (const m of ["shop", "blog"]) await s.upsertManifest(m, "{}", T0);
+    for (
+      const row of [
+        containerRow("shop", "web", { host: "host-b" }),
+        containerRow("shop", "db", { host: "host-a" }),
+        containerRow("blog", "web", { host: "host-a" }),
+        containerRow("blog", "api", { host: "host-c" }),
+      ]
+    ) await s.insertContainer(row);
+    const key = (r: ContainerRow) => `${r.host}:${r.manifest}/${r.name}`;
+    assert.deepEqual((await s.containersOfHosts(["host-b", "host-a", "host-x"])).map(key), [
+      "host-a:blog/web",
+      "host-a:shop/db",
+      "host-b:shop/web",
+    ]);
+    assert.deepEqual(await s.containersOfHosts([]), []);
+    const b = await s.bumpHostIndex("host-b");
+    const a = await s.bumpHostIndex("host-a");
+    assert.deepEqual(await s.hostIndexes(["host-b", "host-x", "host-a"]), [
+      { name: "host-a", idx: a },
+      { name: "host-b", idx: b },
+    ]);
+    assert.deepEqual(await s.hostIndexes([]), []);
+    await s.upsertHostInfo(hostRow("host-b"));
+    await s.upsertHostInfo(hostRow("host-a"));
+    await s.upsertHostInfo(hostRow("host-c"));
+    assert.deepEqual(await s.hostInfos(["host-c", "host-x", "host-a"]), [
+      hostRow("host-a"),
+      hostRow("host-c"),
+    ]);
+    await s.touchHostInfos(["host-a", "host-c", "host-x"], T2);
+    assert.deepEqual(await s.allHostInfo(), [
+      { ...hostRow("host-a"), last_seen: T2 },
+      hostRow("host-b"),
+      { ...hostRow("host-c"), last_seen: T2 },
+    ]);
+    assert.equal(await s.hostInfo("host-x"), undefined, "touching an unknown host adds nothing");
+    await s.transaction(async (tx) => {
+      assert.deepEqual((await tx.hostIndexes(["host-a"])).map((r) => r.idx), [a]);
+      assert.equal((await tx.containersOfHosts(["host-c"])).length, 1);
+    });
+  });
+
   test("host info is written whole, listed by name, touched and forgotten", async (s) => {
     assert.equal(await s.hostInfo("host-a"), undefined);
     await s.upsertHostInfo(hostRow("host-b"));

@@ -38,6 +38,9 @@ export function containerStatements(p: Prepare) {
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
     containersOfHost: p(`${SELECT} WHERE host = $host ORDER BY manifest, name`),
+    containersOfHosts: p(
+      `${SELECT} WHERE host IN (SELECT value FROM json_each($hosts)) ORDER BY host, manifest, name`,
+    ),
     containersByHostAndName: p(`${SELECT} WHERE host = $host AND name = $name ORDER BY manifest`),
     container: p(`${SELECT} WHERE manifest = $manifest AND name = $name`),
     insertContainer: p(
@@ -113,6 +116,11 @@ export function containerStatements(p: Prepare) {
     /** Containers placed on one host, by manifest then name. */
     containersOfHost(host: string): ContainerRow[] {
       return s.containersOfHost.all<ContainerRow>({ host });
+    },
+
+    /** Containers placed on any of `hosts`, by host, manifest then name. */
+    containersOfHosts(hosts: readonly string[]): ContainerRow[] {
+      return s.containersOfHosts.all<ContainerRow>({ hosts: JSON.stringify(hosts) });
     },
 
     /** Containers with one name on one host, across manifests. */

@@ -2,6 +2,7 @@
  * Statements on host indexes and the installation's id: each host's index takes the next value of one global counter (kept
  * in `meta`), so an index never goes back, even for a host that was forgotten and came back.
  */
+import type { HostIndexRow } from "./rows.ts";
 import type { Prepare } from "./sqlite.ts";
 
 /** The key in `meta` holding the global index counter. */
@@ -13,6 +14,10 @@ const CLUSTER_KEY = "cluster";
 export function indexStatements(p: Prepare) {
   const s = {
     hostIndex: p("SELECT idx FROM hosts WHERE name = $name"),
+    hostIndexes: p(
+      "SELECT name, idx FROM hosts WHERE name IN (SELECT value FROM json_each($names)) " +
+        "ORDER BY name",
+    ),
     setHostIndex: p(
       "INSERT INTO hosts (name, idx) VALUES ($name, $idx) " +
         "ON CONFLICT (name) DO UPDATE SET idx = excluded.idx",
@@ -28,6 +33,14 @@ export function indexStatements(p: Prepare) {
     hostIndex(host: string): number {
       const row = s.hostIndex.get<{ idx: number }>({ name: host });
       return row === undefined ? 0 : Number(row.idx);
+    },
+
+    /** The indexes of those of `hosts` that have one, by name. */
+    hostIndexes(hosts: readonly string[]): HostIndexRow[] {
+      return s.hostIndexes.all<HostIndexRow>({ names: JSON.stringify(hosts) }).map((row) => ({
+        name: String(row.name),
+        idx: Number(row.idx),
+      }));
     },
 
     /**

@@ -147,6 +147,11 @@ export const PG_STATEMENTS: PgStatements = {
   containersOfManifest: read(`${CONTAINERS} WHERE manifest = $1 ORDER BY name`, all),
   allContainers: read(`${CONTAINERS} ORDER BY manifest, name`, all),
   containersOfHost: read(`${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`, all),
+  containersOfHosts: read(
+    `${CONTAINERS} WHERE host = ANY($1::text[]) ORDER BY host, manifest, name`,
+    all,
+    (hosts) => [[...hosts]],
+  ),
   containersByHostAndName: read(
     `${CONTAINERS} WHERE host = $1 AND name = $2 ORDER BY manifest`,
     all,
@@ -173,6 +178,11 @@ export const PG_STATEMENTS: PgStatements = {
 
   // Host indexes: the global counter is a row of `meta`, moved in the statement that reads it.
   hostIndex: read("SELECT idx FROM hosts WHERE name = $1", number("idx")),
+  hostIndexes: read(
+    "SELECT name, idx FROM hosts WHERE name = ANY($1::text[]) ORDER BY name",
+    all,
+    (hosts) => [[...hosts]],
+  ),
   bumpHostIndex: write(
     `WITH counter AS (
       INSERT INTO meta (key, value) VALUES ('index', '1')
@@ -187,9 +197,17 @@ export const PG_STATEMENTS: PgStatements = {
 
   // Hosts.
   hostInfo: read(`${HOSTS} WHERE name = $1`, first),
+  hostInfos: read(`${HOSTS} WHERE name = ANY($1::text[]) ORDER BY name`, all, (names) => [
+    [...names],
+  ]),
   allHostInfo: read(`${HOSTS} ORDER BY name`, all),
   upsertHostInfo: write(upsert("host_info", HOST_COLUMNS), nothing, rowValues(HOST_COLUMNS)),
   touchHostInfo: write("UPDATE host_info SET last_seen = $2 WHERE name = $1", nothing),
+  touchHostInfos: write(
+    "UPDATE host_info SET last_seen = $2 WHERE name = ANY($1::text[])",
+    nothing,
+    (names, now) => [[...names], now],
+  ),
   deleteHostInfo: write("DELETE FROM host_info WHERE name = $1", nothing),
 
   // Events.

@@ -56,6 +56,11 @@ export interface ContainerStore {
   allContainers(): Promise<ContainerRow[]>;
   /** Containers placed on one host, by manifest then name. */
   containersOfHost(host: string): Promise<ContainerRow[]>;
+  /**
+   * Containers placed on any of `hosts`, by host, manifest then name: what `containersOfHost`
+   * answers for each, in one read (the long-polls woken by one commit are answered together).
+   */
+  containersOfHosts(hosts: readonly string[]): Promise<ContainerRow[]>;
   /** Containers with one name on one host, across manifests, by manifest. */
   containersByHostAndName(host: string, name: string): Promise<ContainerRow[]>;
   /** One container by its key (manifest, name). */
@@ -77,6 +82,8 @@ export interface ContainerStore {
 export interface IndexStore {
   /** A host's index; 0 for a host nothing was ever planned on. */
   hostIndex(host: string): Promise<number>;
+  /** The indexes of those of `hosts` that have one, by name (a host missing from it has 0). */
+  hostIndexes(hosts: readonly string[]): Promise<HostIndexRow[]>;
   /**
    * Sets a host's index to the next value of the global counter and returns it. Two transactions
    * bumping at once must both count (PostgreSQL: lock the counter's row, or update it in place).
@@ -88,12 +95,16 @@ export interface IndexStore {
 export interface HostStore {
   /** What is known of one host beyond its index, if anything. */
   hostInfo(name: string): Promise<HostRow | undefined>;
+  /** The rows of those of `names` that have one, by name. */
+  hostInfos(names: readonly string[]): Promise<HostRow[]>;
   /** Every host with a `host_info` row, by name. */
   allHostInfo(): Promise<HostRow[]>;
   /** Writes every column of a host's row, creating it when missing. */
   upsertHostInfo(row: HostRow): Promise<void>;
   /** Records when a host's agent was last seen; nothing happens for a host without a row. */
   touchHostInfo(name: string, now: string): Promise<void>;
+  /** `touchHostInfo` for each of `names`, in one statement. */
+  touchHostInfos(names: readonly string[], now: string): Promise<void>;
   /** Forgets a host's row (its index is kept, so it never goes back). */
   deleteHostInfo(name: string): Promise<void>;
 }
