@@ -26,7 +26,7 @@ import { Rollouts } from "./rollouts.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import { recordRevision } from "./revisions.ts";
-import type { Store } from "./store/store.ts";
+import type { ContainerRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
 import { Batcher } from "./batcher.ts";
 import { type DutyLease, LocalLease } from "./duty_lease.ts";
@@ -216,6 +216,8 @@ export class Planner {
       const touched = new Set<string>();
       await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
       const now = new Date().toISOString();
+      // New rows are inserted together, after the loop: one statement, not one each.
+      const inserts: ContainerRow[] = [];
       await tx.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
       const steps = await this.#steps(tx, manifest);
       // With `update:`, changed containers are left to a rollout; everything else happens now.
@@ -229,7 +231,7 @@ export class Planner {
         }
         switch (step.action) {
           case "create":
-            await tx.insertContainer({
+            inserts.push({
               manifest: manifest.name,
               name: step.spec.name,
               ...freshSpec(step, step.pending),
@@ -269,6 +271,7 @@ export class Planner {
             break;
         }
       }
+      if (inserts.length > 0) await tx.insertContainers(inserts);
       await this.events.record(tx, upEvents(manifest.name, steps, actor));
       const revision = await recordRevision(tx, result, source, actor, now);
       if (revision !== undefined) result.revision = revision;
@@ -602,8 +605,12 @@ export class Planner {
    * hosts' long-polls on every server once `tx` has committed.
    */
   async #bump(tx: Store, hosts: Iterable<string>): Promise<void> {
-    const moved: HostIndex[] = [];
-    for (const host of hosts) moved.push({ host, index: await tx.bumpHostIndex(host) });
+    const names = [...hosts];
+    if (names.length === 0) return;
+    const moved: HostIndex[] = (await tx.bumpHostIndexes(names)).map(({ name, idx }) => ({
+      host: name,
+      index: idx,
+    }));
     if (moved.length > 0) tx.onCommit(() => this.wakeups.publish(moved));
   }
 

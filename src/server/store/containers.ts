@@ -138,6 +138,11 @@ export function containerStatements(p: Prepare) {
       s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
     },
 
+    /** Inserts new container rows. */
+    insertContainers(rows: readonly ContainerRow[]): void {
+      for (const row of rows) s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
+    },
+
     /** Writes every column of an existing container row but its key and `created_at`. */
     updateContainer(row: ContainerRow): void {
       const { created_at: _created, ...values } = row;

@@ -28,6 +28,17 @@ export function indexStatements(p: Prepare) {
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
   };
+  const bump = (hosts: readonly string[]): HostIndexRow[] => {
+    const unique = [...new Set(hosts)];
+    if (unique.length === 0) return [];
+    const row = s.getMeta.get<{ value: string }>({ key: INDEX_COUNTER });
+    const last = row === undefined ? 0 : Number(row.value);
+    s.setMeta.run({ key: INDEX_COUNTER, value: String(last + unique.length) });
+    return unique.map((name, i) => {
+      s.setHostIndex.run({ name, idx: last + i + 1 });
+      return { name, idx: last + i + 1 };
+    });
+  };
   return {
     /** A host's index; 0 for a host nothing was ever planned on. */
     hostIndex(host: string): number {
@@ -53,11 +64,12 @@ export function indexStatements(p: Prepare) {
 
     /** Sets a host's index to the next value of the global counter and returns it. */
     bumpHostIndex(host: string): number {
-      const row = s.getMeta.get<{ value: string }>({ key: INDEX_COUNTER });
-      const next = (row === undefined ? 0 : Number(row.value)) + 1;
-      s.setMeta.run({ key: INDEX_COUNTER, value: String(next) });
-      s.setHostIndex.run({ name: host, idx: next });
-      return next;
+      return bump([host])[0].idx;
+    },
+
+    /** `bumpHostIndex` for each of `hosts` (each once), in order. */
+    bumpHostIndexes(hosts: readonly string[]): HostIndexRow[] {
+      return bump(hosts);
     },
   };
 }

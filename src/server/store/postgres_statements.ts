@@ -42,6 +42,12 @@ function rowValues(cols: string[]): (row: object) => unknown[] {
   return (row) => cols.map((col) => (row as Record<string, unknown>)[col]);
 }
 
+/** A row's `cols` alone, for a statement that reads rows from JSON (`json_populate_recordset`). */
+function rowValuesObject(cols: string[]): (row: object) => Record<string, unknown> {
+  return (row) =>
+    Object.fromEntries(cols.map((col) => [col, (row as Record<string, unknown>)[col] ?? null]));
+}
+
 /** `INSERT INTO table (cols) VALUES ($1, ...)`. */
 function insert(table: string, cols: string[]): string {
   return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${params(cols)})`;
@@ -162,6 +168,14 @@ export const PG_STATEMENTS: PgStatements = {
     nothing,
     rowValues(CONTAINER_COLUMNS),
   ),
+  insertContainers: write(
+    `INSERT INTO containers (${CONTAINER_COLUMNS.join(", ")}) ` +
+      `SELECT ${
+        CONTAINER_COLUMNS.join(", ")
+      } FROM json_populate_recordset(null::containers, $1::json)`,
+    nothing,
+    (rows) => [JSON.stringify(rows.map(rowValuesObject(CONTAINER_COLUMNS)))],
+  ),
   updateContainer: write(
     `UPDATE containers SET ${
       UPDATED_COLUMNS.map((col, i) => `${col} = $${i + 3}`).join(", ")
@@ -195,6 +209,25 @@ export const PG_STATEMENTS: PgStatements = {
     number("idx"),
   ),
 
+  // Each host takes the next value in the order given: the counter moves by their number at once.
+  bumpHostIndexes: write(
+    `WITH counter AS (
+      INSERT INTO meta (key, value) VALUES ('index', cardinality($1::text[])::text)
+      ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + cardinality($1::text[]))::text
+      RETURNING value::bigint AS top
+    )
+    INSERT INTO hosts (name, idx)
+    SELECT h.name, counter.top - cardinality($1::text[]) + h.ord
+    FROM unnest($1::text[]) WITH ORDINALITY AS h(name, ord), counter
+    ORDER BY h.ord
+    ON CONFLICT (name) DO UPDATE SET idx = excluded.idx
+    RETURNING name, idx`,
+    (result) =>
+      all(result).map((row) => ({ name: String(row.name), idx: Number(row.idx) }))
+        .sort((a, b) => a.idx - b.idx),
+    (hosts) => [[...new Set(hosts)]],
+  ),
+
   // Hosts.
   hostInfo: read(`${HOSTS} WHERE name = $1`, first),
   hostInfos: read(`${HOSTS} WHERE name = ANY($1::text[]) ORDER BY name`, all, (names) => [
@@ -215,6 +248,18 @@ export const PG_STATEMENTS: PgStatements = {
     `${insert("events", INSERTED_EVENT_COLUMNS)} RETURNING id`,
     number("id"),
     rowValues(INSERTED_EVENT_COLUMNS),
+  ),
+  insertEvents: write(
+    `WITH inserted AS (
+      INSERT INTO events (${INSERTED_EVENT_COLUMNS.join(", ")})
+      SELECT ${INSERTED_EVENT_COLUMNS.join(", ")}
+      FROM json_populate_recordset(null::events, $1::json) WITH ORDINALITY AS r
+      ORDER BY r.ordinality
+      RETURNING id
+    )
+    SELECT coalesce(max(id), 0) AS id FROM inserted`,
+    number("id"),
+    (rows) => [JSON.stringify(rows.map(rowValuesObject(INSERTED_EVENT_COLUMNS)))],
   ),
   firstEvents: read(`${EVENTS} ORDER BY id LIMIT $5`, all, eventQuery),
   lastEvents: read(

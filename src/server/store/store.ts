@@ -67,6 +67,8 @@ export interface ContainerStore {
   container(manifest: string, name: string): Promise<ContainerRow | undefined>;
   /** Inserts a new container row; its manifest row must exist. */
   insertContainer(row: ContainerRow): Promise<void>;
+  /** Inserts new container rows, as `insertContainer` does each, in one statement. */
+  insertContainers(rows: readonly ContainerRow[]): Promise<void>;
   /** Writes every column of an existing container row but its key and `created_at`. */
   updateContainer(row: ContainerRow): Promise<void>;
   /** Deletes one container row. */
@@ -89,6 +91,11 @@ export interface IndexStore {
    * bumping at once must both count (PostgreSQL: lock the counter's row, or update it in place).
    */
   bumpHostIndex(host: string): Promise<number>;
+  /**
+   * `bumpHostIndex` for each of `hosts` (each once), in the order given, in one statement: each
+   * gets its own next value of the counter. Answers the hosts with their new indexes, in order.
+   */
+  bumpHostIndexes(hosts: readonly string[]): Promise<HostIndexRow[]>;
 }
 
 /** What agents registered about their hosts (`host_info`), and draining. */
@@ -113,6 +120,8 @@ export interface HostStore {
 export interface EventStore {
   /** Records an event and returns its id. */
   insertEvent(row: Omit<EventRow, "id">): Promise<number>;
+  /** Records events in the order given, in one statement; answers the last one's id (0: none). */
+  insertEvents(rows: readonly Omit<EventRow, "id">[]): Promise<number>;
   /** The first `limit` events after `after`, by id. */
   firstEvents(query: EventQuery): Promise<EventRow[]>;
   /** The last `limit` events after `after`, by id. */
