@@ -222,22 +222,19 @@ export class EventLog {
     if (events.length === 0) return;
     const at = new Date(this.#clock.now()).toISOString();
     await tx.transaction(async (tx) => {
-      let last = 0;
-      for (const e of events) {
-        last = await tx.insertEvent({
-          at,
-          kind: e.kind,
-          actor: e.actor,
-          manifest: e.manifest ?? null,
-          host: e.host ?? null,
-          container: e.container ?? null,
-          action: e.action ?? null,
-          old_state: e.from ?? null,
-          new_state: e.to ?? null,
-          changes: e.changes === undefined ? null : JSON.stringify(e.changes),
-          error: e.error ?? null,
-        });
-      }
+      const last = await tx.insertEvents(events.map((e) => ({
+        at,
+        kind: e.kind,
+        actor: e.actor,
+        manifest: e.manifest ?? null,
+        host: e.host ?? null,
+        container: e.container ?? null,
+        action: e.action ?? null,
+        old_state: e.from ?? null,
+        new_state: e.to ?? null,
+        changes: e.changes === undefined ? null : JSON.stringify(e.changes),
+        error: e.error ?? null,
+      })));
       if (this.pruneOnRecord) {
         this.#rows += events.length;
         await this.#prune(tx);

@@ -7,6 +7,7 @@
 import type { ContainerStatus, HostRegistration, HostStatus } from "../api/schemas.ts";
 import { ConflictError, NotFoundError } from "../api/errors.ts";
 import type { HostRow, Store } from "./store/store.ts";
+import { Batcher } from "./batcher.ts";
 
 /** How many intervals without a poll turn a host offline. */
 export const MISSED_INTERVALS = 3;
@@ -42,12 +43,23 @@ export class HostRegistry {
   /** Each host's interval, as registered here or read once from the store (`refreshHeld`). */
   readonly #intervals = new Map<string, number>();
   readonly #startedAt: number;
+  /**
+   * The last-seen writes of `seen`, batched: the polls one commit wakes write theirs in one
+   * transaction (on PostgreSQL, a write takes the write lock: one each would queue them all).
+   */
+  readonly #touches: Batcher<string, void>;
 
   constructor(store: Store, options: HostRegistryOptions) {
     this.#store = store;
     this.#polling = options.polling;
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
+    this.#touches = new Batcher(async (hosts) => {
+      const at = new Date(this.#now()).toISOString();
+      // Polls are reads: on a full disk the time stays in memory and a later poll writes it.
+      await this.#store.bestEffort(() => this.#store.touchHostInfos(hosts, at));
+      return new Map();
+    });
   }
 
   /** The registry's clock, in Unix milliseconds. */
@@ -84,10 +96,7 @@ export class HostRegistry {
     this.#seen.set(host, now);
     if (now - (this.#persisted.get(host) ?? 0) < PERSIST_EVERY_MS) return;
     this.#persisted.set(host, now);
-    // Polls are reads: on a full disk the time stays in memory and a later poll writes it.
-    await this.#store.bestEffort(() =>
-      this.#store.touchHostInfo(host, new Date(now).toISOString())
-    );
+    await this.#touches.get(host);
   }
 
   /**
@@ -112,11 +121,7 @@ export class HostRegistry {
     if (due.length === 0) return;
     for (const host of due) this.#persisted.set(host, now);
     const at = new Date(now).toISOString();
-    await this.#store.bestEffort(() =>
-      this.#store.transaction(async (tx) => {
-        for (const host of due) await tx.touchHostInfo(host, at);
-      })
-    );
+    await this.#store.bestEffort(() => this.#store.touchHostInfos(due, at));
   }
 
   /** Whether the host's agent has registered. */
@@ -245,10 +250,10 @@ export class HostRegistry {
 
   /** Throws `ConflictError` naming the draining hosts among `hosts`. */
   async refuseDraining(db: Store, hosts: string[]): Promise<void> {
-    const draining: string[] = [];
-    for (const host of new Set(hosts)) {
-      if (await this.isDraining(db, host)) draining.push(host);
-    }
+    if (hosts.length === 0) return;
+    // One read for all of them (a manifest may pin a container to each of thousands of hosts).
+    const draining = (await db.hostInfos([...new Set(hosts)]))
+      .filter((row) => row.draining === 1).map((row) => row.name);
     draining.sort();
     if (draining.length === 0) return;
     throw new ConflictError(

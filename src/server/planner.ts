@@ -26,8 +26,9 @@ import { Rollouts } from "./rollouts.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import { recordRevision } from "./revisions.ts";
-import type { Store } from "./store/store.ts";
+import type { ContainerRow, Store } from "./store/store.ts";
 import { Waiters } from "./waiters.ts";
+import { Batcher } from "./batcher.ts";
 import { type DutyLease, LocalLease } from "./duty_lease.ts";
 import { type HostIndex, LocalWakeups, type Wakeup, type Wakeups } from "./wakeups.ts";
 
@@ -111,6 +112,17 @@ export class Planner {
   /** The re-read in progress: one at a time. */
   #rereading: Promise<void> | undefined;
   #rereadFailing = false;
+  /**
+   * The reads of `desired`, batched: the long-polls one commit wakes are answered by one
+   * transaction, not one each (and a pool connection each, on PostgreSQL).
+   */
+  readonly #desiredReads = new Batcher<string, HostDesired>((hosts) => this.#readDesired(hosts));
+  /** The index reads of `hostIndex` (a woken `waitForHost`), batched the same way. */
+  readonly #indexReads = new Batcher<string, number>(async (hosts) => {
+    const indexes = new Map<string, number>(hosts.map((host) => [host, 0]));
+    for (const { name, idx } of await this.store.hostIndexes(hosts)) indexes.set(name, idx);
+    return indexes;
+  });
 
   private constructor(
     store: Store,
@@ -204,6 +216,8 @@ export class Planner {
       const touched = new Set<string>();
       await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
       const now = new Date().toISOString();
+      // New rows are inserted together, after the loop: one statement, not one each.
+      const inserts: ContainerRow[] = [];
       await tx.upsertManifest(manifest.name, JSON.stringify(policyOf(manifest)), now);
       const steps = await this.#steps(tx, manifest);
       // With `update:`, changed containers are left to a rollout; everything else happens now.
@@ -217,7 +231,7 @@ export class Planner {
         }
         switch (step.action) {
           case "create":
-            await tx.insertContainer({
+            inserts.push({
               manifest: manifest.name,
               name: step.spec.name,
               ...freshSpec(step, step.pending),
@@ -257,6 +271,7 @@ export class Planner {
             break;
         }
       }
+      if (inserts.length > 0) await tx.insertContainers(inserts);
       await this.events.record(tx, upEvents(manifest.name, steps, actor));
       const revision = await recordRevision(tx, result, source, actor, now);
       if (revision !== undefined) result.revision = revision;
@@ -402,21 +417,46 @@ export class Planner {
 
   /** A host's index: it grows with every change of what the host should run (0: never planned). */
   hostIndex(host: string): Promise<number> {
-    return this.store.hostIndex(host);
+    return this.#indexReads.get(host);
   }
 
-  /** Everything a host should run (including containers desired removed), with its index. */
+  /**
+   * Everything a host should run (including containers desired removed), with its index. Calls
+   * made at about the same time (the long-polls one commit woke) are read together, in one
+   * transaction: each gets what a transaction of its own, begun after its call, would read.
+   */
   async desired(host: string): Promise<HostDesired> {
     // Only the host's agent asks for this: it was seen now.
     await this.hosts.seen(host);
-    // The reads run in one transaction, so no write can come between them: the index answered
-    // is the one of the containers answered (PostgreSQL: REPEATABLE READ or stricter).
-    return await this.store.transaction(async (tx) => ({
-      index: await tx.hostIndex(host),
-      containers: (await tx.containersOfHost(host)).map(toStatus),
-      ...(await this.hosts.isRegistered(tx, host) ? { registered: true as const } : {}),
-      cluster: this.#cluster,
-    }));
+    return await this.#desiredReads.get(host);
+  }
+
+  /**
+   * What `desired` answers for each of `hosts`. The reads run in one transaction, so no write can
+   * come between them: the index answered is the one of the containers answered (PostgreSQL:
+   * REPEATABLE READ or stricter).
+   */
+  #readDesired(hosts: string[]): Promise<Map<string, HostDesired>> {
+    return this.store.transaction(async (tx) => {
+      const indexes = await tx.hostIndexes(hosts);
+      const rows = await tx.containersOfHosts(hosts);
+      const infos = await tx.hostInfos(hosts);
+      const answers = new Map<string, HostDesired>(
+        hosts.map((host) => [host, { index: 0, containers: [], cluster: this.#cluster }]),
+      );
+      for (const { name, idx } of indexes) answers.get(name)!.index = idx;
+      for (const row of rows) answers.get(row.host)?.containers.push(toStatus(row));
+      for (const info of infos) {
+        if (info.registered_at != null) answers.get(info.name)!.registered = true;
+      }
+      // The keys in the order `desired` always answered them.
+      return new Map(
+        [...answers].map(([host, { index, containers, registered, cluster }]) => [
+          host,
+          { index, containers, ...(registered ? { registered } : {}), cluster },
+        ]),
+      );
+    });
   }
 
   /**
@@ -565,8 +605,12 @@ export class Planner {
    * hosts' long-polls on every server once `tx` has committed.
    */
   async #bump(tx: Store, hosts: Iterable<string>): Promise<void> {
-    const moved: HostIndex[] = [];
-    for (const host of hosts) moved.push({ host, index: await tx.bumpHostIndex(host) });
+    const names = [...hosts];
+    if (names.length === 0) return;
+    const moved: HostIndex[] = (await tx.bumpHostIndexes(names)).map(({ name, idx }) => ({
+      host: name,
+      index: idx,
+    }));
     if (moved.length > 0) tx.onCommit(() => this.wakeups.publish(moved));
   }
 
@@ -594,7 +638,9 @@ export class Planner {
   async #reread(): Promise<void> {
     try {
       const held = this.#hostWaits.keys();
-      for (const host of held) this.#wake(host, await this.store.hostIndex(host));
+      const indexes = new Map<string, number>(held.map((host) => [host, 0]));
+      for (const { name, idx } of await this.store.hostIndexes(held)) indexes.set(name, idx);
+      for (const [host, index] of indexes) this.#wake(host, index);
       await this.hosts.refreshHeld(held);
       if (this.#rereadFailing) this.#log("wake-ups: reading the store again");
       this.#rereadFailing = false;

@@ -21,11 +21,14 @@ interface Servers {
   a: Planner;
   b: Planner;
   clock: ManualClock;
-  /** How many times `hostIndex` was read through each planner's store. */
+  /** How many times `hostIndex` or `hostIndexes` was read through each planner's store. */
   reads: { a: number; b: number };
 }
 
-/** The store, counting `hostIndex` reads made through it (not those of its transactions). */
+/**
+ * The store, counting `hostIndex` and `hostIndexes` reads made through it (not those of its
+ * transactions).
+ */
 function counting(store: Store, count: () => void): Store {
   // An empty target: the store's own methods are frozen, which a proxy of it must answer as is.
   return new Proxy({} as Store, {
@@ -35,6 +38,12 @@ function counting(store: Store, count: () => void): Store {
         return (host: string) => {
           count();
           return store.hostIndex(host);
+        };
+      }
+      if (key === "hostIndexes") {
+        return (hosts: readonly string[]) => {
+          count();
+          return store.hostIndexes(hosts);
         };
       }
       return typeof value === "function" ? value.bind(store) : value;

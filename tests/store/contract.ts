@@ -345,6 +345,93 @@ function contractCases(): ContractCase[] {
     assert.ok(await s.bumpHostIndex("host-c") > a2);
   });
 
+  test("several hosts' indexes, containers and rows are read in one statement each", async (s) => {
+    for (const m of ["shop", "blog"]) await s.upsertManifest(m, "{}", T0);
+    for (
+      const row of [
+        containerRow("shop", "web", { host: "host-b" }),
+        containerRow("shop", "db", { host: "host-a" }),
+        containerRow("blog", "web", { host: "host-a" }),
+        containerRow("blog", "api", { host: "host-c" }),
+      ]
+    ) await s.insertContainer(row);
+    const key = (r: ContainerRow) => `${r.host}:${r.manifest}/${r.name}`;
+    assert.deepEqual((await s.containersOfHosts(["host-b", "host-a", "host-x"])).map(key), [
+      "host-a:blog/web",
+      "host-a:shop/db",
+      "host-b:shop/web",
+    ]);
+    assert.deepEqual(await s.containersOfHosts([]), []);
+    const b = await s.bumpHostIndex("host-b");
+    const a = await s.bumpHostIndex("host-a");
+    assert.deepEqual(await s.hostIndexes(["host-b", "host-x", "host-a"]), [
+      { name: "host-a", idx: a },
+      { name: "host-b", idx: b },
+    ]);
+    assert.deepEqual(await s.hostIndexes([]), []);
+    await s.upsertHostInfo(hostRow("host-b"));
+    await s.upsertHostInfo(hostRow("host-a"));
+    await s.upsertHostInfo(hostRow("host-c"));
+    assert.deepEqual(await s.hostInfos(["host-c", "host-x", "host-a"]), [
+      hostRow("host-a"),
+      hostRow("host-c"),
+    ]);
+    await s.touchHostInfos(["host-a", "host-c", "host-x"], T2);
+    assert.deepEqual(await s.allHostInfo(), [
+      { ...hostRow("host-a"), last_seen: T2 },
+      hostRow("host-b"),
+      { ...hostRow("host-c"), last_seen: T2 },
+    ]);
+    assert.equal(await s.hostInfo("host-x"), undefined, "touching an unknown host adds nothing");
+    await s.transaction(async (tx) => {
+      assert.deepEqual((await tx.hostIndexes(["host-a"])).map((r) => r.idx), [a]);
+      assert.equal((await tx.containersOfHosts(["host-c"])).length, 1);
+    });
+  });
+
+  test("rows, events and indexes are written many at once as one at a time", async (s) => {
+    await s.upsertManifest("shop", "{}", T0);
+    const rows = [
+      containerRow("shop", "web", { host: "host-b", exit_code: 3, error: "boom", force: 1 }),
+      containerRow("shop", "db", { host: "host-a", container_id: "c1", state: "running" }),
+    ];
+    await s.insertContainers(rows);
+    await s.insertContainers([]);
+    assert.deepEqual(await s.container("shop", "web"), rows[0], "every column as written");
+    assert.deepEqual(await s.container("shop", "db"), rows[1]);
+    await assert.rejects(s.insertContainers([rows[0]]), "a key taken already");
+
+    const first = await s.insertEvent(eventRow({ host: "host-a" }));
+    assert.equal(await s.insertEvents([]), 0);
+    const last = await s.insertEvents([
+      eventRow({ at: T1, container: "one", changes: "[]" }),
+      eventRow({ at: T2, container: "two" }),
+    ]);
+    assert.equal(last, await s.lastEventId());
+    const events = await s.firstEvents({
+      after: first,
+      since: T0,
+      manifest: null,
+      host: null,
+      limit: 10,
+    });
+    assert.deepEqual(events.map((e) => [e.container, e.changes]), [["one", "[]"], ["two", null]]);
+    assert.equal(events.at(-1)!.id, last);
+    assert.ok(events[0].id > first && events[0].id < last);
+
+    const a1 = await s.bumpHostIndex("host-a");
+    const bumped = await s.bumpHostIndexes(["host-c", "host-a", "host-c", "host-b"]);
+    assert.deepEqual(
+      bumped.map((r) => r.name),
+      ["host-c", "host-a", "host-b"],
+      "each once, in order",
+    );
+    assert.ok(bumped[0].idx > a1 && bumped[1].idx > bumped[0].idx && bumped[2].idx > bumped[1].idx);
+    for (const { name, idx } of bumped) assert.equal(await s.hostIndex(name), idx);
+    assert.ok(await s.bumpHostIndex("host-d") > bumped[2].idx, "the counter moved past them all");
+    assert.deepEqual(await s.bumpHostIndexes([]), []);
+  });
+
   test("host info is written whole, listed by name, touched and forgotten", async (s) => {
     assert.equal(await s.hostInfo("host-a"), undefined);
     await s.upsertHostInfo(hostRow("host-b"));

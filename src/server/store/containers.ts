@@ -38,6 +38,9 @@ export function containerStatements(p: Prepare) {
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
     containersOfHost: p(`${SELECT} WHERE host = $host ORDER BY manifest, name`),
+    containersOfHosts: p(
+      `${SELECT} WHERE host IN (SELECT value FROM json_each($hosts)) ORDER BY host, manifest, name`,
+    ),
     containersByHostAndName: p(`${SELECT} WHERE host = $host AND name = $name ORDER BY manifest`),
     container: p(`${SELECT} WHERE manifest = $manifest AND name = $name`),
     insertContainer: p(
@@ -115,6 +118,11 @@ export function containerStatements(p: Prepare) {
       return s.containersOfHost.all<ContainerRow>({ host });
     },
 
+    /** Containers placed on any of `hosts`, by host, manifest then name. */
+    containersOfHosts(hosts: readonly string[]): ContainerRow[] {
+      return s.containersOfHosts.all<ContainerRow>({ hosts: JSON.stringify(hosts) });
+    },
+
     /** Containers with one name on one host, across manifests. */
     containersByHostAndName(host: string, name: string): ContainerRow[] {
       return s.containersByHostAndName.all<ContainerRow>({ host, name });
@@ -128,6 +136,11 @@ export function containerStatements(p: Prepare) {
     /** Inserts a new container row. */
     insertContainer(row: ContainerRow): void {
       s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
+    },
+
+    /** Inserts new container rows. */
+    insertContainers(rows: readonly ContainerRow[]): void {
+      for (const row of rows) s.insertContainer.runValues(valuesOf(row, CONTAINER_COLUMNS));
     },
 
     /** Writes every column of an existing container row but its key and `created_at`. */

@@ -33,6 +33,15 @@ export function eventStatements(p: Prepare) {
       return s.insertEvent.runValues(valuesOf(row, INSERTED_COLUMNS)).lastInsertRowid;
     },
 
+    /** Records events in order; the last one's id (0: none). */
+    insertEvents(rows: readonly Omit<EventRow, "id">[]): number {
+      let last = 0;
+      for (const row of rows) {
+        last = s.insertEvent.runValues(valuesOf(row, INSERTED_COLUMNS)).lastInsertRowid;
+      }
+      return last;
+    },
+
     /** The first `limit` events after `after`, by id. */
     firstEvents(query: EventQuery): EventRow[] {
       return s.firstEvents.all<EventRow>(query);

@@ -42,6 +42,12 @@ function rowValues(cols: string[]): (row: object) => unknown[] {
   return (row) => cols.map((col) => (row as Record<string, unknown>)[col]);
 }
 
+/** A row's `cols` alone, for a statement that reads rows from JSON (`json_populate_recordset`). */
+function rowValuesObject(cols: string[]): (row: object) => Record<string, unknown> {
+  return (row) =>
+    Object.fromEntries(cols.map((col) => [col, (row as Record<string, unknown>)[col] ?? null]));
+}
+
 /** `INSERT INTO table (cols) VALUES ($1, ...)`. */
 function insert(table: string, cols: string[]): string {
   return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${params(cols)})`;
@@ -147,6 +153,11 @@ export const PG_STATEMENTS: PgStatements = {
   containersOfManifest: read(`${CONTAINERS} WHERE manifest = $1 ORDER BY name`, all),
   allContainers: read(`${CONTAINERS} ORDER BY manifest, name`, all),
   containersOfHost: read(`${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`, all),
+  containersOfHosts: read(
+    `${CONTAINERS} WHERE host = ANY($1::text[]) ORDER BY host, manifest, name`,
+    all,
+    (hosts) => [[...hosts]],
+  ),
   containersByHostAndName: read(
     `${CONTAINERS} WHERE host = $1 AND name = $2 ORDER BY manifest`,
     all,
@@ -156,6 +167,14 @@ export const PG_STATEMENTS: PgStatements = {
     insert("containers", CONTAINER_COLUMNS),
     nothing,
     rowValues(CONTAINER_COLUMNS),
+  ),
+  insertContainers: write(
+    `INSERT INTO containers (${CONTAINER_COLUMNS.join(", ")}) ` +
+      `SELECT ${
+        CONTAINER_COLUMNS.join(", ")
+      } FROM json_populate_recordset(null::containers, $1::json)`,
+    nothing,
+    (rows) => [JSON.stringify(rows.map(rowValuesObject(CONTAINER_COLUMNS)))],
   ),
   updateContainer: write(
     `UPDATE containers SET ${
@@ -173,6 +192,11 @@ export const PG_STATEMENTS: PgStatements = {
 
   // Host indexes: the global counter is a row of `meta`, moved in the statement that reads it.
   hostIndex: read("SELECT idx FROM hosts WHERE name = $1", number("idx")),
+  hostIndexes: read(
+    "SELECT name, idx FROM hosts WHERE name = ANY($1::text[]) ORDER BY name",
+    all,
+    (hosts) => [[...hosts]],
+  ),
   bumpHostIndex: write(
     `WITH counter AS (
       INSERT INTO meta (key, value) VALUES ('index', '1')
@@ -185,11 +209,38 @@ export const PG_STATEMENTS: PgStatements = {
     number("idx"),
   ),
 
+  // Each host takes the next value in the order given: the counter moves by their number at once.
+  bumpHostIndexes: write(
+    `WITH counter AS (
+      INSERT INTO meta (key, value) VALUES ('index', cardinality($1::text[])::text)
+      ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + cardinality($1::text[]))::text
+      RETURNING value::bigint AS top
+    )
+    INSERT INTO hosts (name, idx)
+    SELECT h.name, counter.top - cardinality($1::text[]) + h.ord
+    FROM unnest($1::text[]) WITH ORDINALITY AS h(name, ord), counter
+    ORDER BY h.ord
+    ON CONFLICT (name) DO UPDATE SET idx = excluded.idx
+    RETURNING name, idx`,
+    (result) =>
+      all(result).map((row) => ({ name: String(row.name), idx: Number(row.idx) }))
+        .sort((a, b) => a.idx - b.idx),
+    (hosts) => [[...new Set(hosts)]],
+  ),
+
   // Hosts.
   hostInfo: read(`${HOSTS} WHERE name = $1`, first),
+  hostInfos: read(`${HOSTS} WHERE name = ANY($1::text[]) ORDER BY name`, all, (names) => [
+    [...names],
+  ]),
   allHostInfo: read(`${HOSTS} ORDER BY name`, all),
   upsertHostInfo: write(upsert("host_info", HOST_COLUMNS), nothing, rowValues(HOST_COLUMNS)),
   touchHostInfo: write("UPDATE host_info SET last_seen = $2 WHERE name = $1", nothing),
+  touchHostInfos: write(
+    "UPDATE host_info SET last_seen = $2 WHERE name = ANY($1::text[])",
+    nothing,
+    (names, now) => [[...names], now],
+  ),
   deleteHostInfo: write("DELETE FROM host_info WHERE name = $1", nothing),
 
   // Events.
@@ -197,6 +248,18 @@ export const PG_STATEMENTS: PgStatements = {
     `${insert("events", INSERTED_EVENT_COLUMNS)} RETURNING id`,
     number("id"),
     rowValues(INSERTED_EVENT_COLUMNS),
+  ),
+  insertEvents: write(
+    `WITH inserted AS (
+      INSERT INTO events (${INSERTED_EVENT_COLUMNS.join(", ")})
+      SELECT ${INSERTED_EVENT_COLUMNS.join(", ")}
+      FROM json_populate_recordset(null::events, $1::json) WITH ORDINALITY AS r
+      ORDER BY r.ordinality
+      RETURNING id
+    )
+    SELECT coalesce(max(id), 0) AS id FROM inserted`,
+    number("id"),
+    (rows) => [JSON.stringify(rows.map(rowValuesObject(INSERTED_EVENT_COLUMNS)))],
   ),
   firstEvents: read(`${EVENTS} ORDER BY id LIMIT $5`, all, eventQuery),
   lastEvents: read(

@@ -56,12 +56,19 @@ export interface ContainerStore {
   allContainers(): Promise<ContainerRow[]>;
   /** Containers placed on one host, by manifest then name. */
   containersOfHost(host: string): Promise<ContainerRow[]>;
+  /**
+   * Containers placed on any of `hosts`, by host, manifest then name: what `containersOfHost`
+   * answers for each, in one read (the long-polls woken by one commit are answered together).
+   */
+  containersOfHosts(hosts: readonly string[]): Promise<ContainerRow[]>;
   /** Containers with one name on one host, across manifests, by manifest. */
   containersByHostAndName(host: string, name: string): Promise<ContainerRow[]>;
   /** One container by its key (manifest, name). */
   container(manifest: string, name: string): Promise<ContainerRow | undefined>;
   /** Inserts a new container row; its manifest row must exist. */
   insertContainer(row: ContainerRow): Promise<void>;
+  /** Inserts new container rows, as `insertContainer` does each, in one statement. */
+  insertContainers(rows: readonly ContainerRow[]): Promise<void>;
   /** Writes every column of an existing container row but its key and `created_at`. */
   updateContainer(row: ContainerRow): Promise<void>;
   /** Deletes one container row. */
@@ -77,23 +84,34 @@ export interface ContainerStore {
 export interface IndexStore {
   /** A host's index; 0 for a host nothing was ever planned on. */
   hostIndex(host: string): Promise<number>;
+  /** The indexes of those of `hosts` that have one, by name (a host missing from it has 0). */
+  hostIndexes(hosts: readonly string[]): Promise<HostIndexRow[]>;
   /**
    * Sets a host's index to the next value of the global counter and returns it. Two transactions
    * bumping at once must both count (PostgreSQL: lock the counter's row, or update it in place).
    */
   bumpHostIndex(host: string): Promise<number>;
+  /**
+   * `bumpHostIndex` for each of `hosts` (each once), in the order given, in one statement: each
+   * gets its own next value of the counter. Answers the hosts with their new indexes, in order.
+   */
+  bumpHostIndexes(hosts: readonly string[]): Promise<HostIndexRow[]>;
 }
 
 /** What agents registered about their hosts (`host_info`), and draining. */
 export interface HostStore {
   /** What is known of one host beyond its index, if anything. */
   hostInfo(name: string): Promise<HostRow | undefined>;
+  /** The rows of those of `names` that have one, by name. */
+  hostInfos(names: readonly string[]): Promise<HostRow[]>;
   /** Every host with a `host_info` row, by name. */
   allHostInfo(): Promise<HostRow[]>;
   /** Writes every column of a host's row, creating it when missing. */
   upsertHostInfo(row: HostRow): Promise<void>;
   /** Records when a host's agent was last seen; nothing happens for a host without a row. */
   touchHostInfo(name: string, now: string): Promise<void>;
+  /** `touchHostInfo` for each of `names`, in one statement. */
+  touchHostInfos(names: readonly string[], now: string): Promise<void>;
   /** Forgets a host's row (its index is kept, so it never goes back). */
   deleteHostInfo(name: string): Promise<void>;
 }
@@ -102,6 +120,8 @@ export interface HostStore {
 export interface EventStore {
   /** Records an event and returns its id. */
   insertEvent(row: Omit<EventRow, "id">): Promise<number>;
+  /** Records events in the order given, in one statement; answers the last one's id (0: none). */
+  insertEvents(rows: readonly Omit<EventRow, "id">[]): Promise<number>;
   /** The first `limit` events after `after`, by id. */
   firstEvents(query: EventQuery): Promise<EventRow[]>;
   /** The last `limit` events after `after`, by id. */
