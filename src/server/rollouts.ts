@@ -14,13 +14,14 @@ import type {
   RolloutStatus,
   UpdatePolicy,
 } from "../api/schemas.ts";
+import { instanceSpec } from "../manifest/schema.ts";
 import { freshSpec, setDesired } from "./container_rows.ts";
 import type { Step } from "./diff.ts";
 import type { EventLog, NewEvent } from "./events.ts";
 import type { HostRegistry } from "./hosts.ts";
 import { Placer } from "./placement.ts";
 import { askOf, fleetRoom } from "./room.ts";
-import { freeName, isReady, renamed, SCHEDULER_ACTOR } from "./scheduler.ts";
+import { freeName, isReady, SCHEDULER_ACTOR } from "./scheduler.ts";
 import type { ContainerRow, RolloutRow, Store } from "./store/store.ts";
 
 /** A spec a rollout moves a container from or to. */
@@ -363,7 +364,7 @@ export class Rollouts {
 function versionColumns(version: Version, name: string, host: string, pending?: string) {
   return {
     name,
-    ...freshSpec(renamed(version, name, host), pending),
+    ...freshSpec(instanceSpec(version, name, host), pending),
     ...(version.placement === undefined ? {} : { placement: JSON.stringify(version.placement) }),
   };
 }

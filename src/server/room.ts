@@ -3,7 +3,6 @@
  * its labels, size and availability, and the room, fixed ports and replicas its containers take.
  */
 import type { NormalizedSpec, ParsedSpec, Placement } from "../api/schemas.ts";
-import { normalizedHash } from "../manifest/hash.ts";
 import type { HostRegistry } from "./hosts.ts";
 import type { PlacementAsk, PlacementHost } from "./placement.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
@@ -70,14 +69,6 @@ export function rowSpec(row: ContainerRow): ParsedSpec {
     normalized: JSON.parse(row.normalized) as NormalizedSpec,
     hash: row.spec_hash,
   };
-}
-
-/** A placed instance's spec on a host ("": on none yet), with the hash that host gives it. */
-export function placedAt(parsed: ParsedSpec, host: string): ParsedSpec {
-  const { host: _before, ...rest } = parsed.spec;
-  const spec = host === "" ? rest : { ...rest, host };
-  const normalized = { ...parsed.normalized, host };
-  return { spec: spec as ParsedSpec["spec"], normalized, hash: normalizedHash(normalized) };
 }
 
 /**

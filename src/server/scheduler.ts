@@ -5,14 +5,14 @@
  * instances start-first. Each method runs inside the caller's transaction, whose `tx` it is
  * handed, and returns the hosts whose desired list it changed, for the caller to bump and wake.
  */
-import type { FieldChange, NormalizedSpec, ParsedSpec, UpdatePolicy } from "../api/schemas.ts";
-import { instanceName } from "../manifest/schema.ts";
+import type { FieldChange, NormalizedSpec, UpdatePolicy } from "../api/schemas.ts";
+import { instanceName, instanceSpec } from "../manifest/schema.ts";
 import { freshSpec, setDesired } from "./container_rows.ts";
 import { replicaNumber, type Step } from "./diff.ts";
 import type { EventLog, NewEvent } from "./events.ts";
 import type { HostRegistry } from "./hosts.ts";
 import { Placer } from "./placement.ts";
-import { askOf, fleetRoom, placedAt, reservePinned, rowAsk, rowSpec } from "./room.ts";
+import { askOf, fleetRoom, reservePinned, rowAsk, rowSpec } from "./room.ts";
 import type { ContainerRow, Store } from "./store/store.ts";
 
 /** Who the scheduler's own events name. */
@@ -25,15 +25,6 @@ export const DEFAULT_RESCHEDULE_AFTER_MS = 5 * 60_000;
 export interface ManifestPolicy {
   update?: UpdatePolicy;
   rescheduleAfterMs?: number;
-}
-
-/** A stored instance's spec under another instance name, on a host ("": on none yet). */
-export function renamed(parsed: ParsedSpec, name: string, host: string): ParsedSpec {
-  return placedAt({
-    spec: { ...parsed.spec, name },
-    normalized: { ...parsed.normalized, name },
-    hash: parsed.hash,
-  }, host);
 }
 
 /** What the scheduler needs. */
@@ -101,7 +92,7 @@ export class Scheduler {
     const chosen = placer.place(ask);
     const host = "host" in chosen ? chosen.host : "";
     const pending = "pending" in chosen ? { pending: chosen.pending } : {};
-    const parsed = placedAt(step, host);
+    const parsed = instanceSpec(step, step.spec.name, host);
     if (step.action === "create" || host === before) return { ...step, ...parsed, ...pending };
     const move: FieldChange = { field: "host", ...(before === "" ? {} : { from: before }) };
     if (host !== "") move.to = host;
@@ -202,7 +193,7 @@ export class Scheduler {
         manifest: row.manifest,
         name,
         ...freshSpec(
-          renamed(rowSpec(row), name, target),
+          instanceSpec(rowSpec(row), name, target),
           "pending" in chosen ? chosen.pending : undefined,
         ),
         generation: 1,
@@ -260,7 +251,7 @@ export class Scheduler {
     action: string,
     pending?: string,
   ): Promise<void> {
-    const parsed = placedAt(rowSpec(row), host);
+    const parsed = instanceSpec(rowSpec(row), row.name, host);
     await tx.updateContainer({
       ...row,
       ...freshSpec(parsed, pending),
