@@ -1,6 +1,7 @@
 /** `manifest ls`: every manifest with its container count and its counts by state. */
 import type { ManifestSummary } from "../api/schemas.ts";
 import type { Planner } from "./planner.ts";
+import { rolloutOf } from "./rollouts.ts";
 
 /** Every manifest, by name, counted from the same list `ps` shows (so the counts agree). */
 export function manifestSummaries(planner: Planner): Promise<ManifestSummary[]> {
@@ -19,8 +20,7 @@ export function manifestSummaries(planner: Planner): Promise<ManifestSummary[]> 
     );
     for (const rollout of await tx.allRollouts()) {
       const summary = summaries.get(rollout.manifest);
-      const status = await planner.rollouts.status(tx, rollout.manifest);
-      if (summary !== undefined && status !== undefined) summary.rollout = status;
+      if (summary !== undefined) summary.rollout = rolloutOf(rollout);
     }
     for (const c of containers) {
       const summary = summaries.get(c.manifestName);

@@ -132,12 +132,6 @@ export class Rollouts {
     return touched;
   }
 
-  /** A manifest's rollout as the API shows it, if it ever had one. */
-  async status(db: Store, manifest: string): Promise<Rollout | undefined> {
-    const row = await db.rollout(manifest);
-    return row === undefined ? undefined : rolloutOf(row);
-  }
-
   async #advance(tx: Store, row: RolloutRow, nowMs: number, touched: Set<string>): Promise<void> {
     const policy = JSON.parse(row.policy) as UpdatePolicy;
     const { entries } = planOf(row);
@@ -388,7 +382,7 @@ function planOf(row: RolloutRow): { entries: Entry[]; failed?: string } {
 }
 
 /** A stored rollout as the API shows it. */
-function rolloutOf(row: RolloutRow): Rollout {
+export function rolloutOf(row: RolloutRow): Rollout {
   const { entries, failed } = planOf(row);
   const rollout: Rollout = {
     status: row.status as RolloutStatus,
