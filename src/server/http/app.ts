@@ -27,6 +27,7 @@ import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
+import { uiRoutes } from "./ui/ui_routes.tsx";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
 export interface AppDeps {
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps) {
     .notFound((c) =>
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
+    .route("/", uiRoutes({ planner, auth, clock }))
     .basePath("/api/v1")
     .use("*", (c, next) => {
       const match = matchRoute(c.req.method, apiPath(c.req.path));
