@@ -103,7 +103,7 @@ export const EventsFilter: FC<{ view: EventsView }> = ({ view }) => (
       />
     </label>
     <datalist id="manifest-names">
-      {view.manifests.map((name) => <option value={name} />)}
+      {view.manifests.map((name) => <option key={name} value={name} />)}
     </datalist>
     <label>
       Host
@@ -117,7 +117,7 @@ export const EventsFilter: FC<{ view: EventsView }> = ({ view }) => (
       />
     </label>
     <datalist id="host-names">
-      {view.hosts.map((name) => <option value={name} />)}
+      {view.hosts.map((name) => <option key={name} value={name} />)}
     </datalist>
     <button type="submit">Filter</button>
     {view.manifest === undefined && view.host === undefined ? null : <a href="/events">Clear</a>}

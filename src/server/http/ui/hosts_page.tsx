@@ -54,7 +54,7 @@ const HostCard: FC<{
       <dd class="labels">
         {Object.keys(host.labels).length === 0
           ? <span class="muted">none</span>
-          : Object.entries(host.labels).map(([k, v]) => <code>{k}={v}</code>)}
+          : Object.entries(host.labels).map(([k, v]) => <code key={k}>{k}={v}</code>)}
       </dd>
       <dt>CPUs, memory</dt>
       <dd>

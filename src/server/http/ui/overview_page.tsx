@@ -44,7 +44,13 @@ export const OverviewPage: FC<{ overview: Overview; now: number }> = ({ overview
           ? <p class="muted" id="all-well">Nothing is failing.</p>
           : (
             <ul class="failing" id="failing">
-              {shown.map((item) => <FailingItem item={item} now={now} />)}
+              {shown.map((item) => (
+                <FailingItem
+                  key={`${item.container.manifestName}/${item.container.config.name}`}
+                  item={item}
+                  now={now}
+                />
+              ))}
               {failing.length > shown.length
                 ? <li class="muted">and {failing.length - shown.length} more</li>
                 : null}
