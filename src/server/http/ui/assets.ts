@@ -113,33 +113,33 @@ export const UI_JS = `
   setInterval(tick, 1000);
 
   // The live regions: on every change the server announces, their fresh HTML replaces the old.
+  let busy = false, again = false;
+  const refresh = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const res = await fetch(location.href, {
+        headers: { "X-Launcher-Fragment": "live" }, credentials: "same-origin", cache: "no-store",
+      });
+      if (res.status === 401) { location.reload(); return; }
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      const focused = document.activeElement && document.activeElement.id;
+      for (const next of doc.querySelectorAll("[data-live]")) {
+        const current = document.getElementById(next.id);
+        if (current !== null) current.replaceWith(document.adoptNode(next));
+      }
+      tick();
+      if (focused) document.getElementById(focused)?.focus();
+    } catch (_) {
+      // The next change or the periodic refresh tries again.
+    } finally {
+      busy = false;
+      if (again) { again = false; refresh(); }
+    }
+  };
   const regions = document.querySelectorAll("[data-live]");
   if (regions.length > 0) {
-    let busy = false, again = false;
-    const refresh = async () => {
-      if (busy) { again = true; return; }
-      busy = true;
-      try {
-        const res = await fetch(location.href, {
-          headers: { "X-Launcher-Fragment": "live" }, credentials: "same-origin", cache: "no-store",
-        });
-        if (res.status === 401) { location.reload(); return; }
-        if (!res.ok) return;
-        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-        const focused = document.activeElement && document.activeElement.id;
-        for (const next of doc.querySelectorAll("[data-live]")) {
-          const current = document.getElementById(next.id);
-          if (current !== null) current.replaceWith(document.adoptNode(next));
-        }
-        tick();
-        if (focused) document.getElementById(focused)?.focus();
-      } catch (_) {
-        // The next change or the periodic refresh tries again.
-      } finally {
-        busy = false;
-        if (again) { again = false; refresh(); }
-      }
-    };
     const after = regions[0].dataset.after || "0";
     const source = new EventSource("/live?after=" + encodeURIComponent(after));
     source.addEventListener("change", refresh);
@@ -215,11 +215,36 @@ export const UI_JS = `
     open();
   }
 
-  // Forms that ask before they act (also those the live region brings in later).
-  document.addEventListener("submit", (event) => {
+  // Action forms (also those a live region brings in later) ask first when they say so, and post
+  // without leaving the page, so that its logs and live regions stay; an error shows on top.
+  const flash = document.getElementById("flash");
+  document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !confirm(form.dataset.confirm)) {
-      event.preventDefault();
+    if (!(form instanceof HTMLFormElement)) return;
+    if (form.dataset.confirm && !confirm(form.dataset.confirm)) { event.preventDefault(); return; }
+    if (!form.hasAttribute("data-inline")) return;
+    event.preventDefault();
+    const button = form.querySelector("button");
+    if (button) button.disabled = true;
+    if (flash) flash.hidden = true;
+    try {
+      // Not form.action: the action forms' field named "action" shadows it.
+      const res = await fetch(form.getAttribute("action"), {
+        method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
+      });
+      if (!res.ok) {
+        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+        const message = doc.getElementById("error-message")?.textContent || res.statusText;
+        if (flash) { flash.textContent = message; flash.hidden = false; }
+      } else if (new URL(res.url).pathname !== location.pathname) {
+        location.href = res.url;
+      } else {
+        refresh();
+      }
+    } catch (_) {
+      if (flash) { flash.textContent = "the server did not answer"; flash.hidden = false; }
+    } finally {
+      if (button) button.disabled = false;
     }
   });
 })();

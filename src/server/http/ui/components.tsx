@@ -78,7 +78,7 @@ export const ActionForm: FC<{
   confirm?: string;
   danger?: boolean;
 }> = ({ action, csrf, label, id, fields = {}, confirm, danger }) => (
-  <form method="post" action={action} data-confirm={confirm}>
+  <form method="post" action={action} data-confirm={confirm} data-inline="">
     <input type="hidden" name="csrf" value={csrf} />
     {Object.entries(fields).map(([name, value]) => (
       <input

@@ -55,7 +55,10 @@ export const Layout: FC<{
           </div>
         )}
       </header>
-      <main>{children}</main>
+      <main>
+        <p id="flash" class="flash" role="alert" hidden></p>
+        {children}
+      </main>
     </body>
   </html>
 );
