@@ -121,9 +121,13 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       assert.equal(up.code, 0, up.stderr);
       // The page was open before the manifest ran: the live region brings it, without a reload.
       await admin.locator('#manifests tr[data-manifest="ui"]').waitFor({ timeout: 20_000 });
-      await pollUntil("the overview to show 3 of 4 running", async () =>
-        (await admin!.textContent('#manifests tr[data-manifest="ui"] td:nth-child(2)'))
-          ?.includes("3 / 4"), { timeoutMs: 60_000 });
+      await pollUntil(
+        "the overview to show 3 of 4 running",
+        async () =>
+          (await admin!.textContent('#manifests tr[data-manifest="ui"] td:nth-child(2)'))
+            ?.includes("3 / 4"),
+        { timeoutMs: 60_000 },
+      );
       const failing = admin.locator('#failing a[href="/manifests/ui/containers/broken"]');
       await failing.waitFor({ timeout: 20_000 });
       assert.match(await admin.textContent("#failing li") ?? "", /failed \(exit 3\)/);
@@ -185,26 +189,30 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       await page.screenshot({ path: `${SCREENSHOTS}container-restarted.png`, fullPage: true });
     });
 
-    await cluster.step(t, "a read token sees no buttons and its forged post is refused", async () => {
-      const page = await signIn(b, cluster.url, readToken);
-      for (const path of ["/", "/manifests/ui", "/manifests/ui/containers/web", "/hosts"]) {
-        await page.goto(`${cluster.url}${path}`);
-        const buttons = await page.locator("main form[method=post]").count();
-        assert.equal(buttons, 0, `${path} shows a read token no action`);
-      }
-      await page.goto(`${cluster.url}/manifests/ui/containers/web`);
-      // The session's own CSRF token (the sign-out form's) and cookie: only the role is wrong.
-      const csrf = await page.inputValue("header input[name=csrf]");
-      const res = await page.request.post(
-        `${cluster.url}/manifests/ui/containers/web/action`,
-        { form: { csrf, action: "stop" }, headers: { origin: cluster.url } },
-      );
-      assert.equal(res.status(), 403);
-      assert.match(await res.text(), /needs role admin/);
-      const web = (await cluster.ps("ui")).find((c) => c.config.name === "web");
-      assert.equal(web?.desired, "running", "the refused stop changed nothing");
-      await page.context().close();
-    });
+    await cluster.step(
+      t,
+      "a read token sees no buttons and its forged post is refused",
+      async () => {
+        const page = await signIn(b, cluster.url, readToken);
+        for (const path of ["/", "/manifests/ui", "/manifests/ui/containers/web", "/hosts"]) {
+          await page.goto(`${cluster.url}${path}`);
+          const buttons = await page.locator("main form[method=post]").count();
+          assert.equal(buttons, 0, `${path} shows a read token no action`);
+        }
+        await page.goto(`${cluster.url}/manifests/ui/containers/web`);
+        // The session's own CSRF token (the sign-out form's) and cookie: only the role is wrong.
+        const csrf = await page.inputValue("header input[name=csrf]");
+        const res = await page.request.post(
+          `${cluster.url}/manifests/ui/containers/web/action`,
+          { form: { csrf, action: "stop" }, headers: { origin: cluster.url } },
+        );
+        assert.equal(res.status(), 403);
+        assert.match(await res.text(), /needs role admin/);
+        const web = (await cluster.ps("ui")).find((c) => c.config.name === "web");
+        assert.equal(web?.desired, "running", "the refused stop changed nothing");
+        await page.context().close();
+      },
+    );
 
     await cluster.step(t, "50,000 lines keep the DOM bounded and the page answering", async () => {
       const page = admin!;
@@ -223,9 +231,11 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       );
       const started = performance.now();
       await page.title();
-      console.log(`${lines} lines in the DOM; the page answered in ${
-        Math.round(performance.now() - started)
-      } ms`);
+      console.log(
+        `${lines} lines in the DOM; the page answered in ${
+          Math.round(performance.now() - started)
+        } ms`,
+      );
       await page.click('header nav a[href="/hosts"]');
       await page.waitForURL(`${cluster.url}/hosts`);
       await page.screenshot({ path: `${SCREENSHOTS}hosts.png`, fullPage: true });

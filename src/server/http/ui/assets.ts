@@ -27,6 +27,7 @@ header.top .who button { background: transparent; color: #fff; border-color: #88
 main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
 h1 { font-size: 1.4rem; margin: .2rem 0 .8rem; word-break: break-word; }
 h2 { font-size: 1.1rem; margin: 1.4rem 0 .5rem; }
+section.card > h2:first-child { margin-top: .2rem; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 6px;
   padding: .75rem 1rem; margin-bottom: 1rem; }
 .scroll { overflow-x: auto; }
@@ -85,6 +86,7 @@ pre.spec { background: #f1f3f6; padding: .6rem; border-radius: 4px; overflow-x: 
   main { padding: .6rem; }
   th, td { padding: .3rem .4rem; }
   .hide-narrow { display: none; }
+  header.top nav { order: 3; flex-basis: 100%; }
   .log { height: 22rem; }
 }
 `;

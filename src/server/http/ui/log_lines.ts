@@ -20,50 +20,74 @@ interface Frame {
   error?: { message?: string };
 }
 
+/** Whole lines per stream from log frames, keeping each stream's unfinished line. */
+class LineSplitter {
+  readonly #partial = { stdout: "", stderr: "" };
+
+  constructor(readonly only?: "stdout" | "stderr") {}
+
+  /** The whole lines one frame completes, or the error it ends the output with. */
+  frame(text: string): OutputLine[] | { error: string } {
+    const frame = JSON.parse(text) as Frame;
+    if (frame.error !== undefined) return { error: frame.error.message ?? "the log stream failed" };
+    const stream = frame.stream === "stderr" ? "stderr" : "stdout";
+    const pieces = (this.#partial[stream] + (frame.data ?? "")).split("\n");
+    this.#partial[stream] = pieces.pop() ?? "";
+    if (this.only !== undefined && stream !== this.only) return [];
+    return pieces.map((piece) => [stream, piece.endsWith("\r") ? piece.slice(0, -1) : piece]);
+  }
+
+  /** The unfinished lines, once the output has ended. */
+  rest(): OutputLine[] {
+    return (["stdout", "stderr"] as const)
+      .filter((stream) => this.#partial[stream] !== "" && (this.only ?? stream) === stream)
+      .map((stream) => [stream, this.#partial[stream]]);
+  }
+}
+
 /**
- * Reads NDJSON log frames and yields whole lines in batches, keeping a partial line of each stream
- * until its end arrives (or the output ends). `only` keeps one stream.
+ * Reads NDJSON log frames and yields whole lines in batches of at most `MAX_BATCH`, keeping a
+ * partial line of each stream until its end arrives (or the output ends). `only` keeps one stream.
  */
 export async function* logBatches(
   body: ReadableStream<Uint8Array>,
   only?: "stdout" | "stderr",
 ): AsyncGenerator<LogBatch> {
-  const partial = { stdout: "", stderr: "" };
+  const splitter = new LineSplitter(only);
   let pending = "";
+  let lines: OutputLine[] = [];
+  /** Takes a batch's worth of lines out of `lines`. */
+  const take = (): LogBatch => {
+    const batch = lines.slice(0, MAX_BATCH);
+    lines = lines.slice(MAX_BATCH);
+    return { lines: batch };
+  };
   for await (const text of body.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    const frames = pending.split("\n");
+    const frames = (pending + text).split("\n");
     pending = frames.pop() ?? "";
-    let lines: OutputLine[] = [];
-    for (const frameText of frames) {
-      if (frameText.trim() === "") continue;
-      const frame = JSON.parse(frameText) as Frame;
-      if (frame.error !== undefined) {
-        if (lines.length > 0) yield { lines };
-        yield { error: frame.error.message ?? "the log stream failed" };
+    for (const frame of frames) {
+      if (frame.trim() === "") continue;
+      const result = splitter.frame(frame);
+      if ("error" in result) {
+        while (lines.length > 0) yield take();
+        yield result;
         return;
       }
-      const stream = frame.stream === "stderr" ? "stderr" : "stdout";
-      const pieces = (partial[stream] + (frame.data ?? "")).split("\n");
-      partial[stream] = pieces.pop() ?? "";
-      if (only !== undefined && stream !== only) continue;
-      for (const piece of pieces) {
-        lines.push([stream, piece.endsWith("\r") ? piece.slice(0, -1) : piece]);
-        if (lines.length >= MAX_BATCH) {
-          yield { lines };
-          lines = [];
-        }
-      }
+      lines.push(...result);
+      while (lines.length >= MAX_BATCH) yield take();
     }
-    if (lines.length > 0) yield { lines };
+    while (lines.length > 0) yield take();
   }
-  const rest: OutputLine[] = [];
-  for (const stream of ["stdout", "stderr"] as const) {
-    if (partial[stream] !== "" && (only === undefined || only === stream)) {
-      rest.push([stream, partial[stream]]);
+  if (pending.trim() !== "") {
+    const result = splitter.frame(pending);
+    if ("error" in result) {
+      yield result;
+      return;
     }
+    lines.push(...result);
   }
-  if (rest.length > 0) yield { lines: rest };
+  lines.push(...splitter.rest());
+  while (lines.length > 0) yield take();
 }
 
 /** What an error that ended a log request says, for the viewer. */

@@ -6,11 +6,12 @@ import type { FailingContainer, FailingKind, Overview } from "./overview_data.ts
 /** How many failing containers the overview lists; the manifest pages show the rest. */
 export const MAX_FAILING_SHOWN = 50;
 
+/** What a failing container's line says beside its state, when the state does not say it. */
 const KIND_TEXT: Record<FailingKind, string> = {
-  failed: "failed",
-  unhealthy: "unhealthy",
-  pending: "pending",
-  unknown: "host offline",
+  failed: "on",
+  unhealthy: "on",
+  pending: "for",
+  unknown: "(host offline) on",
 };
 
 const FailingItem: FC<{ item: FailingContainer; now: number }> = ({ item, now }) => {
@@ -21,7 +22,7 @@ const FailingItem: FC<{ item: FailingContainer; now: number }> = ({ item, now })
         {c.manifestName}/{c.config.name}
       </a>{" "}
       <StateBadge state={c.state} exitCode={c.exitCode} health={c.health} />{" "}
-      <span class="muted">{KIND_TEXT[item.kind]} on</span> <HostLink host={c.host} />{" "}
+      <span class="muted">{KIND_TEXT[item.kind]}</span> <HostLink host={c.host} />{" "}
       <span class="muted">
         since <Ago at={c.updatedAt} now={now} />
       </span>
