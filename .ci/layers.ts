@@ -383,14 +383,14 @@ function joinPath(dir: string, specifier: string): string {
   return parts.join("/");
 }
 
-/** Every `.ts` file below `dir`, relative to it, sorted. */
+/** Every `.ts` and `.tsx` file below `dir` (the web UI's pages are `.tsx`), relative to it, sorted. */
 async function tsFiles(dir: URL, prefix = ""): Promise<string[]> {
   const found: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isDirectory) {
       const sub = new URL(`${encodeURIComponent(entry.name)}/`, dir);
       found.push(...await tsFiles(sub, `${prefix}${entry.name}/`));
-    } else if (entry.isFile && entry.name.endsWith(".ts")) {
+    } else if (entry.isFile && /\.tsx?$/.test(entry.name)) {
       found.push(`${prefix}${entry.name}`);
     }
   }

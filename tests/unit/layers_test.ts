@@ -151,6 +151,18 @@ Deno.test("the scan reads a planted tree, imported or not, and fails on its cycl
       `${root}/api/router.ts`,
       'import type { Planner } from "../server/planner.ts";\nexport type { Planner };\n',
     );
+    // A .tsx page is a source file like any other.
+    await Deno.mkdir(`${root}/server/http/ui`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/server/http/ui/page.tsx`,
+      'import { Planner } from "../../planner.ts";\nimport { x } from "../../../cli/main.ts";\n',
+    );
+    const pages = checkEdges((await scanSources(root)).edges).filter((v) =>
+      v.from.endsWith(".tsx")
+    );
+    assert.deepEqual(pages.map((v) => `${v.kind} ${v.to}`), ["direction src/cli/main.ts"]);
+    await Deno.remove(`${root}/server/http/ui`, { recursive: true });
+
     const cyclic = checkEdges((await scanSources(root)).edges);
     assert.deepEqual(cyclic.filter((v) => v.kind === "cycle").map(formatViolation), [
       "src/api/router.ts:1 imports src/server/planner.ts: closes the folder cycle api -> server -> api",
