@@ -25,6 +25,7 @@ import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
 import { secs } from "./stats.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
+import { UI_CONTAINERS, UI_HOSTS, uiOverview, uiOverviewLine } from "./ui_overview.ts";
 
 const FIGURES = [
   "convergence",
@@ -37,6 +38,7 @@ const FIGURES = [
   "reschedule",
   "ha-propagation",
   "ha-fanout",
+  "ui-overview",
 ] as const;
 type Figure = typeof FIGURES[number];
 
@@ -289,6 +291,15 @@ async function main(): Promise<number> {
       async () =>
         haFanOutLine(await haFanOut(cleanup, { agents: s.haFanOut, quick: s.quick, log })),
     );
+    await attempt("ui-overview", async () =>
+      uiOverviewLine(
+        await uiOverview(cleanup, {
+          hosts: UI_HOSTS,
+          containers: UI_CONTAINERS,
+          requests: s.runs * 5,
+          log,
+        }),
+      ));
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
     log(`bench setup FAILED: ${setupFailure}`);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   type ContainerRow,
+  type ContainerStateRow,
   type EventRow,
   type HostRow,
   type RolloutRow,
@@ -242,6 +243,22 @@ function contractCases(): ContractCase[] {
       "shop/web",
     ]);
     assert.deepEqual((await s.containersOfManifest("shop")).map(key), ["shop/db", "shop/web"]);
+    // The states alone, in the same order, with the same values.
+    const state = (row: ContainerStateRow) => ({ ...row });
+    assert.deepEqual(
+      (await s.containerStates()).map(state),
+      (await s.allContainers()).map((r) => ({
+        manifest: r.manifest,
+        name: r.name,
+        host: r.host,
+        desired: r.desired,
+        state: r.state,
+        exit_code: r.exit_code,
+        error: r.error,
+        health: r.health,
+        updated_at: r.updated_at,
+      })),
+    );
     assert.deepEqual((await s.containersOfHost("host-a")).map(key), ["blog/web", "shop/db"]);
     assert.deepEqual(await s.containersOfHost("host-c"), []);
     assert.deepEqual(

@@ -3,11 +3,10 @@
  * whole lines per stream, and the order of what fails on the overview.
  */
 import assert from "node:assert/strict";
-import type { ContainerStatus } from "../../src/api/schemas.ts";
 import { agoText, exactTime } from "../../src/server/http/ui/components.tsx";
 import { specText } from "../../src/server/http/ui/container_page.tsx";
 import { logBatches, type OutputLine } from "../../src/server/http/ui/log_lines.ts";
-import { failingOf } from "../../src/server/http/ui/overview_data.ts";
+import { type ContainerLine, failingOf } from "../../src/server/http/ui/overview_data.ts";
 import { restartCounts } from "../../src/server/http/ui/manifest_page.tsx";
 
 Deno.test("times read as '12 s ago', exact on hover", () => {
@@ -73,15 +72,15 @@ Deno.test("log output becomes whole lines, per stream, across frames and chunks"
 });
 
 Deno.test("the overview lists failed, then unhealthy, then pending with a reason, then unknown", () => {
-  const c = (name: string, state: string, extra: Partial<ContainerStatus> = {}) =>
-    ({
-      manifestName: "shop",
-      config: { name, image: "x" },
-      host: "host-a",
-      desired: "running",
-      state,
-      ...extra,
-    }) as ContainerStatus;
+  const c = (name: string, state: string, extra: Partial<ContainerLine> = {}): ContainerLine => ({
+    manifest: "shop",
+    name,
+    host: "host-a",
+    desired: "running",
+    state,
+    updatedAt: "2026-12-01T00:00:00Z",
+    ...extra,
+  });
   const list = [
     c("lost", "unknown"),
     c("waiting", "pending", { error: "no host has 4 CPUs free" }),
@@ -92,7 +91,7 @@ Deno.test("the overview lists failed, then unhealthy, then pending with a reason
     c("gone", "failed", { desired: "removed" }),
   ];
   assert.deepEqual(
-    failingOf(list).map((f) => `${f.kind}:${f.container.config.name}`),
+    failingOf(list).map((f) => `${f.kind}:${f.container.name}`),
     ["failed:crashed", "unhealthy:sick", "pending:waiting", "unknown:lost"],
   );
 });

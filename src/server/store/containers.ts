@@ -1,7 +1,9 @@
 /** Statements on manifests and their containers. */
 import {
   CONTAINER_COLUMNS,
+  CONTAINER_STATE_COLUMNS,
   type ContainerRow,
+  type ContainerStateRow,
   type HostCountRow,
   type ManifestRow,
 } from "./rows.ts";
@@ -37,6 +39,9 @@ export function containerStatements(p: Prepare) {
     replacing: p(`${SELECT} WHERE replaces != '' ORDER BY manifest, name`),
     containersOfManifest: p(`${SELECT} WHERE manifest = $manifest ORDER BY name`),
     allContainers: p(`${SELECT} ORDER BY manifest, name`),
+    containerStates: p(
+      `SELECT ${CONTAINER_STATE_COLUMNS.join(", ")} FROM containers ORDER BY manifest, name`,
+    ),
     containersOfHost: p(`${SELECT} WHERE host = $host ORDER BY manifest, name`),
     containersOfHosts: p(
       `${SELECT} WHERE host IN (SELECT value FROM json_each($hosts)) ORDER BY host, manifest, name`,
@@ -111,6 +116,11 @@ export function containerStatements(p: Prepare) {
     /** Every container, by manifest then name. */
     allContainers(): ContainerRow[] {
       return s.allContainers.all<ContainerRow>();
+    },
+
+    /** Every container's state without its spec, by manifest then name. */
+    containerStates(): ContainerStateRow[] {
+      return s.containerStates.all<ContainerStateRow>();
     },
 
     /** Containers placed on one host, by manifest then name. */

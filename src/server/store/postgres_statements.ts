@@ -8,6 +8,7 @@
 import type pg from "pg";
 import {
   CONTAINER_COLUMNS,
+  CONTAINER_STATE_COLUMNS,
   EVENT_COLUMNS,
   type EventQuery,
   HOST_COLUMNS,
@@ -152,6 +153,10 @@ export const PG_STATEMENTS: PgStatements = {
   replacingContainers: read(`${CONTAINERS} WHERE replaces != '' ORDER BY manifest, name`, all),
   containersOfManifest: read(`${CONTAINERS} WHERE manifest = $1 ORDER BY name`, all),
   allContainers: read(`${CONTAINERS} ORDER BY manifest, name`, all),
+  containerStates: read(
+    `SELECT ${CONTAINER_STATE_COLUMNS.join(", ")} FROM containers ORDER BY manifest, name`,
+    all,
+  ),
   containersOfHost: read(`${CONTAINERS} WHERE host = $1 ORDER BY manifest, name`, all),
   containersOfHosts: read(
     `${CONTAINERS} WHERE host = ANY($1::text[]) ORDER BY host, manifest, name`,

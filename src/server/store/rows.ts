@@ -187,6 +187,36 @@ export const CONTAINER_COLUMNS = columns<ContainerRow>({
   updated_at: true,
 });
 
+/**
+ * A container's state without its spec: what an overview of every container counts (the web UI's),
+ * a fraction of the bytes of its `ContainerRow`.
+ */
+export type ContainerStateRow = Pick<
+  ContainerRow,
+  | "manifest"
+  | "name"
+  | "host"
+  | "desired"
+  | "state"
+  | "exit_code"
+  | "error"
+  | "health"
+  | "updated_at"
+>;
+
+/** The columns of `ContainerStateRow`, in order. */
+export const CONTAINER_STATE_COLUMNS = columns<ContainerStateRow>({
+  manifest: true,
+  name: true,
+  host: true,
+  desired: true,
+  state: true,
+  exit_code: true,
+  error: true,
+  health: true,
+  updated_at: true,
+});
+
 /** The columns of `HostRow`, in order. */
 export const HOST_COLUMNS = columns<HostRow>({
   name: true,

@@ -8,6 +8,7 @@
  */
 import type {
   ContainerRow,
+  ContainerStateRow,
   EventQuery,
   EventRow,
   HostCountRow,
@@ -54,6 +55,8 @@ export interface ContainerStore {
   containersOfManifest(manifest: string): Promise<ContainerRow[]>;
   /** Every container, by manifest then name. */
   allContainers(): Promise<ContainerRow[]>;
+  /** Every container's state without its spec, by manifest then name. */
+  containerStates(): Promise<ContainerStateRow[]>;
   /** Containers placed on one host, by manifest then name. */
   containersOfHost(host: string): Promise<ContainerRow[]>;
   /**

@@ -2,9 +2,51 @@
  * What the overview shows, read in one transaction and counted once: hosts by status, manifests
  * with desired against running counts, and what is failing, worst first.
  */
-import type { ContainerStatus, HostStatus, Rollout } from "../../../api/schemas.ts";
+import type { HostStatus, Rollout } from "../../../api/schemas.ts";
 import type { Planner } from "../../planner.ts";
 import { rolloutOf } from "../../rollouts.ts";
+import type { ContainerStateRow } from "../../store/store.ts";
+
+/**
+ * A container as the overview needs it: its state as `ps` shows it (`unknown` on a lost host),
+ * without its spec. Read without the spec columns: reading and parsing 1,000 specs, and each
+ * host's liveness again, as `ps` does, took most of the page's time.
+ */
+export interface ContainerLine {
+  manifest: string;
+  name: string;
+  host: string;
+  desired: string;
+  state: string;
+  exitCode?: number;
+  error?: string;
+  health?: string;
+  updatedAt: string;
+}
+
+/**
+ * Whether a listed host's containers show `unknown`: `HostRegistry.isLost`'s rule (seen once,
+ * offline now) on the host as `hosts.list` shows it.
+ */
+export function isLost(host: HostStatus): boolean {
+  return host.lastSeen !== undefined && !host.online;
+}
+
+/** A stored container as the overview shows it, `unknown` when its host is lost. */
+export function containerLine(row: ContainerStateRow, lost: ReadonlySet<string>): ContainerLine {
+  const line: ContainerLine = {
+    manifest: row.manifest,
+    name: row.name,
+    host: row.host,
+    desired: row.desired,
+    state: lost.has(row.host) ? "unknown" : row.state,
+    updatedAt: row.updated_at,
+  };
+  if (row.exit_code !== null) line.exitCode = row.exit_code;
+  if (row.error !== null) line.error = row.error;
+  if (row.health !== null) line.health = row.health;
+  return line;
+}
 
 /** One manifest's line of the overview. */
 export interface ManifestLine {
@@ -26,7 +68,7 @@ export type FailingKind = "failed" | "unhealthy" | "pending" | "unknown";
 /** One failing container, with its reason. */
 export interface FailingContainer {
   kind: FailingKind;
-  container: ContainerStatus;
+  container: ContainerLine;
 }
 
 /** Everything the overview page shows. */
@@ -43,7 +85,7 @@ export interface Overview {
 const ORDER: Record<FailingKind, number> = { failed: 0, unhealthy: 1, pending: 2, unknown: 3 };
 
 /** Whether, and why, a container counts as failing. */
-export function failingKind(c: ContainerStatus): FailingKind | undefined {
+export function failingKind(c: ContainerLine): FailingKind | undefined {
   if (c.desired === "removed") return undefined;
   if (c.state === "failed" || c.state === "dead") return "failed";
   if (c.state === "running" && c.health === "unhealthy") return "unhealthy";
@@ -53,7 +95,7 @@ export function failingKind(c: ContainerStatus): FailingKind | undefined {
 }
 
 /** Failing containers of a list, worst first, then by manifest and name. */
-export function failingOf(list: ContainerStatus[]): FailingContainer[] {
+export function failingOf(list: ContainerLine[]): FailingContainer[] {
   const failing: FailingContainer[] = [];
   for (const container of list) {
     const kind = failingKind(container);
@@ -61,8 +103,8 @@ export function failingOf(list: ContainerStatus[]): FailingContainer[] {
   }
   return failing.sort((a, b) =>
     ORDER[a.kind] - ORDER[b.kind] ||
-    a.container.manifestName.localeCompare(b.container.manifestName) ||
-    a.container.config.name.localeCompare(b.container.config.name)
+    a.container.manifest.localeCompare(b.container.manifest) ||
+    a.container.name.localeCompare(b.container.name)
   );
 }
 
@@ -71,8 +113,9 @@ export function readOverview(planner: Planner): Promise<Overview> {
   return planner.store.transaction(async (tx) => {
     const lastEventId = await tx.lastEventId();
     const manifests = await tx.allManifests();
-    const containers = await planner.ps(undefined, tx);
     const hosts = await planner.hosts.list(tx);
+    const lost = new Set(hosts.filter(isLost).map((h) => h.name));
+    const containers = (await tx.containerStates()).map((row) => containerLine(row, lost));
     const rollouts = new Map((await tx.allRollouts()).map((r) => [r.manifest, rolloutOf(r)]));
     const lines = new Map<string, ManifestLine>(manifests.map((m) => {
       const line: ManifestLine = {
@@ -88,7 +131,7 @@ export function readOverview(planner: Planner): Promise<Overview> {
       return [m.name, line];
     }));
     for (const c of containers) {
-      const line = lines.get(c.manifestName);
+      const line = lines.get(c.manifest);
       if (line === undefined) continue;
       line.containers++;
       if (c.desired === "running") line.desired++;

@@ -18,8 +18,8 @@ const FailingItem: FC<{ item: FailingContainer; now: number }> = ({ item, now })
   const c = item.container;
   return (
     <li>
-      <a href={containerHref(c.manifestName, c.config.name)}>
-        {c.manifestName}/{c.config.name}
+      <a href={containerHref(c.manifest, c.name)}>
+        {c.manifest}/{c.name}
       </a>{" "}
       <StateBadge state={c.state} exitCode={c.exitCode} health={c.health} />{" "}
       <span class="muted">{KIND_TEXT[item.kind]}</span> <HostLink host={c.host} />{" "}
@@ -47,7 +47,7 @@ export const OverviewPage: FC<{ overview: Overview; now: number }> = ({ overview
             <ul class="failing" id="failing">
               {shown.map((item) => (
                 <FailingItem
-                  key={`${item.container.manifestName}/${item.container.config.name}`}
+                  key={`${item.container.manifest}/${item.container.name}`}
                   item={item}
                   now={now}
                 />
