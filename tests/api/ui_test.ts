@@ -301,6 +301,24 @@ Deno.test("an open page hears a change as a server-sent event", async () => {
   }
 });
 
+Deno.test("a server shutting down ends the open pages' live streams", async () => {
+  const h = await openHarness();
+  try {
+    const admin = await signIn(h, h.token);
+    const live = await get(h, admin, "/live");
+    const text = live.body!.pipeThrough(new TextDecoderStream());
+    const ended = (async () => {
+      let all = "";
+      for await (const chunk of text) all += chunk;
+      return all;
+    })();
+    h.planner.releaseWaiters();
+    assert.match(await ended, /^: following changes\n\n$/);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("the UI's assets ship inside the program", async () => {
   const h = await openHarness();
   try {

@@ -32,6 +32,7 @@ export async function liveChanges(deps: LiveChangesDeps): Promise<void> {
   send(undefined, "following changes");
   while (!signal.aborted) {
     let woken: boolean;
+    const started = clock.now();
     try {
       woken = await planner.events.wait(after, KEEPALIVE_MS, signal);
     } catch (error) {
@@ -40,6 +41,9 @@ export async function liveChanges(deps: LiveChangesDeps): Promise<void> {
       throw error;
     }
     if (signal.aborted) return;
+    // A wait that ended early without an event: the server is shutting down (its waits are
+    // released, and answer at once from now on), and its shutdown waits for this stream to end.
+    if (!woken && clock.now() - started < KEEPALIVE_MS) return;
     if (!await deps.stillSignedIn()) {
       send("signed-out", "the session ended");
       return;
