@@ -3,7 +3,7 @@
  * is refused), the overview following a manifest until it runs, a container's logs growing while
  * the page is open (stdout and stderr apart), restart from its page reaching the engine, a read
  * token seeing no buttons and its forged post refused, and 50,000 lines of output leaving a
- * bounded DOM and a page that answers; a failing container is listed first on the overview, one
+ * bounded DOM and a page that answers; a stop made elsewhere shows on the open page; a failing container is listed first on the overview, one
  * click from its page and its error output. Screenshots of each page go to test-output/ui/.
  */
 import assert from "node:assert/strict";
@@ -213,6 +213,23 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
         await page.context().close();
       },
     );
+
+    await cluster.step(t, "a stop made elsewhere shows on the open page", async () => {
+      const page = admin!;
+      await page.goto(`${cluster.url}/manifests/ui/containers/web`);
+      const stop = await cluster.cli(["container", "stop", "-h", "host-a", "-c", "web"]);
+      assert.equal(stop.code, 0, stop.stderr);
+      await page.locator('#state [data-state="exited"]').waitFor({ timeout: 20_000 });
+      const seenAt = Date.now();
+      assert.equal(await page.textContent("#desired"), "stopped");
+      // How long after the server recorded the change the page showed it (a figure, not a test).
+      const events = await cluster.client().events({ manifest: "ui" });
+      const exited = events.events.findLast((e) => e.container === "web" && e.to === "exited (0)");
+      assert.ok(exited, "the state event of the stop");
+      console.log(
+        `the page showed the stop ${seenAt - Date.parse(exited.time)} ms after the event`,
+      );
+    });
 
     await cluster.step(t, "50,000 lines keep the DOM bounded and the page answering", async () => {
       const page = admin!;
