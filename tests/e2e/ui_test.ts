@@ -1,10 +1,11 @@
 /**
  * The web UI in a real Chromium against a real server, agent and engine: sign-in (a wrong token
- * is refused), the overview following a manifest until it runs, a container's logs growing while
- * the page is open (stdout and stderr apart), restart from its page reaching the engine, a read
- * token seeing no buttons and its forged post refused, and 50,000 lines of output leaving a
- * bounded DOM and a page that answers; a stop made elsewhere shows on the open page; a failing container is listed first on the overview, one
- * click from its page and its error output. Screenshots of each page go to test-output/ui/.
+ * is refused), the overview following a manifest until it runs, its failing container listed first
+ * and one click from its page and error output, a container's logs growing while the page is open
+ * (stdout and stderr apart), restart from its page reaching the engine, a read token seeing no
+ * buttons and its forged post refused, a stop made elsewhere showing on the open page, and 50,000
+ * lines of output leaving a bounded DOM and a page that answers. Screenshots of each page go to
+ * test-output/ui/.
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
