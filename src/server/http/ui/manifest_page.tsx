@@ -165,7 +165,7 @@ export const ManifestPage: FC<{ view: ManifestView; viewer: ViewerInfo; now: num
                   <tr>
                     <td class="num">
                       {r.number}
-                      {r.number === latest ? <span class="muted">{" "}(current)</span> : null}
+                      {r.number === latest ? <span class="muted">&nbsp;(current)</span> : null}
                     </td>
                     <td>
                       <Ago at={r.at} now={now} />
