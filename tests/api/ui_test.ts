@@ -148,6 +148,40 @@ Deno.test("an admin's pages carry actions; a read token's carry none and its pos
   }
 });
 
+Deno.test("the overview shows what ps shows: unknown on a host that went offline", async () => {
+  const h = await openHarness();
+  try {
+    await h.up(SHOP_YAML);
+    const register = await h.call("POST", "/hosts/register", {
+      host: "host-a",
+      engineVersion: "27.5.1",
+      os: "linux",
+      arch: "x86_64",
+      cpus: 2,
+      memory: 1024 ** 3,
+      agentVersion: "test",
+      intervalMs: 1000,
+    });
+    assert.equal(register.status, 200);
+    await h.call("GET", "/container?host=host-a");
+    const admin = await signIn(h, h.token);
+    const fresh = await (await get(h, admin, "/")).text();
+    assert.doesNotMatch(fresh, /shop\/web/, "nothing fails while host-a is online");
+    h.clock.advance(10_000);
+    const web = (await h.ps()).find((c) => c.config.name === "web");
+    assert.equal(web?.state, "unknown");
+    const page = await (await get(h, admin, "/")).text();
+    assert.match(page, /shop\/web<\/a> <span class="state bad" data-state="unknown">/);
+    assert.match(
+      page,
+      /host <a href="\/hosts#host-host-a">host-a<\/a> <span class="state bad">offline/,
+    );
+    assert.doesNotMatch(page, /shop\/db/, "host-b was never seen: its container stays pending");
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("a change needs the session's CSRF token and this origin", async () => {
   const h = await openHarness();
   try {

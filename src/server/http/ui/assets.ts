@@ -114,6 +114,8 @@ export const UI_JS = `
   };
   setInterval(tick, 1000);
 
+  const flash = document.getElementById("flash");
+
   // The live regions: on every change the server announces, their fresh HTML replaces the old.
   let busy = false, again = false;
   const refresh = async () => {
@@ -124,8 +126,15 @@ export const UI_JS = `
         headers: { "X-Launcher-Fragment": "live" }, credentials: "same-origin", cache: "no-store",
       });
       if (res.status === 401) { location.reload(); return; }
-      if (!res.ok) return;
       const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      if (!res.ok) {
+        // What the page shows is gone (a manifest taken down): say so over the last view.
+        const message = doc.getElementById("error-message");
+        if (res.status === 404 && message && flash) {
+          flash.textContent = message.textContent; flash.hidden = false;
+        }
+        return;
+      }
       const focused = document.activeElement && document.activeElement.id;
       for (const next of doc.querySelectorAll("[data-live]")) {
         const current = document.getElementById(next.id);
@@ -219,7 +228,6 @@ export const UI_JS = `
 
   // Action forms (also those a live region brings in later) ask first when they say so, and post
   // without leaving the page, so that its logs and live regions stay; an error shows on top.
-  const flash = document.getElementById("flash");
   document.addEventListener("submit", async (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement)) return;

@@ -6,6 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
@@ -104,11 +105,11 @@ export function uiRoutes(deps: UiDeps) {
     onError: (c) => c.text(`form is larger than ${MAX_FORM_BYTES} bytes`, 413),
   });
 
-  const html = (c: Context, body: Child, status: ContentfulStatusCode = 200) =>
-    c.html(`<!doctype html>${body}`, status, PAGE_HEADERS);
+  const respond = (c: Context, body: Child, status: ContentfulStatusCode = 200) =>
+    c.html(html`<!doctype html>${body}`, status, PAGE_HEADERS);
 
   const errorPage = (c: Context, error: LauncherError, signed?: SignedIn) =>
-    html(
+    respond(
       c,
       <Layout title="Error" section="none" viewer={signed?.viewer}>
         <ErrorPage status={error.status} message={error.message} />
@@ -146,8 +147,8 @@ export function uiRoutes(deps: UiDeps) {
       }
       return await orErrorPage(c, signed, async () => {
         const { title, section, body } = await parts(c, signed);
-        if (c.req.header("x-launcher-fragment") !== undefined) return html(c, <>{body}</>);
-        return html(
+        if (c.req.header("x-launcher-fragment") !== undefined) return respond(c, <>{body}</>);
+        return respond(
           c,
           <Layout title={title} section={section} viewer={signed.viewer}>{body}</Layout>,
         );
@@ -191,7 +192,7 @@ export function uiRoutes(deps: UiDeps) {
       if (await signedIn(c, sessions, auth) !== undefined) {
         return c.redirect(nextPath(c.req.query("next")), 303);
       }
-      return html(
+      return respond(
         c,
         <Layout title="Sign in" section="none">
           <LoginPage next={nextPath(c.req.query("next"))} />
@@ -205,7 +206,7 @@ export function uiRoutes(deps: UiDeps) {
         const next = nextPath(fields.next);
         const token = (fields.token ?? "").trim();
         const refuse = (message: string, status: ContentfulStatusCode) =>
-          html(
+          respond(
             c,
             <Layout title="Sign in" section="none">
               <LoginPage next={next} error={message} />
