@@ -96,8 +96,12 @@ Deno.test("sign-in: a session cookie for a good token, a message for a wrong one
     const tls = await post(h, "/login", { token: h.token, next: "/" }, {}, "https://ctl.example");
     assert.match(tls.headers.get("set-cookie") ?? "", /; Secure/);
 
-    const offsite = await post(h, "/login", { token: h.token, next: "//evil.example/" });
-    assert.equal(offsite.headers.get("location"), "/", "only local paths to come back to");
+    for (const next of ["//evil.example/", "/\\evil.example/", "https://evil.example/"]) {
+      const offsite = await post(h, "/login", { token: h.token, next });
+      assert.equal(offsite.headers.get("location"), "/", `only local paths, not ${next}`);
+    }
+    const local = await post(h, "/login", { token: h.token, next: "/events?host=host-a" });
+    assert.equal(local.headers.get("location"), "/events?host=host-a");
   } finally {
     await h.close();
   }
@@ -206,7 +210,7 @@ Deno.test("a change needs the session's CSRF token and this origin", async () =>
     });
     assert.equal(crossSite.status, 403);
     const noSession = await post(h, path, { action: "stop", csrf: admin.csrf });
-    assert.equal(noSession.status, 403);
+    assert.equal(noSession.status, 401);
     assert.equal(await webDesired(h), "running", "no refused form changed anything");
 
     const ok = await post(h, path, { action: "stop", csrf: admin.csrf }, {

@@ -10,7 +10,7 @@ import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
-import { ForbiddenError, NotFoundError } from "../../../api/errors.ts";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../../../api/errors.ts";
 import { type Action, ACTIONS } from "../../../api/schemas.ts";
 import type { Clock } from "../../../clock.ts";
 import { LauncherError } from "../../../errors.ts";
@@ -82,9 +82,12 @@ interface PageParts {
   body: Child;
 }
 
-/** A page's path to come back to after signing in: local paths only. */
+/**
+ * A page's path to come back to after signing in: local paths only (not `//host` nor `/\host`,
+ * which browsers take for another site).
+ */
 function nextPath(value: string | undefined): string {
-  return value !== undefined && value.startsWith("/") && !value.startsWith("//") ? value : "/";
+  return value !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) ? value : "/";
 }
 
 /** A route parameter that must be a manifest, container or host name. */
@@ -168,7 +171,7 @@ export function uiRoutes(deps: UiDeps) {
       const signed = await signedIn(c, sessions, auth);
       return await orErrorPage(c, signed, async () => {
         if (signed === undefined) {
-          throw new ForbiddenError("not signed in, or the session ended: sign in again");
+          throw new UnauthorizedError("not signed in, or the session ended: sign in again");
         }
         const fields = await formFields(c);
         authorizeChange(c, signed, fields, what);
