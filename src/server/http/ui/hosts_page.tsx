@@ -1,15 +1,16 @@
 /** The hosts page: each host's labels, CPUs and memory, versions, last seen, containers; drain. */
 import type { FC } from "hono/jsx";
-import type { ContainerStatus, HostStatus } from "../../../api/schemas.ts";
+import type { HostStatus } from "../../../api/schemas.ts";
 import type { Planner } from "../../planner.ts";
 import { ActionForm, Ago, bytesText, containerHref, StateBadge } from "./components.tsx";
 import type { ViewerInfo } from "./layout.tsx";
+import { type ContainerLine, containerLine, isLost } from "./overview_data.ts";
 
 /** What the hosts page shows. */
 export interface HostsView {
   hosts: HostStatus[];
   /** Containers by host name. */
-  containers: Map<string, ContainerStatus[]>;
+  containers: Map<string, ContainerLine[]>;
   lastEventId: number;
 }
 
@@ -18,8 +19,9 @@ export function readHostsView(planner: Planner): Promise<HostsView> {
   return planner.store.transaction(async (tx) => {
     const lastEventId = await tx.lastEventId();
     const hosts = await planner.hosts.list(tx);
-    const containers = new Map<string, ContainerStatus[]>();
-    for (const c of await planner.ps(undefined, tx)) {
+    const lost = new Set(hosts.filter(isLost).map((h) => h.name));
+    const containers = new Map<string, ContainerLine[]>();
+    for (const c of (await tx.containerStates()).map((row) => containerLine(row, lost))) {
       const list = containers.get(c.host);
       if (list === undefined) containers.set(c.host, [c]);
       else list.push(c);
@@ -32,7 +34,7 @@ const STATUS_TONE: Record<string, string> = { online: "good", draining: "warn", 
 
 const HostCard: FC<{
   host: HostStatus;
-  containers: ContainerStatus[];
+  containers: ContainerLine[];
   viewer: ViewerInfo;
   now: number;
 }> = ({ host, containers, viewer, now }) => (
@@ -82,8 +84,8 @@ const HostCard: FC<{
       <ul class="failing">
         {containers.map((c) => (
           <li>
-            <a href={containerHref(c.manifestName, c.config.name)}>
-              {c.manifestName}/{c.config.name}
+            <a href={containerHref(c.manifest, c.name)}>
+              {c.manifest}/{c.name}
             </a>{" "}
             <StateBadge state={c.state} exitCode={c.exitCode} health={c.health} />
           </li>
