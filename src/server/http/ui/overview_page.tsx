@@ -1,6 +1,7 @@
 /** The overview page: hosts by status, manifests with their counts, and what fails first. */
 import type { FC } from "hono/jsx";
 import { Ago, containerHref, hostHref, HostLink, manifestHref, StateBadge } from "./components.tsx";
+import type { Rollout } from "../../../api/schemas.ts";
 import type { FailingContainer, FailingKind, Overview } from "./overview_data.ts";
 
 /** How many failing containers the overview lists; the manifest pages show the rest. */
@@ -29,6 +30,22 @@ const FailingItem: FC<{ item: FailingContainer; now: number }> = ({ item, now })
       {c.error === undefined ? null : <div class="error">{c.error}</div>}
     </li>
   );
+};
+
+/** A manifest's rollout in a word: in progress, or stopped by a failure; else nothing. */
+const RolloutCell: FC<{ rollout?: Rollout }> = ({ rollout }) => {
+  if (rollout === undefined) return <span class="muted">-</span>;
+  const at = `batch ${rollout.batch}/${rollout.batches}`;
+  switch (rollout.status) {
+    case "running":
+      return <span>{at}</span>;
+    case "paused":
+      return <span class="error">paused at {at}</span>;
+    case "rolled-back":
+      return <span class="error">rolled back at {at}</span>;
+    default:
+      return <span class="muted">-</span>;
+  }
 };
 
 /** The main area of the overview. */
@@ -112,9 +129,7 @@ export const OverviewPage: FC<{ overview: Overview; now: number }> = ({ overview
                       </td>
                       <td class={m.failing > 0 ? "num error" : "num"}>{m.failing}</td>
                       <td class="hide-narrow">
-                        {m.rollout === undefined || m.rollout.status !== "running"
-                          ? <span class="muted">-</span>
-                          : `batch ${m.rollout.batch}/${m.rollout.batches}`}
+                        <RolloutCell rollout={m.rollout} />
                       </td>
                       <td class="hide-narrow">
                         <Ago at={m.updatedAt} now={now} />
