@@ -16,6 +16,7 @@ import { observedReport } from "./observe.ts";
 import { type AgentApi, pullDesired } from "./puller.ts";
 import { keyOf, Reconciler } from "./reconciler.ts";
 import { Registration } from "./registration.ts";
+import type { CredentialLookup } from "./registry_auth.ts";
 import { Reporter } from "./reporter.ts";
 import { watchEngine } from "./watcher.ts";
 
@@ -32,6 +33,8 @@ export interface AgentOptions {
   engineTimeoutMs?: number;
   /** How long one long-poll may be held by the server. */
   waitMs?: number;
+  /** The registry credentials of a pull (none: every pull goes without). */
+  credentials?: CredentialLookup;
   /** Labels of this host (`--label key=value`), sent when it registers. */
   labels?: Record<string, string>;
   log?: (line: string) => void;
@@ -83,6 +86,7 @@ export class Agent {
       me: () => this.#me,
       parallel: this.#opts.parallel,
       engineTimeoutMs: this.#opts.engineTimeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
+      credentials: this.#opts.credentials,
       changed: (key) => reporter.schedule([key]),
       pulling: (key, on) => {
         if (on) this.#pulling.add(key);

@@ -24,6 +24,7 @@ import {
 import { Limiter } from "./limiter.ts";
 import { type Observed, orphans, planContainer, type Step } from "./plan.ts";
 import { errorMessage } from "../errors.ts";
+import type { CredentialLookup } from "./registry_auth.ts";
 
 /** What the reconciler needs. */
 export interface ReconcilerOptions {
@@ -35,6 +36,8 @@ export interface ReconcilerOptions {
   /** How many containers are worked on at once. */
   parallel: number;
   engineTimeoutMs: number;
+  /** The registry credentials of a pull (none: every pull goes without). */
+  credentials?: CredentialLookup;
   /** Tells that a container's report may have changed. */
   changed: (key: string) => void;
   /** Tells that a container's pull started or ended. */
