@@ -85,8 +85,12 @@ export function agentCommand(log: (line: string) => void): Command {
         dockerConfigDir: opts.dockerConfig,
         log,
       }, signal);
-      await Promise.race([running, aborted(signal)]);
-      dispose();
+      try {
+        await Promise.race([running, aborted(signal)]);
+      } finally {
+        // Also when the start fails (a broken Docker config), so no signal listener is left.
+        dispose();
+      }
       log("agent stopping; containers keep running");
     });
 }

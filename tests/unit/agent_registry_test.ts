@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { dockerConfigCredentials } from "../../src/agent/registry_auth.ts";
+import { run } from "../../src/cli/main.ts";
 import { DockerError } from "../../src/docker/errors.ts";
 import { want, withAgent } from "./fakes/agent_bed.ts";
 
@@ -89,5 +90,24 @@ Deno.test("a config that breaks after the start fails the pull naming the file, 
         assert.ok(!line.includes(encoded) && !line.includes(PASSWORD), line);
       }
     }, { credentials: dockerConfigCredentials(dir) });
+  });
+});
+
+Deno.test("an agent whose Docker config is broken does not start, naming the file", async () => {
+  const entries = { auths: { "r.example.com": { auth: btoa("no colon") } } };
+  await withConfigDir(entries, async (dir) => {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      const args = ["agent", "--master", "http://127.0.0.1:9", "--docker-config", dir];
+      assert.equal(await run(args), 1);
+    } finally {
+      console.error = original;
+    }
+    assert.equal(
+      errors.at(-1),
+      `error: ${dir}/config.json: auths["r.example.com"].auth is not base64 of "user:password"`,
+    );
   });
 });
