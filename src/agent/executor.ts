@@ -177,6 +177,7 @@ export class Executor {
     return id;
   }
 
+  /** Pulls an image, with its registry's credentials when the host's Docker config holds some. */
   async #pull(key: string, image: string): Promise<void> {
     this.opts.pulling(key, true);
     try {
