@@ -180,8 +180,13 @@ function rewrite(place: Place, value: string, lookup: Lookup): void {
   const { token, inFlow, afterKey } = place;
   if (token.type === "scalar") {
     if (!value.includes("\n") && (place.tagged || readsBackAsWritten(value))) {
-      CST.setScalarValue(token, value, { afterKey, inFlow, type: "PLAIN" });
-      if (token.type === "scalar") return;
+      // YAML's writer quotes a value that cannot be plain here: ask it on a copy first.
+      const probe: CST.Token = { ...token, end: token.end && [...token.end] };
+      CST.setScalarValue(probe, value, { afterKey, inFlow, type: "PLAIN" });
+      if (probe.type === "scalar") {
+        token.source = probe.source;
+        return;
+      }
     }
     return setDoubleQuoted(token, value);
   }

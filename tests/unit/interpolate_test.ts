@@ -143,6 +143,11 @@ Deno.test("block scalars keep their style, and their lines where the values allo
   assert.ok(out.startsWith("script: |\n  echo 1.27\n  echo $PATH\n"));
 });
 
+Deno.test("an unquoted value over several lines is joined onto one line", () => {
+  const out = interpolateManifest("cmd: echo\n  ${TAG}\n  done\nnext: x\n", lookup);
+  assert.equal(out, "cmd: echo 1.27 done\nnext: x\n");
+});
+
 Deno.test("an anchored value is resolved once and its aliases follow it", () => {
   const out = interpolateManifest("a: &tag nginx:${TAG}\nb: *tag\n", lookup);
   assert.deepEqual(parse(out), { a: "nginx:1.27", b: "nginx:1.27" });
