@@ -47,7 +47,8 @@ export function interpolateManifest(text: string, lookup: Lookup): string {
       ...at(offset),
     })));
   }
-  // Text YAML cannot read is left as it is, for the manifest parser to name its problems.
+  // Text YAML cannot read (nested too deeply for it, say) is left as it is, for the manifest
+  // parser to name its problems.
   if (hasErrors(tokens, text)) return text;
   const details: ErrorDetail[] = [];
   let changed = false;

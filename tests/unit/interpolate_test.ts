@@ -231,3 +231,9 @@ Deno.test("text YAML cannot read is left for the manifest parser to report", () 
   const text = 'name: "shop\nimage: ${MISSING}\n';
   assert.equal(interpolateManifest(text, lookup), text);
 });
+
+Deno.test("text nested too deeply for YAML is left for the manifest parser to refuse", () => {
+  const text = `a: ${"[".repeat(1000)}"\${TAG}"${"]".repeat(1000)}\n`;
+  assert.equal(interpolateManifest(text, lookup), text);
+  assert.throws(() => parseManifest(text, "yaml"), /nested too deeply/);
+});
