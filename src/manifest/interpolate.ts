@@ -97,11 +97,15 @@ function unquotedInFlow(place: Place, text: string): { path: Key[]; offset: numb
     : [];
 }
 
-const SCALARS = new Set(["scalar", "single-quoted-scalar", "double-quoted-scalar", "block-scalar"]);
+/** Whether a token is a scalar written in the text (an alias is not: its anchor is). */
+function isScalar(token: CST.Token): token is Place["token"] {
+  return token.type === "scalar" || token.type === "single-quoted-scalar" ||
+    token.type === "double-quoted-scalar" || token.type === "block-scalar";
+}
 
 /** Every scalar in a token tree, keys included, in text order, walked without recursion. */
 function* scalars(tokens: CST.Token[]): Generator<Place> {
-  const stack: Place[] = [];
+  const stack: (Omit<Place, "token"> & { token: CST.Token })[] = [];
   const push = (
     token: CST.Token | null | undefined,
     path: Key[],
@@ -110,7 +114,7 @@ function* scalars(tokens: CST.Token[]): Generator<Place> {
   ) => {
     if (token) {
       const tagged = props.some((prop) => prop.type === "tag");
-      stack.push({ token: token as Place["token"], path, tagged, ...flags });
+      stack.push({ token, path, tagged, ...flags });
     }
   };
   for (const token of [...tokens].reverse()) {
@@ -120,9 +124,9 @@ function* scalars(tokens: CST.Token[]): Generator<Place> {
   }
   while (stack.length > 0) {
     const place = stack.pop()!;
-    const token = place.token as CST.Token;
-    if (SCALARS.has(token.type)) {
-      yield place;
+    const { token } = place;
+    if (isScalar(token)) {
+      yield { ...place, token };
       continue;
     }
     if (
@@ -204,13 +208,18 @@ function rewrite(place: Place, value: string, lookup: Lookup): void {
 /** Characters JSON leaves as they are that a YAML double-quoted scalar must escape. */
 const UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
 
-/** Makes a flow scalar a double-quoted one on one line, escaped as JSON escapes (YAML's too). */
-function setDoubleQuoted(token: CST.FlowScalar, value: string): void {
-  token.type = "double-quoted-scalar";
-  token.source = JSON.stringify(value).replace(
+/** A value as a YAML double-quoted scalar on one line, escaped as JSON escapes (YAML's too). */
+function doubleQuoted(value: string): string {
+  return JSON.stringify(value).replace(
     UNPRINTABLE,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/** Makes a flow scalar a double-quoted one on one line. */
+function setDoubleQuoted(token: CST.FlowScalar, value: string): void {
+  token.type = "double-quoted-scalar";
+  token.source = doubleQuoted(value);
 }
 
 /** The source of a quoted or block scalar with each reference replaced by its escaped value. */
@@ -218,7 +227,7 @@ function substituted(token: Place["token"], lookup: Lookup): string | undefined 
   let multiline = false;
   const escape = (value: string) => {
     multiline ||= value.includes("\n");
-    if (token.type === "double-quoted-scalar") return JSON.stringify(value).slice(1, -1);
+    if (token.type === "double-quoted-scalar") return doubleQuoted(value).slice(1, -1);
     if (token.type === "single-quoted-scalar") return value.replaceAll("'", "''");
     return value;
   };

@@ -20,6 +20,7 @@ const VARS: Record<string, string> = {
   HASH: "x #y",
   LIST: "a, b]",
   YES: "true",
+  ODD: "tab\tnel\u0085ls\u2028bom\ufeff",
 };
 const lookup = (name: string) => Object.hasOwn(VARS, name) ? VARS[name] : undefined;
 
@@ -102,6 +103,8 @@ Deno.test("a value cannot add structure: whatever it holds stays one string", ()
     'flow: ["${LIST}", x]',
     "flowmap: { k: '${COLON}' }",
     "joined: pre-${COLON}",
+    "odd: ${ODD}",
+    'oddquoted: "${ODD}"',
     "",
   ].join("\n");
   const out = interpolateManifest(text, lookup);
@@ -114,6 +117,8 @@ Deno.test("a value cannot add structure: whatever it holds stays one string", ()
     flow: ["a, b]", "x"],
     flowmap: { k: "a: b" },
     joined: "pre-a: b",
+    odd: VARS.ODD,
+    oddquoted: VARS.ODD,
   });
   // Quoted values keep their style; each value stays on its line.
   assert.match(out, /^double: "<it's \\"quoted\\" \\\\ here>"$/m);
