@@ -64,10 +64,12 @@ Deno.test("single-quoted values are literal, but for \\'", () => {
 });
 
 Deno.test("double-quoted values have escapes and references", () => {
-  const text = 'A="line\\nnext\\ttab \\"q\\" back\\\\slash \\$HOME $HOME # kept" # comment\nB=""\n';
+  const text =
+    'A="line\\nnext\\ttab \\"q\\" back\\\\slash \\$HOME $HOME # kept" # comment\nB=""\nC="\\0101\\a\\q"\n';
   assert.deepEqual(read(text), {
     A: 'line\nnext\ttab "q" back\\slash $HOME /root # kept',
     B: "",
+    C: "A\x07\\q",
   });
 });
 
