@@ -295,3 +295,23 @@ Deno.test("the document's JSON Schemas refuse what the server refuses", async ()
     await h.close();
   }
 });
+
+Deno.test("the document is built with no permission at all, as a compiled binary must build it", async () => {
+  // Without read, env or net permissions, reading a file (a schema, a template) would fail: the
+  // document comes from code alone, which `deno compile` bundles.
+  const script = 'import { openApiJson } from "./src/server/http/openapi.ts";\n' +
+    "console.log(JSON.parse(openApiJson()).openapi);\n";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "-"],
+    cwd: new URL("../../", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout).trim(), "3.1.0");
+});
