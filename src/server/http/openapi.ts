@@ -10,7 +10,6 @@ import {
   toJsonSchemaDefs,
 } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import { stringify } from "yaml";
 import * as contract from "../../api/schemas.ts";
 import { ManifestSchema } from "../../manifest/schema.ts";
 import { VERSION } from "../../version.ts";
@@ -30,6 +29,8 @@ import {
 export interface MediaTypeObject {
   schema: JsonSchema;
   example?: unknown;
+  /** Named examples: the lines of an NDJSON body, one value each. */
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 /** A query or path parameter. */
@@ -74,6 +75,7 @@ export interface OperationObject {
 export interface OpenApiDocument {
   openapi: "3.1.0";
   info: { title: string; version: string; description: string };
+  servers: { url: string; description: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, OperationObject>>;
   components: {
@@ -207,25 +209,26 @@ function requestBody(body: BodyDoc, example: unknown, convert: Convert): Request
         required: body.optional !== true,
         content: { "application/json": media(schema, example) },
       };
-    case "manifest": {
-      const yaml = example === undefined ? undefined : stringify(example);
+    case "manifest":
+      // The example is the manifest's value in every media type: YAML writes it as a file does.
       return {
         required: true,
         description: "The manifest, as YAML or as JSON: the Content-Type says which.",
-        content: {
-          ...Object.fromEntries(YAML_MEDIA_TYPES.map((type) => [type, media(schema, yaml)])),
-          "application/json": media(schema, example),
-        },
+        content: Object.fromEntries(
+          [...YAML_MEDIA_TYPES, "application/json"].map((type) => [type, media(schema, example)]),
+        ),
       };
-    }
     case "ndjson": {
-      const lines = example === undefined
-        ? undefined
-        : [example].flat().map((line) => `${JSON.stringify(line)}\n`).join("");
+      const lines = example === undefined ? [] : [example].flat();
+      const examples = Object.fromEntries(
+        lines.map((value, i) => [`line${i + 1}`, { summary: `line ${i + 1}`, value }]),
+      );
       return {
         required: true,
         description: "One JSON value per line (the schema is each line's), streamed.",
-        content: { "application/x-ndjson": media(schema, lines) },
+        content: {
+          "application/x-ndjson": lines.length > 0 ? { schema, examples } : { schema },
+        },
       };
     }
   }
@@ -346,6 +349,8 @@ function buildOpenApi(): OpenApiDocument {
       description: "The HTTP API of launcher's server: manifests, containers, hosts, events, " +
         "logs and tokens, and what agents call. Every error answers `ErrorBody`.",
     },
+    // Relative: the server that serves this document; paths hold the `/api/v1` prefix.
+    servers: [{ url: "/", description: "the server that serves this document" }],
     tags: Object.entries(ROUTE_TAGS).map(([name, description]) => ({ name, description })),
     paths,
     components: {
