@@ -120,6 +120,7 @@ const NEEDS: Record<Need, string> = {
   agent: "Needs the agent token of the host it names, or an admin token.",
 };
 
+/** Whether an export of the contract is a valibot schema (and not a constant or a function). */
 function isSchema(value: unknown): value is v.GenericSchema {
   return typeof value === "object" && value !== null && "kind" in value &&
     value.kind === "schema";
@@ -132,7 +133,7 @@ function isSchema(value: unknown): value is v.GenericSchema {
 function namedSchemas(): Record<string, v.GenericSchema> {
   const named: Record<string, v.GenericSchema> = { Manifest: ManifestSchema };
   for (const [name, value] of Object.entries(contract)) {
-    if (name.endsWith("Schema") && isSchema(value)) named[name.slice(0, -6)] = value;
+    if (name.endsWith("Schema") && isSchema(value)) named[name.slice(0, -"Schema".length)] = value;
   }
   return named;
 }
