@@ -19,6 +19,7 @@ import {
 import { ROUTE_DOCS, type RouteDoc, type RouteKey } from "../../src/server/http/route_docs.ts";
 import { YAML_MEDIA_TYPES } from "../../src/server/http/manifest_body.ts";
 import { parseManifest } from "../../src/manifest/parse.ts";
+import { startServer } from "../../src/server/http/serve.ts";
 import { type Harness, openHarness } from "./harness.ts";
 
 /** Fetches the document as a client would: without a token. */
@@ -367,5 +368,26 @@ Deno.test("every example, sent to the app, is taken, and each answer is one the 
     assert.deepEqual(problems, []);
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("a running server serves the document over HTTP without a token", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-openapi-test-" });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    store: dataDir,
+    password: "pw",
+  });
+  try {
+    const res = await fetch(`${server.url}${API_PREFIX}/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    const doc: OpenApiDocument = await res.json();
+    assert.equal(doc.openapi, "3.1.0");
+    assert.equal(documentRoutes(doc).size, Object.keys(ROUTE_DOCS).length);
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });
