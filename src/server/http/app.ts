@@ -25,6 +25,7 @@ import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
+import { openApiRoutes } from "./openapi_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps) {
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
+    .route("/", openApiRoutes())
     .route("/", tokenRoutes({ auth, limiter }))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs }))
