@@ -8,6 +8,7 @@ import type { ContainerStatus, HostDesired, StateReport } from "../api/schemas.t
 import type { ContainerEvent, Engine } from "../docker/engine.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS } from "./deadline.ts";
+import { CountingEngine } from "./engine_errors.ts";
 import { EngineView, type Seen } from "./engine_view.ts";
 import { Failures } from "./failures.ts";
 import { containerKey, engineName, type Identity, LABEL_SPEC_HASH } from "./labels.ts";
@@ -39,6 +40,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** How long a report batch waits for more (default 5 ms). */
   reportBatchMs?: number;
+  /** How often changed figures (reconcile time, engine errors) go out on their own (default 30 s). */
+  metricsEveryMs?: number;
 }
 
 /** One agent for one host and one engine. */
@@ -52,6 +55,8 @@ export class Agent {
   readonly #pulling = new Set<string>();
   #reconciler?: Reconciler;
   #reporter?: Reporter;
+  /** How long the last reconcile pass took, in seconds (sent with the reports). */
+  #reconcileSeconds = 0;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -64,13 +69,17 @@ export class Agent {
 
   /** Runs the agent's loops until `signal` aborts; containers are left as they are. */
   async run(signal: AbortSignal): Promise<void> {
-    const { api, engine, host, intervalMs } = this.#opts;
+    const { api, host, intervalMs } = this.#opts;
+    const engine = new CountingEngine(this.#opts.engine);
     const clock = this.#clock;
     const log = this.#log;
     const reporter = new Reporter({
       clock,
-      send: async (reports) => void await api.report(reports),
+      host,
+      send: async (batch) => void await api.report(batch),
       build: (key) => this.#report(key),
+      metrics: () => ({ reconcileSeconds: this.#reconcileSeconds, engineErrors: engine.errors }),
+      metricsEveryMs: this.#opts.metricsEveryMs,
       log,
       batchMs: this.#opts.reportBatchMs,
       signal,
@@ -91,6 +100,10 @@ export class Agent {
       },
       log,
       signal,
+      passed: (seconds) => {
+        this.#reconcileSeconds = seconds;
+        reporter.metricsChanged();
+      },
     });
     this.#reporter = reporter;
     this.#reconciler = reconciler;
