@@ -6,8 +6,8 @@
  * a server that could not be reached is left for the next at once by the client itself.
  *
  * The agent's own figures (`AgentMetrics`) ride along with every batch; when they change and no
- * report is due, they go out on their own, at most once per `metricsEveryMs`, so that an idle
- * agent adds few requests to its long-poll.
+ * report is due, they go out on their own, at most once per `metricsEveryMs` (the first time at
+ * once), so that an idle agent adds few requests to its long-poll.
  */
 import type { AgentMetrics, StateBatch, StateReport } from "../api/schemas.ts";
 import { Backoff } from "./backoff.ts";
@@ -45,9 +45,10 @@ export class Reporter {
   #queued = new Set<string>();
   #scheduled = false;
   #failing = false;
-  /** The figures last sent, as JSON, and when (clock ms). */
+  /** The figures last sent, as JSON. */
   #metricsSent: string | undefined;
-  #metricsSentAt = -Infinity;
+  /** When figures last went out on their own (clock ms). */
+  #metricsAloneAt = -Infinity;
   /** Whether changed figures are due even with no report to send. */
   #metricsDue = false;
 
@@ -66,7 +67,7 @@ export class Reporter {
   /** Says that the figures may have changed: they go out when changed and not sent lately. */
   metricsChanged(): void {
     const every = this.#opts.metricsEveryMs ?? 30_000;
-    if (this.#opts.clock.now() - this.#metricsSentAt < every) return;
+    if (this.#opts.clock.now() - this.#metricsAloneAt < every) return;
     if (JSON.stringify(this.#opts.metrics()) === this.#metricsSent) return;
     this.#metricsDue = true;
     this.schedule([]);
@@ -126,7 +127,7 @@ export class Reporter {
     }
     for (const r of out) this.#lastSent.set(r.key, r.body);
     this.#metricsSent = JSON.stringify(metrics);
-    this.#metricsSentAt = this.#opts.clock.now();
+    if (out.length === 0) this.#metricsAloneAt = this.#opts.clock.now();
     this.#metricsDue = false;
     this.#backoff.reset();
     if (this.#failing) this.#opts.log("reporting states again");
