@@ -4,7 +4,8 @@
  * (passes and per-container work), the watcher (engine events), the reporter (ordered, batched
  * reports) and the log side; the engine view is what they share.
  */
-import type { ContainerStatus, HostDesired, StateReport } from "../api/schemas.ts";
+import type { ContainerStatus, HostDesired, StateBatch, StateReport } from "../api/schemas.ts";
+import { ApiError } from "../client/errors.ts";
 import type { ContainerEvent, Engine } from "../docker/engine.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS } from "./deadline.ts";
@@ -57,6 +58,8 @@ export class Agent {
   #reporter?: Reporter;
   /** How long the last reconcile pass took, in seconds (sent with the reports). */
   #reconcileSeconds = 0;
+  /** Whether the server refused the batch form (older than this agent): plain lists go instead. */
+  #plainReports = false;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -76,7 +79,7 @@ export class Agent {
     const reporter = new Reporter({
       clock,
       host,
-      send: async (batch) => void await api.report(batch),
+      send: (batch) => this.#send(batch),
       build: (key) => this.#report(key),
       metrics: () => ({ reconcileSeconds: this.#reconcileSeconds, engineErrors: engine.errors }),
       metricsEveryMs: this.#opts.metricsEveryMs,
@@ -145,6 +148,26 @@ export class Agent {
       log,
     }, signal);
     await Promise.all([puller, watcher, logs.run(signal), this.#tick(signal)]);
+  }
+
+  /**
+   * Sends a batch with the agent's figures; to a server that refuses that form (older than this
+   * agent: `400 invalid_body`), plain lists of reports from then on, without the figures.
+   */
+  async #send(batch: StateBatch): Promise<void> {
+    if (!this.#plainReports) {
+      try {
+        await this.#opts.api.report(batch);
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === "invalid_body")) throw error;
+        this.#plainReports = true;
+        this.#log(
+          "the server does not take this agent's figures (it is older): reporting without them",
+        );
+      }
+    }
+    if (batch.reports.length > 0) await this.#opts.api.report(batch.reports);
   }
 
   /** The periodic full check: one list call every interval. */

@@ -34,3 +34,16 @@ Deno.test("changed figures go out on their own at most every 30 s, the first tim
     assert.equal(alone(), before + 2);
   });
 });
+
+Deno.test("a server older than the figures gets plain lists of reports, said once", async () => {
+  await withAgent(async ({ api, logs, until }) => {
+    api.older = true;
+    api.set([want("web"), want("db")]);
+    await until(
+      "both running",
+      () => api.last("web")?.state === "running" && api.last("db")?.state === "running",
+    );
+    assert.deepEqual(api.metrics, []);
+    assert.equal(logs.filter((l) => l.includes("does not take this agent's figures")).length, 1);
+  });
+});
