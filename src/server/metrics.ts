@@ -11,7 +11,7 @@ import { CounterSeries, HistogramSeries, type Sample, writeFamily } from "./prom
 import type { StateCountRow, TransactionOutcome } from "./store/store.ts";
 
 /** Upper bounds of the HTTP request duration buckets, in seconds (long-polls land at the top). */
-export const HTTP_BUCKETS = [
+const HTTP_BUCKETS = [
   0.001,
   0.005,
   0.01,
@@ -30,7 +30,7 @@ export const HTTP_BUCKETS = [
 ] as const;
 
 /** Upper bounds of the store transaction duration buckets, in seconds. */
-export const STORE_BUCKETS = [
+const STORE_BUCKETS = [
   0.0005,
   0.001,
   0.0025,
