@@ -13,6 +13,7 @@ export type {
 } from "../manifest/schema.ts";
 export type { NormalizedSpec } from "../manifest/normalized.ts";
 export * from "./answers.ts";
+export * from "./agent_metrics.ts";
 export * from "./containers.ts";
 export * from "./events.ts";
 export * from "./hosts.ts";

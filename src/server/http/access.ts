@@ -110,8 +110,8 @@ export function apiPath(path: string): string {
   return path.startsWith(`${API_PREFIX}/`) ? path.slice(API_PREFIX.length) : path;
 }
 
-/** The token of a `Bearer` Authorization header. */
-function bearerToken(c: Context): string {
+/** The token of a `Bearer` Authorization header; `UnauthorizedError` when there is none. */
+export function bearerToken(c: Context): string {
   const header = c.req.header("authorization");
   if (header === undefined || header.trim() === "") {
     throw new UnauthorizedError("missing Authorization header: send Bearer <token>");
