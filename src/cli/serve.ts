@@ -124,6 +124,7 @@ export function serveCommand(log: (line: string) => void): Command {
       "where agents reach this server, for log uploads when several servers share a store " +
         "(default http://<ip or hostname>:<port>)",
     )
+    .option("--metrics-public", "serve GET /metrics without a token (for a Prometheus without one)")
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
@@ -142,6 +143,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          metricsPublic: opts.metricsPublic ?? false,
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),

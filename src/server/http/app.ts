@@ -20,11 +20,14 @@ import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
 import { accessControl, apiPath, matchRoute } from "./access.ts";
 import { containerRoutes } from "./container_routes.ts";
+import { Metrics } from "../metrics.ts";
+import { metricsRoutes, requestMetrics } from "./metrics_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
+import { openApiRoutes } from "./openapi_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 import { uiRoutes } from "./ui/ui_routes.tsx";
@@ -39,6 +42,10 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** What token expiry and password rate limits are judged by (default the planner's clock). */
   clock?: Clock;
+  /** Where requests and reports are counted (default a new collector; the server shares its store's). */
+  metrics?: Metrics;
+  /** Whether `GET /metrics` answers without a token (`serve --metrics-public`). */
+  metricsPublic?: boolean;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -58,6 +65,7 @@ export function createApp(deps: AppDeps) {
   const now = () => clock.now();
   const auth = new TokenAuth(planner.store, password, { now });
   const limiter = new FailureLimiter({ now });
+  const metrics = deps.metrics ?? new Metrics();
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -89,6 +97,8 @@ export function createApp(deps: AppDeps) {
     .notFound((c) =>
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
+    .use("*", requestMetrics(metrics))
+    .route("/", metricsRoutes({ metrics, planner, auth, open: deps.metricsPublic ?? false }))
     .route("/", uiRoutes({ planner, auth, clock }))
     .basePath("/api/v1")
     .use("*", (c, next) => {
@@ -97,9 +107,10 @@ export function createApp(deps: AppDeps) {
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
+    .route("/", openApiRoutes())
     .route("/", tokenRoutes({ auth, limiter }))
     .route("/", manifestRoutes(planner))
-    .route("/", containerRoutes({ planner, maxWaitMs }))
+    .route("/", containerRoutes({ planner, maxWaitMs, metrics }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
     .route("/", statusRoutes(planner))

@@ -3,6 +3,7 @@ import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
+import { Metrics } from "../metrics.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 
@@ -37,6 +38,8 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** Limits and timings of the log relay (tests shorten the pickup). */
   logs?: LogRelayOptions;
+  /** Whether `GET /metrics` answers without a token. */
+  metricsPublic?: boolean;
 }
 
 /** A running server. */
@@ -78,7 +81,10 @@ export function defaultAdvertiseUrl(hostname: string, port: number): string {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   if (!isPostgresUrl(opts.store)) await Deno.mkdir(opts.store, { recursive: true });
-  const store = await openStore(opts.store);
+  const metrics = new Metrics();
+  const store = await openStore(opts.store, {
+    onTransaction: (seconds, outcome) => metrics.transaction(seconds, outcome),
+  });
   const { from, to, created } = store.migrated;
   // Said once, so that an upgrade's log shows when the data dir changed shape.
   if (!created && from < to) {
@@ -107,7 +113,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const parts = cluster;
   planner.startDuties(undefined, opts.log);
-  const app = createApp({ planner, password: opts.password, log: opts.log });
+  const app = createApp({
+    planner,
+    password: opts.password,
+    log: opts.log,
+    metrics,
+    metricsPublic: opts.metricsPublic,
+  });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
