@@ -15,11 +15,14 @@ import { launchChromium, SCREENSHOTS } from "./browser.ts";
 import { Cluster, SLEEPER } from "./cluster.ts";
 import { TEST_IMAGE } from "./engines.ts";
 
-/** A line to stdout and one to stderr every second, until SIGTERM. */
+/**
+ * A line to stdout and one to stderr every second, until SIGTERM. `$$` is the shell's `$`: the
+ * CLI resolves `$NAME` in manifests.
+ */
 const TICKER = [
   "sh",
   "-c",
-  "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; echo warn-$i >&2; " +
+  "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick-$$i; echo warn-$$i >&2; " +
   "sleep 1; done",
 ];
 
