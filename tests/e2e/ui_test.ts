@@ -72,6 +72,9 @@ async function lastTick(page: Page): Promise<number> {
   return 0;
 }
 
+/** Whether the page fits its viewport's width (no sideways scrolling of the page itself). */
+const FITS_WIDTH = "document.documentElement.scrollWidth <= window.innerWidth";
+
 /** Keeps, in the page, every state its container page shows from now on (`seenStates`). */
 const WATCH_STATES = `(() => {
   const seen = [];
@@ -136,7 +139,9 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       await failing.waitFor({ timeout: 20_000 });
       assert.match(await admin.textContent("#failing li") ?? "", /failed \(exit 3\)/);
       await admin.screenshot({ path: `${SCREENSHOTS}overview.png`, fullPage: true });
+      // On a phone's width the page fits: nothing runs off to the side.
       await admin.setViewportSize({ width: 390, height: 844 });
+      assert.ok(await admin.evaluate<boolean>(FITS_WIDTH), "the overview fits 390 px");
       await admin.screenshot({ path: `${SCREENSHOTS}overview-phone.png`, fullPage: true });
       await admin.setViewportSize({ width: 1280, height: 900 });
       // One click from what fails to its page.
@@ -164,6 +169,10 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       const err = await page.locator("#log .l.e").first().textContent();
       assert.match(err ?? "", /^warn-\d+$/, "stderr lines are marked apart from stdout");
       await page.screenshot({ path: `${SCREENSHOTS}container.png`, fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      assert.ok(await page.evaluate<boolean>(FITS_WIDTH), "the container page fits 390 px");
+      await page.screenshot({ path: `${SCREENSHOTS}container-phone.png`, fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
 
     await cluster.step(t, "restart shows the state cycle and restarts on the engine", async () => {
@@ -173,8 +182,13 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       assert.equal(before?.State.Running, true);
       // Every state the page shows from now on, as the live region changes.
       await page.evaluate(WATCH_STATES);
-      // The form posts in place: the page, its logs and its watcher stay.
-      await page.click("#action-restart");
+      // Restart with the keyboard alone: Tab to the button, Enter. The form posts in place: the
+      // page, its logs and its watcher stay.
+      await pollUntil("Tab to reach the restart button", async () => {
+        await page.keyboard.press("Tab");
+        return await page.evaluate<string>("document.activeElement.id") === "action-restart";
+      }, { everyMs: 0, timeoutMs: 10_000 });
+      await page.keyboard.press("Enter");
       const after = await pollUntil("the engine to restart ui_web", async () => {
         const now = await cluster.inspect("host-a", "ui_web");
         return now?.State.Running && now.State.StartedAt !== before.State.StartedAt && now;
