@@ -29,7 +29,7 @@ export interface LiveChangesDeps {
 export async function liveChanges(deps: LiveChangesDeps): Promise<void> {
   const { planner, send, signal, clock } = deps;
   let after = deps.after ?? await planner.store.lastEventId();
-  send(undefined, "following changes");
+  await send(undefined, "following changes");
   while (!signal.aborted) {
     let woken: boolean;
     const started = clock.now();
@@ -45,15 +45,15 @@ export async function liveChanges(deps: LiveChangesDeps): Promise<void> {
     // released, and answer at once from now on), and its shutdown waits for this stream to end.
     if (!woken && clock.now() - started < KEEPALIVE_MS) return;
     if (!await deps.stillSignedIn()) {
-      send("signed-out", "the session ended");
+      await send("signed-out", "the session ended");
       return;
     }
     if (!woken) {
-      send(undefined, "keep-alive");
+      await send(undefined, "keep-alive");
       continue;
     }
     after = await planner.store.lastEventId();
-    send("change", String(after));
+    await send("change", String(after));
     await sleepOn(clock, MIN_GAP_MS, signal);
   }
 }

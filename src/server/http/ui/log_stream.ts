@@ -37,21 +37,21 @@ export async function logStream(deps: LogStreamDeps): Promise<void> {
       signal,
     );
   } catch (error) {
-    if (!signal.aborted) send("problem", logProblem(error));
+    if (!signal.aborted) await send("problem", logProblem(error));
     return;
   }
   try {
     for await (const batch of logBatches(body, only)) {
       if (signal.aborted) return;
       if ("error" in batch) {
-        send("problem", batch.error);
+        await send("problem", batch.error);
         return;
       }
-      send("lines", JSON.stringify(batch.lines));
+      await send("lines", JSON.stringify(batch.lines));
     }
-    send("end", "the log stream ended");
+    await send("end", "the log stream ended");
   } catch (error) {
-    if (!signal.aborted) send("problem", logProblem(error));
+    if (!signal.aborted) await send("problem", logProblem(error));
   } finally {
     await body.cancel().catch(() => {});
   }

@@ -3,10 +3,15 @@
  * ended when the function returns or the browser leaves (which aborts the function's signal).
  */
 
-/** Writes one event (`event` names it; without it, a comment that keeps the connection open). */
-export type SendEvent = (event: string | undefined, data: string) => void;
+/**
+ * Writes one event (`event` names it; without it, a comment that keeps the connection open). It
+ * resolves once the event is queued for a browser that keeps up: a writer that awaits it never
+ * piles up more than a few events for a slow or hidden tab. It rejects once the browser left.
+ */
+export type SendEvent = (event: string | undefined, data: string) => Promise<void>;
 
-const encoder = new TextEncoder();
+/** How many events may wait for the browser before `send` waits (each a batch of lines at most). */
+const QUEUED_EVENTS = 16;
 
 /** One event in the wire format: every line of `data` is a `data:` line. */
 export function eventText(event: string | undefined, data: string): string {
@@ -25,28 +30,28 @@ export function sseResponse(
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   request.addEventListener("abort", onAbort, { once: true });
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send: SendEvent = (event, data) => {
-        if (!stop.signal.aborted) controller.enqueue(encoder.encode(eventText(event, data)));
-      };
-      run(send, stop.signal)
-        .catch(() => {}) // The stream just ends; the page says so.
-        .finally(() => {
-          request.removeEventListener("abort", onAbort);
-          stop.abort();
-          try {
-            controller.close();
-          } catch {
-            // The browser cancelled the stream already.
-          }
-        });
-    },
-    cancel() {
+  const stream = new TransformStream<string, string>(
+    undefined,
+    { highWaterMark: 1 },
+    { highWaterMark: QUEUED_EVENTS },
+  );
+  const writer = stream.writable.getWriter();
+  // The browser left: the readable side was cancelled, which errors the writer.
+  writer.closed.catch(onAbort);
+  const send: SendEvent = async (event, data) => {
+    // Rejects once the browser left, so that a writer's loop ends there.
+    stop.signal.throwIfAborted();
+    await writer.ready;
+    await writer.write(eventText(event, data));
+  };
+  run(send, stop.signal)
+    .catch(() => {}) // The stream just ends; the page says so.
+    .finally(() => {
+      request.removeEventListener("abort", onAbort);
       stop.abort();
-    },
-  });
-  return new Response(body, {
+      writer.close().catch(() => {}); // Cancelled by the browser already.
+    });
+  return new Response(stream.readable.pipeThrough(new TextEncoderStream()), {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
