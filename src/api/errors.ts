@@ -100,6 +100,33 @@ export class PayloadTooLargeError extends LauncherError {
   }
 }
 
+/** A request whose body did not arrive in time (a `Content-Length` announced and never sent). */
+export class RequestTimeoutError extends LauncherError {
+  override readonly status = 408;
+
+  constructor(timeoutMs: number) {
+    super("request_timeout", `request body did not arrive within ${timeoutMs} ms`);
+  }
+}
+
+/** A request whose query string is longer than the server accepts. */
+export class UriTooLongError extends LauncherError {
+  override readonly status = 414;
+
+  constructor(length: number, maxBytes: number) {
+    super("uri_too_long", `query string is ${length} bytes, longer than ${maxBytes} bytes`);
+  }
+}
+
+/** A request whose headers together are larger than the server accepts. */
+export class HeadersTooLargeError extends LauncherError {
+  override readonly status = 431;
+
+  constructor(size: number, maxBytes: number) {
+    super("headers_too_large", `request headers are ${size} bytes, larger than ${maxBytes} bytes`);
+  }
+}
+
 /** Too many long-poll requests are held at once; the client should retry later. */
 export class OverloadedError extends LauncherError {
   override readonly status = 503;

@@ -4,14 +4,13 @@
  * `{"error": {"code", "message", "details"?}}`.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ErrorBody,
   type ErrorDetail,
   MethodNotAllowedError,
-  PayloadTooLargeError,
   RateLimitedError,
+  RequestTimeoutError,
 } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
@@ -27,6 +26,7 @@ import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
 export interface AppDeps {
@@ -38,6 +38,8 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** What token expiry and password rate limits are judged by (default the planner's clock). */
   clock?: Clock;
+  /** How long a request body may take to arrive (default 30 s); past it, 408 `request_timeout`. */
+  bodyTimeoutMs?: number;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -57,11 +59,9 @@ export function createApp(deps: AppDeps) {
   const now = () => clock.now();
   const auth = new TokenAuth(planner.store, password, { now });
   const limiter = new FailureLimiter({ now });
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new PayloadTooLargeError(MAX_BODY_BYTES);
-    },
+  const readBody = readRequestBody({
+    maxBytes: MAX_BODY_BYTES,
+    timeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
   });
 
   return new Hono<AppEnv>()
@@ -73,6 +73,8 @@ export function createApp(deps: AppDeps) {
           c.header("Retry-After", String(error.retryAfterSeconds));
         }
         if (error instanceof MethodNotAllowedError) c.header("Allow", error.allow.join(", "));
+        // The rest of the body may never come: the connection cannot carry another request.
+        if (error instanceof RequestTimeoutError) c.header("Connection", "close");
         return c.json(
           errorBody(error.code, error.message, error.details),
           error.status as ContentfulStatusCode,
@@ -88,10 +90,11 @@ export function createApp(deps: AppDeps) {
     .notFound((c) =>
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
+    .use("*", limitRequestHead())
     .basePath("/api/v1")
     .use("*", (c, next) => {
       const match = matchRoute(c.req.method, apiPath(c.req.path));
-      return match.kind === "route" && match.rule.streamsBody ? next() : limitBody(c, next);
+      return match.kind === "route" && match.rule.streamsBody ? next() : readBody(c, next);
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))

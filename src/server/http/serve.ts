@@ -5,6 +5,14 @@ import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
+import {
+  ConnectionActivity,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type IdleSweep,
+  startIdleSweep,
+} from "./idle_connections.ts";
+import { keepServing, type KeptServer } from "./keep_serving.ts";
+import { describeOpenFileLimit, raiseOpenFileLimit } from "./open_files.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
@@ -37,6 +45,10 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** Limits and timings of the log relay (tests shorten the pickup). */
   logs?: LogRelayOptions;
+  /** How long a request body may take to arrive (default 30 s); then 408 and the connection closes. */
+  bodyTimeoutMs?: number;
+  /** How long a connection may stay open with no request on it (default 60 s); then it is closed. */
+  idleTimeoutMs?: number;
 }
 
 /** A running server. */
@@ -77,6 +89,8 @@ export function defaultAdvertiseUrl(hostname: string, port: number): string {
 /** Opens the store and serves the API until `close()` or `signal`. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
+  // Each connection holds a descriptor: said once, so that the log shows how many fit.
+  opts.log?.(describeOpenFileLimit(raiseOpenFileLimit()));
   if (!isPostgresUrl(opts.store)) await Deno.mkdir(opts.store, { recursive: true });
   const store = await openStore(opts.store);
   const { from, to, created } = store.migrated;
@@ -107,22 +121,41 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const parts = cluster;
   planner.startDuties(undefined, opts.log);
-  const app = createApp({ planner, password: opts.password, log: opts.log });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const app = createApp({
+    planner,
+    password: opts.password,
+    log: opts.log,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
+  });
+  const activity = new ConnectionActivity();
+  let server: KeptServer;
   try {
-    server = Deno.serve({
-      hostname: opts.hostname,
-      port: opts.port,
-      onListen: () => {},
-    }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
+    server = keepServing(
+      (port) =>
+        Deno.serve({
+          hostname: opts.hostname,
+          port,
+          onListen: () => {},
+        }, (request, info) => {
+          activity.track(info.remoteAddr.port, info.completed);
+          return app.fetch(request, info); // info.remoteAddr: the rate limit's key
+        }),
+      opts.port,
+      opts.log,
+    );
   } catch (error) {
     await planner.close();
     await parts.close();
     throw error;
   }
 
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const sweep = startIdleSweep({ port: server.port, idleMs, activity });
+  if ("reason" in sweep) opts.log?.(`idle connections are not closed: ${sweep.reason}`);
+  const idle: IdleSweep | undefined = "reason" in sweep ? undefined : sweep;
+
   if (isPostgresUrl(opts.store)) {
-    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.addr.port);
+    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.port);
     planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
@@ -130,6 +163,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       opts.signal?.removeEventListener("abort", onAbort);
+      idle?.stop();
       const stopped = server.shutdown();
       // Held long-polls would keep shutdown waiting for their whole wait: answer them now.
       planner.releaseWaiters();
@@ -144,8 +178,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   return {
-    url: clientUrl(opts.hostname, server.addr.port),
-    port: server.addr.port,
+    url: clientUrl(opts.hostname, server.port),
+    port: server.port,
     store: store.location,
     planner,
     close,

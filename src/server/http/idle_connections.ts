@@ -1,0 +1,163 @@
+/**
+ * Closes client connections that hold a file descriptor without using it: opened and never sent a
+ * request, sending one so slowly that its headers never end, or kept alive after their last answer.
+ * Deno.serve has no idle or header timeout (measured in docs/operations.md, "Limits and
+ * timeouts"), so a sweep looks at the process's sockets: each one on the server's port whose
+ * client has no request open and has had none for `idleMs` is shut down (`shutdown(2)`, through
+ * FFI); Deno then sees the end of the stream and closes it. A request counts as open from its
+ * handler's start until its response is sent or abandoned: held long-polls, streamed answers and
+ * streamed uploads are never cut. Linux only (it reads /proc/self/fd).
+ */
+import { errorMessage } from "../../errors.ts";
+import { type Libc, libcUnavailable, openLibc } from "./libc.ts";
+
+/** The idle timeout by default (60 s, as Node's and nginx's header timeouts). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** The longest pause between two sweeps. */
+const MAX_SWEEP_EVERY_MS = 5_000;
+/** `shutdown(2)`'s SHUT_RDWR. */
+const SHUT_RDWR = 2;
+/** Address families of `<sys/socket.h>` on Linux. */
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** A client's requests, by the client's port: how many are open, and when the last one ended. */
+interface Activity {
+  open: number;
+  lastEnd: number;
+}
+
+/**
+ * What the handler tells the sweep: requests start and end, keyed by the client's port. Clients on
+ * several addresses may share a port number: that only keeps a connection longer, never cuts one.
+ */
+export class ConnectionActivity {
+  readonly #byPort = new Map<number, Activity>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Counts a request from `port` as open until `completed` settles. */
+  track(port: number, completed: Promise<void>): void {
+    const activity = this.#byPort.get(port) ?? { open: 0, lastEnd: 0 };
+    activity.open++;
+    this.#byPort.set(port, activity);
+    const end = () => {
+      activity.open--;
+      activity.lastEnd = this.now();
+    };
+    completed.then(end, end);
+  }
+
+  /** When the client at `port` last had a request open: now while one is, 0 when never. */
+  lastActive(port: number): number {
+    const activity = this.#byPort.get(port);
+    if (activity === undefined) return 0;
+    return activity.open > 0 ? this.now() : activity.lastEnd;
+  }
+
+  /** Forgets clients with nothing open since `before`: they count as never active, the same. */
+  forget(before: number): void {
+    for (const [port, activity] of this.#byPort) {
+      if (activity.open === 0 && activity.lastEnd < before) this.#byPort.delete(port);
+    }
+  }
+}
+
+/** What the sweep needs. */
+export interface IdleSweepOptions {
+  /** The server's port: only sockets whose local end has it are looked at. */
+  port: number;
+  idleMs: number;
+  activity: ConnectionActivity;
+  now?: () => number;
+}
+
+/** A running sweep. */
+export interface IdleSweep {
+  /** How many connections it has closed. */
+  readonly closed: number;
+  stop(): void;
+}
+
+/** A socket's address, read by `getsockname` or `getpeername` into `sockaddr_storage`. */
+function socketPort(
+  call: (fd: number, address: Uint8Array, length: Uint8Array) => number,
+  fd: number,
+): { port: number; address: string } | undefined {
+  const address = new Uint8Array(128);
+  const length = new Uint8Array(new Uint32Array([address.length]).buffer);
+  if (call(fd, address, length) !== 0) return undefined;
+  const view = new DataView(address.buffer);
+  const family = view.getUint16(0, true);
+  if (family === AF_INET) {
+    return { port: view.getUint16(2), address: address.subarray(4, 8).join(".") };
+  }
+  if (family === AF_INET6) {
+    return { port: view.getUint16(2), address: [...address.subarray(8, 24)].join(":") };
+  }
+  return undefined;
+}
+
+/** One pass: shuts down the idle client sockets of `port`; returns how many. */
+function sweepOnce(
+  libc: Libc,
+  opts: Required<IdleSweepOptions>,
+  firstSeen: Map<string, number>,
+): number {
+  const now = opts.now();
+  const present = new Set<string>();
+  let closed = 0;
+  // Sockets are accepted and closed on this same thread: none changes while this loop runs.
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    const fd = Number(entry.name);
+    const local = socketPort(libc.symbols.getsockname, fd);
+    if (local === undefined || local.port !== opts.port) continue;
+    // The listening socket has no peer.
+    const peer = socketPort(libc.symbols.getpeername, fd);
+    if (peer === undefined) continue;
+    const key = `${fd}/${peer.address}/${peer.port}`;
+    present.add(key);
+    const seen = firstSeen.get(key) ?? now;
+    firstSeen.set(key, seen);
+    const since = Math.max(seen, opts.activity.lastActive(peer.port));
+    if (now - since >= opts.idleMs && libc.symbols.shutdown(fd, SHUT_RDWR) === 0) closed++;
+  }
+  for (const key of firstSeen.keys()) if (!present.has(key)) firstSeen.delete(key);
+  opts.activity.forget(now - opts.idleMs);
+  return closed;
+}
+
+/**
+ * Starts sweeping for idle connections every quarter of `idleMs` (at most every 5 s), or says why
+ * it cannot run here (not Linux, no FFI, no read access to /proc).
+ */
+export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: string } {
+  if (Deno.build.os !== "linux") return { reason: `not supported on ${Deno.build.os}` };
+  const why = libcUnavailable() ??
+    (Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" }).state === "granted"
+      ? undefined
+      : "needs read access to /proc/self/fd");
+  if (why !== undefined) return { reason: why };
+  let libc: Libc;
+  try {
+    libc = openLibc();
+  } catch (error) {
+    return { reason: errorMessage(error) };
+  }
+  const options = { now: Date.now, ...opts };
+  const firstSeen = new Map<string, number>();
+  let closed = 0;
+  const every = Math.max(10, Math.min(MAX_SWEEP_EVERY_MS, opts.idleMs / 4));
+  const timer = setInterval(() => {
+    closed += sweepOnce(libc, options, firstSeen);
+  }, every);
+  return {
+    get closed() {
+      return closed;
+    },
+    stop() {
+      clearInterval(timer);
+      libc.close();
+    },
+  };
+}
