@@ -124,12 +124,16 @@ export function serveCommand(log: (line: string) => void): Command {
       "where agents reach this server, for log uploads when several servers share a store " +
         "(default http://<ip or hostname>:<port>)",
     )
+    .option("--body-timeout <duration>", "how long a request body may take to arrive", "30s")
+    .option("--idle-timeout <duration>", "how long a connection may stay open unused", "60s")
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
       const retentionMs = positiveDuration("--events-retention", opts.eventsRetention);
       const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
+      const bodyTimeoutMs = positiveDuration("--body-timeout", opts.bodyTimeout);
+      const idleTimeoutMs = positiveDuration("--idle-timeout", opts.idleTimeout);
       const { signal, dispose } = shutdownSignal();
       let server: RunningServer;
       try {
@@ -142,6 +146,8 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          bodyTimeoutMs,
+          idleTimeoutMs,
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),

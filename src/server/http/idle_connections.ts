@@ -10,11 +10,18 @@
  */
 import { errorMessage } from "../../errors.ts";
 import { type Libc, libcUnavailable, openLibc } from "./libc.ts";
+import { softOpenFileLimit } from "./open_files.ts";
 
 /** The idle timeout by default (60 s, as Node's and nginx's header timeouts). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** The longest pause between two sweeps. */
 const MAX_SWEEP_EVERY_MS = 5_000;
+/**
+ * How long after an answer is handed over its connection is closed by `closeWhenSent`: Deno
+ * settles `completed` before the answer is written to the socket (a closing at once sends nothing),
+ * and writes it within a turn of the event loop.
+ */
+const CLOSE_GRACE_MS = 250;
 /** `shutdown(2)`'s SHUT_RDWR. */
 const SHUT_RDWR = 2;
 /** Address families of `<sys/socket.h>` on Linux. */
@@ -76,7 +83,17 @@ export interface IdleSweepOptions {
 export interface IdleSweep {
   /** How many connections it has closed. */
   readonly closed: number;
+  /**
+   * Closes the connection of `client` once `sent` settles: for an answer that leaves the rest of
+   * its request unread, after which Deno would keep waiting for it.
+   */
+  closeWhenSent(client: Deno.NetAddr, sent: Promise<void>): void;
   stop(): void;
+}
+
+/** An address as one text for both sources: `getpeername`'s bytes and Deno's `hostname`. */
+function canonicalHost(host: string): string {
+  return host.includes(":") ? new URL(`http://[${host}]/`).hostname : host;
 }
 
 /** A socket's address, read by `getsockname` or `getpeername` into `sockaddr_storage`. */
@@ -93,9 +110,39 @@ function socketPort(
     return { port: view.getUint16(2), address: address.subarray(4, 8).join(".") };
   }
   if (family === AF_INET6) {
-    return { port: view.getUint16(2), address: [...address.subarray(8, 24)].join(":") };
+    const groups = Array.from({ length: 8 }, (_, i) => view.getUint16(8 + 2 * i).toString(16));
+    return { port: view.getUint16(2), address: canonicalHost(groups.join(":")) };
   }
   return undefined;
+}
+
+/**
+ * The process's open descriptors, from /proc/self/fd; when that cannot be opened (the process is
+ * out of descriptors, the very case to mend), every number up to the soft limit.
+ */
+function openDescriptors(libc: Libc): number[] {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].map((entry) => Number(entry.name));
+  } catch {
+    return Array.from({ length: softOpenFileLimit(libc) }, (_, fd) => fd);
+  }
+}
+
+/**
+ * The client sockets of the server on `port`, each with its client's address. Sockets are accepted
+ * and closed on this same thread: none changes while a caller's loop runs.
+ */
+function* clientSockets(
+  libc: Libc,
+  port: number,
+): Generator<{ fd: number; peer: { port: number; address: string } }> {
+  for (const fd of openDescriptors(libc)) {
+    const local = socketPort(libc.symbols.getsockname, fd);
+    if (local === undefined || local.port !== port) continue;
+    // The listening socket has no peer.
+    const peer = socketPort(libc.symbols.getpeername, fd);
+    if (peer !== undefined) yield { fd, peer };
+  }
 }
 
 /** One pass: shuts down the idle client sockets of `port`; returns how many. */
@@ -107,14 +154,7 @@ function sweepOnce(
   const now = opts.now();
   const present = new Set<string>();
   let closed = 0;
-  // Sockets are accepted and closed on this same thread: none changes while this loop runs.
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    const fd = Number(entry.name);
-    const local = socketPort(libc.symbols.getsockname, fd);
-    if (local === undefined || local.port !== opts.port) continue;
-    // The listening socket has no peer.
-    const peer = socketPort(libc.symbols.getpeername, fd);
-    if (peer === undefined) continue;
+  for (const { fd, peer } of clientSockets(libc, opts.port)) {
     const key = `${fd}/${peer.address}/${peer.port}`;
     present.add(key);
     const seen = firstSeen.get(key) ?? now;
@@ -149,13 +189,44 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
   let closed = 0;
   const every = Math.max(10, Math.min(MAX_SWEEP_EVERY_MS, opts.idleMs / 4));
   const timer = setInterval(() => {
-    closed += sweepOnce(libc, options, firstSeen);
+    try {
+      closed += sweepOnce(libc, options, firstSeen);
+    } catch {
+      // A pass that cannot look (no descriptor to spare even for that) is tried again next time.
+    }
   }, every);
+  const pending = new Set<ReturnType<typeof setTimeout>>();
+  // Once stopped, the library is unloaded: nothing may call into it.
+  let stopped = false;
+  const closeClient = (client: Deno.NetAddr) => {
+    const address = canonicalHost(client.hostname);
+    for (const { fd, peer } of clientSockets(libc, opts.port)) {
+      if (peer.port !== client.port || peer.address !== address) continue;
+      if (libc.symbols.shutdown(fd, SHUT_RDWR) === 0) closed++;
+    }
+  };
   return {
     get closed() {
       return closed;
     },
+    closeWhenSent(client, sent) {
+      const close = () => {
+        if (stopped) return;
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          try {
+            closeClient(client);
+          } catch {
+            // Not closed now: the sweep closes it once idle.
+          }
+        }, CLOSE_GRACE_MS);
+        pending.add(timer);
+      };
+      sent.then(close, close);
+    },
     stop() {
+      stopped = true;
+      for (const timer of pending) clearTimeout(timer);
       clearInterval(timer);
       libc.close();
     },

@@ -27,6 +27,11 @@ function readLimit(libc: Libc, resource: number): { soft: bigint; hard: bigint }
   return { soft: buffer[0], hard: buffer[1] };
 }
 
+/** The soft open-file limit now. */
+export function softOpenFileLimit(libc: Libc): number {
+  return Number(readLimit(libc, RLIMIT_NOFILE[Deno.build.os] as number).soft);
+}
+
 /** The highest soft limit the system takes when the hard limit is unlimited. */
 function ceiling(): bigint {
   if (Deno.build.os === "darwin") return DARWIN_OPEN_MAX;

@@ -128,6 +128,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     bodyTimeoutMs: opts.bodyTimeoutMs,
   });
   const activity = new ConnectionActivity();
+  let idle: IdleSweep | undefined;
+  const handle = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    activity.track(info.remoteAddr.port, info.completed);
+    const response = await app.fetch(request, info); // info.remoteAddr: the rate limit's key
+    // Deno keeps a connection whose request body was left unread: close it once answered.
+    if (response.headers.get("connection") === "close") {
+      idle?.closeWhenSent(info.remoteAddr, info.completed);
+    }
+    return response;
+  };
   let server: KeptServer;
   try {
     server = keepServing(
@@ -136,10 +146,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           hostname: opts.hostname,
           port,
           onListen: () => {},
-        }, (request, info) => {
-          activity.track(info.remoteAddr.port, info.completed);
-          return app.fetch(request, info); // info.remoteAddr: the rate limit's key
-        }),
+        }, handle),
       opts.port,
       opts.log,
     );
@@ -152,7 +159,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const sweep = startIdleSweep({ port: server.port, idleMs, activity });
   if ("reason" in sweep) opts.log?.(`idle connections are not closed: ${sweep.reason}`);
-  const idle: IdleSweep | undefined = "reason" in sweep ? undefined : sweep;
+  else idle = sweep;
 
   if (isPostgresUrl(opts.store)) {
     const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.port);
