@@ -23,6 +23,7 @@ import {
 } from "./placement.ts";
 import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
+import { silentClients, silentClientsLine } from "./silent_clients.ts";
 import { secs } from "./stats.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
 
@@ -37,6 +38,7 @@ const FIGURES = [
   "reschedule",
   "ha-propagation",
   "ha-fanout",
+  "silent-clients",
 ] as const;
 type Figure = typeof FIGURES[number];
 
@@ -55,6 +57,8 @@ const USAGE = `usage: deno task bench [options]
                        PostgreSQL (default 10000; 1000 with --quick)
   --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
   --sim-hosts <n>      simulated hosts of the placement figure (default ${ISSUE_HOSTS}; 200 with --quick)
+  --silent <n>         connections that send nothing, of the silent-clients figure
+                       (default 5000; 1000 with --quick)
   --interval <dur>     the agents' --interval (default 5s, the agent's own default)
   --only <list>        comma-separated figures: ${FIGURES.join(",")}
                        (convergence and engine-calls come together: the same rounds;
@@ -70,6 +74,7 @@ interface Settings {
   haFanOut: number;
   replicas: number;
   simHosts: number;
+  silent: number;
   quick: boolean;
   interval: string;
   only: Set<Figure>;
@@ -88,6 +93,7 @@ function settings(): Settings {
       "ha-fan-out": { type: "string" },
       replicas: { type: "string" },
       "sim-hosts": { type: "string" },
+      silent: { type: "string" },
       interval: { type: "string", default: "5s" },
       only: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -126,6 +132,7 @@ function settings(): Settings {
     haFanOut: count("ha-fan-out", values["ha-fan-out"], values.quick ? 1000 : 10_000),
     replicas: count("replicas", values.replicas, values.quick ? 2000 : ISSUE_REPLICAS),
     simHosts: count("sim-hosts", values["sim-hosts"], values.quick ? 200 : ISSUE_HOSTS),
+    silent: count("silent", values.silent, values.quick ? 1000 : 5000),
     quick: values.quick,
     interval: values.interval,
     only,
@@ -288,6 +295,10 @@ async function main(): Promise<number> {
       "ha-fanout",
       async () =>
         haFanOutLine(await haFanOut(cleanup, { agents: s.haFanOut, quick: s.quick, log })),
+    );
+    await attempt(
+      "silent-clients",
+      async () => silentClientsLine(await silentClients(cleanup, { connections: s.silent, log })),
     );
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
