@@ -169,15 +169,18 @@ function sweepOnce(
 
 /**
  * Starts sweeping for idle connections every quarter of `idleMs` (at most every 5 s), or says why
- * it cannot run here (not Linux, no FFI, no read access to /proc).
+ * it cannot run here (not Linux, no FFI, /proc/self/fd unreadable).
  */
 export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: string } {
   if (Deno.build.os !== "linux") return { reason: `not supported on ${Deno.build.os}` };
-  const why = libcUnavailable() ??
-    (Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" }).state === "granted"
-      ? undefined
-      : "needs read access to /proc/self/fd");
+  const why = libcUnavailable();
   if (why !== undefined) return { reason: why };
+  try {
+    // Deno lets only --allow-all read /proc/self, whatever --allow-read says.
+    Deno.readDirSync("/proc/self/fd");
+  } catch (error) {
+    return { reason: `cannot read /proc/self/fd: ${errorMessage(error)}` };
+  }
   let libc: Libc;
   try {
     libc = openLibc();
