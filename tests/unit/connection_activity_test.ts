@@ -23,6 +23,7 @@ Deno.test("a client with a request open counts as active now; after it, from whe
   activity.track(50_000, second.promise);
   now = 5_000;
   assert.equal(activity.lastActive(50_000), 5_000, "held: active whatever the time");
+  assert.equal(activity.openRequests(50_000), 2);
 
   first.resolve();
   await first.promise;
@@ -34,6 +35,7 @@ Deno.test("a client with a request open counts as active now; after it, from whe
   await second.promise.catch(() => {});
   now = 9_000;
   assert.equal(activity.lastActive(50_000), 7_000, "an abandoned answer ends the request too");
+  assert.equal(activity.openRequests(50_000), 0);
   assert.equal(activity.lastActive(50_001), 0, "other clients are apart");
 });
 

@@ -62,6 +62,11 @@ export class ConnectionActivity {
     return activity.open > 0 ? this.now() : activity.lastEnd;
   }
 
+  /** How many requests of the client at `port` are open. */
+  openRequests(port: number): number {
+    return this.#byPort.get(port)?.open ?? 0;
+  }
+
   /** Forgets clients with nothing open since `before`: they count as never active, the same. */
   forget(before: number): void {
     for (const [port, activity] of this.#byPort) {
@@ -202,6 +207,8 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
   // Once stopped, the library is unloaded: nothing may call into it.
   let stopped = false;
   const closeClient = (client: Deno.NetAddr) => {
+    // Another request open on the connection (HTTP/2 carries several): its stream is not stuck.
+    if (opts.activity.openRequests(client.port) > 0) return;
     const address = canonicalHost(client.hostname);
     for (const { fd, peer } of clientSockets(libc, opts.port)) {
       if (peer.port !== client.port || peer.address !== address) continue;
