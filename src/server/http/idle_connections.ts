@@ -86,8 +86,6 @@ export interface IdleSweepOptions {
 
 /** A running sweep. */
 export interface IdleSweep {
-  /** How many connections it has closed. */
-  readonly closed: number;
   /**
    * Closes the connection of `client` once `sent` settles: for an answer that leaves the rest of
    * its request unread, after which Deno would keep waiting for it.
@@ -150,26 +148,24 @@ function* clientSockets(
   }
 }
 
-/** One pass: shuts down the idle client sockets of `port`; returns how many. */
+/** One pass: shuts down the idle client sockets of `port`. */
 function sweepOnce(
   libc: Libc,
   opts: Required<IdleSweepOptions>,
   firstSeen: Map<string, number>,
-): number {
+): void {
   const now = opts.now();
   const present = new Set<string>();
-  let closed = 0;
   for (const { fd, peer } of clientSockets(libc, opts.port)) {
     const key = `${fd}/${peer.address}/${peer.port}`;
     present.add(key);
     const seen = firstSeen.get(key) ?? now;
     firstSeen.set(key, seen);
     const since = Math.max(seen, opts.activity.lastActive(peer.port));
-    if (now - since >= opts.idleMs && libc.symbols.shutdown(fd, SHUT_RDWR) === 0) closed++;
+    if (now - since >= opts.idleMs) libc.symbols.shutdown(fd, SHUT_RDWR);
   }
   for (const key of firstSeen.keys()) if (!present.has(key)) firstSeen.delete(key);
   opts.activity.forget(now - opts.idleMs);
-  return closed;
 }
 
 /**
@@ -194,11 +190,10 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
   }
   const options = { now: Date.now, ...opts };
   const firstSeen = new Map<string, number>();
-  let closed = 0;
   const every = Math.max(10, Math.min(MAX_SWEEP_EVERY_MS, opts.idleMs / 4));
   const timer = setInterval(() => {
     try {
-      closed += sweepOnce(libc, options, firstSeen);
+      sweepOnce(libc, options, firstSeen);
     } catch {
       // A pass that cannot look (no descriptor to spare even for that) is tried again next time.
     }
@@ -212,13 +207,10 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
     const address = canonicalHost(client.hostname);
     for (const { fd, peer } of clientSockets(libc, opts.port)) {
       if (peer.port !== client.port || peer.address !== address) continue;
-      if (libc.symbols.shutdown(fd, SHUT_RDWR) === 0) closed++;
+      libc.symbols.shutdown(fd, SHUT_RDWR);
     }
   };
   return {
-    get closed() {
-      return closed;
-    },
     closeWhenSent(client, sent) {
       const close = () => {
         if (stopped) return;

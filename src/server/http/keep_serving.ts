@@ -7,15 +7,13 @@
  */
 import { errorMessage } from "../../errors.ts";
 
-/** How long to wait before listening again when that fails too. */
+/** How long to wait before listening again when that fails, or failed within this long before. */
 const RETRY_MS = 1_000;
 
 /** A server that listens again after its accept loop fails. */
 export interface KeptServer {
   /** The port it listens on (the one the first listen got, for port 0). */
   readonly port: number;
-  /** How many times it has listened again. */
-  readonly restarts: number;
   /** Stops listening again, and shuts the current server down gracefully. */
   shutdown(): Promise<void>;
 }
@@ -32,15 +30,15 @@ export function keepServing(
   let server = listen(port);
   const bound = server.addr.port;
   let stopped = false;
-  let restarts = 0;
+  let lastListen = 0;
   let retry: ReturnType<typeof setTimeout> | undefined;
 
   const again = () => {
     retry = undefined;
     if (stopped) return;
     try {
+      lastListen = Date.now();
       server = listen(bound);
-      restarts++;
       watch(server);
     } catch (error) {
       log?.(`cannot listen again on port ${bound}: ${errorMessage(error)}; retrying`);
@@ -51,16 +49,15 @@ export function keepServing(
     current.finished.catch((error) => {
       if (stopped) return;
       log?.(`the server stopped accepting connections: ${errorMessage(error)}; listening again`);
-      again();
+      // Out of descriptors, a new loop fails at its first accept: not more than once a second.
+      if (Date.now() - lastListen >= RETRY_MS) again();
+      else retry = setTimeout(again, RETRY_MS);
     });
   };
   watch(server);
 
   return {
     port: bound,
-    get restarts() {
-      return restarts;
-    },
     async shutdown() {
       stopped = true;
       clearTimeout(retry);
