@@ -89,8 +89,6 @@ export function defaultAdvertiseUrl(hostname: string, port: number): string {
 /** Opens the store and serves the API until `close()` or `signal`. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
-  // Each connection holds a descriptor: said once, so that the log shows how many fit.
-  opts.log?.(describeOpenFileLimit(raiseOpenFileLimit()));
   if (!isPostgresUrl(opts.store)) await Deno.mkdir(opts.store, { recursive: true });
   const store = await openStore(opts.store);
   const { from, to, created } = store.migrated;
@@ -121,6 +119,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const parts = cluster;
   planner.startDuties(undefined, opts.log);
+  // Each connection holds a descriptor: said once, so that the log shows how many fit.
+  opts.log?.(describeOpenFileLimit(raiseOpenFileLimit()));
   const app = createApp({
     planner,
     password: opts.password,
