@@ -13,6 +13,7 @@ import { engineCallsLine } from "./engine_calls.ts";
 import { fanOut, fanOutLine } from "./fan_out.ts";
 import { haFanOut, haFanOutLine, haPropagation, haPropagationLine } from "./ha.ts";
 import { idleCost, idleLine } from "./idle_cost.ts";
+import { metricsScrape, metricsScrapeLine } from "./metrics_scrape.ts";
 import {
   ISSUE_HOSTS,
   ISSUE_REPLICAS,
@@ -38,6 +39,7 @@ const FIGURES = [
   "reschedule",
   "ha-propagation",
   "ha-fanout",
+  "metrics",
   "silent-clients",
 ] as const;
 type Figure = typeof FIGURES[number];
@@ -295,6 +297,11 @@ async function main(): Promise<number> {
       "ha-fanout",
       async () =>
         haFanOutLine(await haFanOut(cleanup, { agents: s.haFanOut, quick: s.quick, log })),
+    );
+    await attempt(
+      "metrics",
+      async () =>
+        metricsScrapeLine(await metricsScrape(cleanup, { runs: s.quick ? 20 : 100, log })),
     );
     await attempt(
       "silent-clients",

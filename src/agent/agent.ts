@@ -4,10 +4,12 @@
  * (passes and per-container work), the watcher (engine events), the reporter (ordered, batched
  * reports) and the log side; the engine view is what they share.
  */
-import type { ContainerStatus, HostDesired, StateReport } from "../api/schemas.ts";
+import type { ContainerStatus, HostDesired, StateBatch, StateReport } from "../api/schemas.ts";
+import { ApiError } from "../client/errors.ts";
 import type { ContainerEvent, Engine } from "../docker/engine.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DEFAULT_ENGINE_TIMEOUT_MS } from "./deadline.ts";
+import { CountingEngine } from "./engine_errors.ts";
 import { EngineView, type Seen } from "./engine_view.ts";
 import { Failures } from "./failures.ts";
 import { containerKey, engineName, type Identity, LABEL_SPEC_HASH } from "./labels.ts";
@@ -16,6 +18,7 @@ import { observedReport } from "./observe.ts";
 import { type AgentApi, pullDesired } from "./puller.ts";
 import { keyOf, Reconciler } from "./reconciler.ts";
 import { Registration } from "./registration.ts";
+import type { CredentialLookup } from "./registry_auth.ts";
 import { Reporter } from "./reporter.ts";
 import { watchEngine } from "./watcher.ts";
 
@@ -32,6 +35,8 @@ export interface AgentOptions {
   engineTimeoutMs?: number;
   /** How long one long-poll may be held by the server. */
   waitMs?: number;
+  /** The registry credentials of a pull (none: every pull goes without). */
+  credentials?: CredentialLookup;
   /** Labels of this host (`--label key=value`), sent when it registers. */
   labels?: Record<string, string>;
   log?: (line: string) => void;
@@ -39,6 +44,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** How long a report batch waits for more (default 5 ms). */
   reportBatchMs?: number;
+  /** How often changed figures (reconcile time, engine errors) go out on their own (default 30 s). */
+  metricsEveryMs?: number;
 }
 
 /** One agent for one host and one engine. */
@@ -52,6 +59,10 @@ export class Agent {
   readonly #pulling = new Set<string>();
   #reconciler?: Reconciler;
   #reporter?: Reporter;
+  /** How long the last reconcile pass took, in seconds (sent with the reports). */
+  #reconcileSeconds = 0;
+  /** Whether the server refused the batch form (older than this agent): plain lists go instead. */
+  #plainReports = false;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -64,13 +75,17 @@ export class Agent {
 
   /** Runs the agent's loops until `signal` aborts; containers are left as they are. */
   async run(signal: AbortSignal): Promise<void> {
-    const { api, engine, host, intervalMs } = this.#opts;
+    const { api, host, intervalMs } = this.#opts;
+    const engine = new CountingEngine(this.#opts.engine);
     const clock = this.#clock;
     const log = this.#log;
     const reporter = new Reporter({
       clock,
-      send: async (reports) => void await api.report(reports),
+      host,
+      send: (batch) => this.#send(batch),
       build: (key) => this.#report(key),
+      metrics: () => ({ reconcileSeconds: this.#reconcileSeconds, engineErrors: engine.errors }),
+      metricsEveryMs: this.#opts.metricsEveryMs,
       log,
       batchMs: this.#opts.reportBatchMs,
       signal,
@@ -83,6 +98,7 @@ export class Agent {
       me: () => this.#me,
       parallel: this.#opts.parallel,
       engineTimeoutMs: this.#opts.engineTimeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
+      credentials: this.#opts.credentials,
       changed: (key) => reporter.schedule([key]),
       pulling: (key, on) => {
         if (on) this.#pulling.add(key);
@@ -91,6 +107,10 @@ export class Agent {
       },
       log,
       signal,
+      passed: (seconds) => {
+        this.#reconcileSeconds = seconds;
+        reporter.metricsChanged();
+      },
     });
     this.#reporter = reporter;
     this.#reconciler = reconciler;
@@ -132,6 +152,26 @@ export class Agent {
       log,
     }, signal);
     await Promise.all([puller, watcher, logs.run(signal), this.#tick(signal)]);
+  }
+
+  /**
+   * Sends a batch with the agent's figures; to a server that refuses that form (older than this
+   * agent: `400 invalid_body`), plain lists of reports from then on, without the figures.
+   */
+  async #send(batch: StateBatch): Promise<void> {
+    if (!this.#plainReports) {
+      try {
+        await this.#opts.api.report(batch);
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === "invalid_body")) throw error;
+        this.#plainReports = true;
+        this.#log(
+          "the server does not take this agent's figures (it is older): reporting without them",
+        );
+      }
+    }
+    if (batch.reports.length > 0) await this.#opts.api.report(batch.reports);
   }
 
   /** The periodic full check: one list call every interval. */

@@ -13,6 +13,7 @@ import { withDeadline } from "./deadline.ts";
 import type { EngineView } from "./engine_view.ts";
 import { engineName, type Identity, ownLabels } from "./labels.ts";
 import type { Step } from "./plan.ts";
+import { CredentialHelperError, type CredentialLookup } from "./registry_auth.ts";
 
 /** The image is not on the engine and the spec forbids pulling it. */
 export class ImageAbsentError extends LauncherError {
@@ -43,6 +44,8 @@ export interface ExecutorOptions {
   me: () => Identity;
   /** The deadline of a non-streaming engine call. */
   engineTimeoutMs: number;
+  /** The registry credentials of a pull (none: every pull goes without). */
+  credentials?: CredentialLookup;
   /** Tells that a container's pull started or ended (it is reported as `pulling`). */
   pulling: (key: string, on: boolean) => void;
   /** Tells that what is known of a container changed, for its report. */
@@ -174,10 +177,16 @@ export class Executor {
     return id;
   }
 
+  /** Pulls an image, with its registry's credentials when the host's Docker config holds some. */
   async #pull(key: string, image: string): Promise<void> {
     this.opts.pulling(key, true);
     try {
-      await this.opts.engine.pullImage(image);
+      const { auth, helperNote } = await this.opts.credentials?.(image) ?? {};
+      try {
+        await this.opts.engine.pullImage(image, undefined, auth);
+      } catch (error) {
+        throw helperNote === undefined ? error : new CredentialHelperError(error, helperNote);
+      }
     } catch (error) {
       throw new StepError("pull", error);
     } finally {

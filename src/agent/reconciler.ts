@@ -24,6 +24,7 @@ import {
 import { Limiter } from "./limiter.ts";
 import { type Observed, orphans, planContainer, type Step } from "./plan.ts";
 import { errorMessage } from "../errors.ts";
+import type { CredentialLookup } from "./registry_auth.ts";
 
 /** What the reconciler needs. */
 export interface ReconcilerOptions {
@@ -35,6 +36,8 @@ export interface ReconcilerOptions {
   /** How many containers are worked on at once. */
   parallel: number;
   engineTimeoutMs: number;
+  /** The registry credentials of a pull (none: every pull goes without). */
+  credentials?: CredentialLookup;
   /** Tells that a container's report may have changed. */
   changed: (key: string) => void;
   /** Tells that a container's pull started or ended. */
@@ -42,6 +45,11 @@ export interface ReconcilerOptions {
   log: (line: string) => void;
   /** Ends the retry timers. */
   signal: AbortSignal;
+  /**
+   * Hears how long each pass took, in seconds: from its start until the container work it
+   * started has ended (failed or not). Passes end in any order when their work overlaps.
+   */
+  passed?: (seconds: number) => void;
 }
 
 /** The key of a launcher container of the view, if it carries launcher's labels. */
@@ -101,18 +109,29 @@ export class Reconciler {
   async #loop(): Promise<void> {
     while (this.#requested) {
       this.#requested = false;
+      // Not the clock's milliseconds: a pass on an idle engine takes well under one.
+      const start = performance.now();
+      let work: Promise<void>[] = [];
       try {
-        await this.#pass();
+        work = await this.#pass();
       } catch (error) {
         this.#refresh = true;
         this.#opts.log(`cannot read the engine: ${errorMessage(error)}`);
+      }
+      // The work is not waited for here: the next pass must not wait for a long pull.
+      const passed = this.#opts.passed;
+      if (passed) {
+        void Promise.allSettled(work).then(() => passed((performance.now() - start) / 1000));
       }
     }
     this.#running = undefined;
   }
 
-  /** Compares desired and observed once and starts the work for every idle container. */
-  async #pass(): Promise<void> {
+  /**
+   * Compares desired and observed once and starts the work for every idle container; answers
+   * that work (each ends when its container's steps have, failed or not).
+   */
+  async #pass(): Promise<Promise<void>[]> {
     const { view, clock, failures } = this.#opts;
     if (this.#refresh) {
       const since = view.version;
@@ -130,6 +149,7 @@ export class Reconciler {
     }
     const observed = this.#observed();
     const now = clock.now();
+    const work: Promise<void>[] = [];
     for (const [key, d] of this.#desired) {
       if (this.#busy.has(key) || failures.waiting(key, d, now)) continue;
       const steps = planContainer(d, observed.get(key) ?? [], this.#applied.get(key));
@@ -139,13 +159,14 @@ export class Reconciler {
         if (d.desired === "removed") this.#opts.changed(key);
         continue;
       }
-      this.#work(key, d, steps);
+      work.push(this.#work(key, d, steps));
     }
     for (const orphan of orphans(new Set(this.#desired.keys()), observed)) {
       if (this.#busy.has(orphan.key) || failures.waitingOrphan(orphan.key, now)) continue;
-      this.#work(orphan.key, undefined, orphan.steps);
+      work.push(this.#work(orphan.key, undefined, orphan.steps));
     }
     failures.prune((key) => this.#desired.has(key) || observed.has(key));
+    return work;
   }
 
   /** This agent's containers in the view, by key, the one under the engine name first. */
@@ -179,11 +200,11 @@ export class Reconciler {
     return byKey;
   }
 
-  /** Runs one container's steps in order, within the parallel bound. */
-  #work(key: string, d: ContainerStatus | undefined, steps: Step[]): void {
+  /** Runs one container's steps in order, within the parallel bound; never rejects. */
+  #work(key: string, d: ContainerStatus | undefined, steps: Step[]): Promise<void> {
     const { failures, clock } = this.#opts;
     this.#busy.add(key);
-    void this.#limiter.run(async () => {
+    return this.#limiter.run(async () => {
       let current: Step | undefined;
       try {
         for (current of steps) await this.#executor.run(key, d, current);

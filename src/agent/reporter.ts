@@ -4,8 +4,12 @@
  * newer one. What a report says is read when it is sent, not when it was queued. A batch the
  * client could not deliver to any server is kept and sent again (with backoff) until one hears it;
  * a server that could not be reached is left for the next at once by the client itself.
+ *
+ * The agent's own figures (`AgentMetrics`) ride along with every batch; when they change and no
+ * report is due, they go out on their own, at most once per `metricsEveryMs` (the first time at
+ * once), so that an idle agent adds few requests to its long-poll.
  */
-import type { StateReport } from "../api/schemas.ts";
+import type { AgentMetrics, StateBatch, StateReport } from "../api/schemas.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
@@ -13,8 +17,14 @@ import { errorMessage } from "../errors.ts";
 /** What the reporter needs. */
 export interface ReporterOptions {
   clock: Clock;
+  /** The agent's host: every report names it. */
+  host: string;
   /** Sends a batch to the server. */
-  send: (reports: StateReport[]) => Promise<void>;
+  send: (batch: StateBatch) => Promise<void>;
+  /** The agent's figures as they stand now. */
+  metrics: () => AgentMetrics;
+  /** How often changed figures go out on their own, at most (default 30 s). */
+  metricsEveryMs?: number;
   /**
    * The report for a key as things stand now, with the generation it describes (reports of a
    * new intent are sent even when they read the same); undefined when there is nothing to say.
@@ -35,6 +45,12 @@ export class Reporter {
   #queued = new Set<string>();
   #scheduled = false;
   #failing = false;
+  /** The figures last sent, as JSON. */
+  #metricsSent: string | undefined;
+  /** When figures last went out on their own (clock ms). */
+  #metricsAloneAt = -Infinity;
+  /** Whether changed figures are due even with no report to send. */
+  #metricsDue = false;
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
@@ -43,9 +59,18 @@ export class Reporter {
   /** Queues keys for a report. */
   schedule(keys: Iterable<string>): void {
     for (const key of keys) this.#queued.add(key);
-    if (this.#scheduled || this.#queued.size === 0) return;
+    if (this.#scheduled || (this.#queued.size === 0 && !this.#metricsDue)) return;
     this.#scheduled = true;
     void this.#run();
+  }
+
+  /** Says that the figures may have changed: they go out when changed and not sent lately. */
+  metricsChanged(): void {
+    const every = this.#opts.metricsEveryMs ?? 30_000;
+    if (this.#opts.clock.now() - this.#metricsAloneAt < every) return;
+    if (JSON.stringify(this.#opts.metrics()) === this.#metricsSent) return;
+    this.#metricsDue = true;
+    this.schedule([]);
   }
 
   /** Forgets what was sent for a key, so the next report goes out even if it reads the same. */
@@ -62,7 +87,7 @@ export class Reporter {
   /** Sends batches until nothing is queued; one request at a time. */
   async #run(): Promise<void> {
     const { clock, signal } = this.#opts;
-    while (this.#queued.size > 0 && !signal.aborted) {
+    while ((this.#queued.size > 0 || this.#metricsDue) && !signal.aborted) {
       await clock.sleep(this.#opts.batchMs ?? 5, signal);
       const batch = this.#queued;
       this.#queued = new Set();
@@ -84,9 +109,14 @@ export class Reporter {
       const body = JSON.stringify([built.generation, built.report]);
       if (this.#lastSent.get(key) !== body) out.push({ key, body, report: built.report });
     }
-    if (out.length === 0) return true;
+    if (out.length === 0 && !this.#metricsDue) return true;
+    const metrics = this.#opts.metrics();
     try {
-      await this.#opts.send(out.map((r) => r.report));
+      await this.#opts.send({
+        host: this.#opts.host,
+        reports: out.map((r) => r.report),
+        agent: metrics,
+      });
     } catch (error) {
       if (!this.#failing) {
         const reason = errorMessage(error);
@@ -96,6 +126,9 @@ export class Reporter {
       return false;
     }
     for (const r of out) this.#lastSent.set(r.key, r.body);
+    this.#metricsSent = JSON.stringify(metrics);
+    if (out.length === 0) this.#metricsAloneAt = this.#opts.clock.now();
+    this.#metricsDue = false;
     this.#backoff.reset();
     if (this.#failing) this.#opts.log("reporting states again");
     this.#failing = false;

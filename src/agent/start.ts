@@ -1,6 +1,8 @@
 /** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
 import { LauncherClient } from "../client/client.ts";
 import { Agent } from "./agent.ts";
+import type { DockerConfig } from "./docker_config.ts";
+import { configPath, dockerConfigCredentials, readDockerConfig } from "./registry_auth.ts";
 
 /** How an agent process is set up (the flags of `launcher agent`). */
 export interface StartAgentOptions {
@@ -14,6 +16,8 @@ export interface StartAgentOptions {
   /** The deadline of a non-streaming engine call. */
   engineTimeoutMs?: number;
   labels?: Record<string, string>;
+  /** The Docker config folder with the `config.json` of registry credentials (none: pull without). */
+  dockerConfigDir?: string;
   log: (line: string) => void;
 }
 
@@ -22,6 +26,9 @@ export interface StartAgentOptions {
  * adapter is imported here and not by the CLI's client commands.
  */
 export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): Promise<void> {
+  const dir = opts.dockerConfigDir;
+  // Read once here so that a broken file stops the start with its message, not the first pull.
+  if (dir !== undefined) opts.log(describeCredentials(dir, await readDockerConfig(dir)));
   const { DockerEngine } = await import("../docker/docker_engine.ts");
   const agent = new Agent({
     api: new LauncherClient(opts.urls, opts.token, {
@@ -34,7 +41,18 @@ export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): 
     parallel: opts.parallel,
     engineTimeoutMs: opts.engineTimeoutMs,
     labels: opts.labels,
+    credentials: dir === undefined ? undefined : dockerConfigCredentials(dir),
     log: opts.log,
   });
   await agent.run(signal);
+}
+
+/** The agent's start line about registry credentials: where from, for which registries. */
+function describeCredentials(dir: string, config: DockerConfig | undefined): string {
+  if (config === undefined) {
+    return `registry credentials: no ${configPath(dir)}, images are pulled without credentials`;
+  }
+  const registries = [...config.auths.keys()];
+  const which = registries.length === 0 ? "no registry" : registries.join(", ");
+  return `registry credentials: ${config.path} (${which}), read again at every pull`;
 }

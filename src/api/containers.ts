@@ -1,6 +1,7 @@
 /** The contract of containers: desired and observed state, actions, reports, plans and lists. */
 import * as v from "valibot";
 import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
+import { AgentMetricsSchema } from "./agent_metrics.ts";
 import { NormalizedSpecSchema, SpecConfigSchema } from "./normalized.ts";
 import { RolloutSchema } from "./rollouts.ts";
 import { apiObject, apiRecord, apiStrictObject } from "./validation.ts";
@@ -89,10 +90,45 @@ export const StateReportSchema = apiStrictObject({
 });
 export type StateReport = v.InferOutput<typeof StateReportSchema>;
 
-/** `POST /state`: one report (the original body) or a batch of them. */
+/**
+ * `POST /state` from an agent that sends its own figures with its reports: the reports of its
+ * host (none when only the figures changed) and the figures.
+ */
+export const StateBatchSchema = v.pipe(
+  apiStrictObject({
+    host: HostSchema,
+    reports: v.array(StateReportSchema),
+    agent: v.optional(AgentMetricsSchema),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const { host, reports } = dataset.value;
+    reports.forEach((report, i) => {
+      if (report.host === host) return;
+      addIssue({
+        message: `is ${report.host}, not the batch's host ${host}`,
+        path: [
+          {
+            type: "object",
+            origin: "value",
+            input: dataset.value,
+            key: "reports",
+            value: reports,
+          },
+          { type: "array", origin: "value", input: reports, key: i, value: report },
+          { type: "object", origin: "value", input: report, key: "host", value: report.host },
+        ],
+      });
+    });
+  }),
+);
+export type StateBatch = v.InferOutput<typeof StateBatchSchema>;
+
+/** `POST /state`: one report (the original body), a batch of them, or an agent's batch. */
 export const StateBodySchema = v.union([
   StateReportSchema,
   v.pipe(v.array(StateReportSchema), v.minLength(1, "must hold at least one report")),
+  StateBatchSchema,
 ]);
 
 /** A container as the server knows it: its spec, where it runs, what is desired and seen. */

@@ -12,6 +12,8 @@ export type {
   UpdatePolicy,
 } from "../manifest/schema.ts";
 export type { NormalizedSpec } from "../manifest/normalized.ts";
+export * from "./answers.ts";
+export * from "./agent_metrics.ts";
 export * from "./containers.ts";
 export * from "./events.ts";
 export * from "./hosts.ts";

@@ -13,6 +13,11 @@ export function defaultDockerHost(): string {
   return Deno.env.get("DOCKER_HOST") || "unix:///var/run/docker.sock";
 }
 
+/** The Docker config folder from `DOCKER_CONFIG`, or `~/.docker` as the Docker CLI has it. */
+export function defaultDockerConfigDir(): string {
+  return Deno.env.get("DOCKER_CONFIG") || `${Deno.env.get("HOME") ?? ""}/.docker`;
+}
+
 /** A positive whole number flag. */
 export function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -48,6 +53,11 @@ export function agentCommand(log: (line: string) => void): Command {
     .addOption(new Option("--token <token>", "API token").env("LAUNCHER_TOKEN"))
     .option("--interval <duration>", "full re-check period and fallback poll", "5s")
     .option("--docker-host <url>", "Docker engine address", defaultDockerHost())
+    .option(
+      "--docker-config <dir>",
+      "folder of the Docker config.json whose auths entries pulls use (DOCKER_CONFIG works too)",
+      defaultDockerConfigDir(),
+    )
     .option("--parallel <n>", "containers worked on at once", "8")
     .option("--engine-timeout <duration>", "deadline of one engine call (not pulls)", "30s")
     .option(
@@ -72,10 +82,15 @@ export function agentCommand(log: (line: string) => void): Command {
         parallel,
         engineTimeoutMs,
         labels: opts.label,
+        dockerConfigDir: opts.dockerConfig,
         log,
       }, signal);
-      await Promise.race([running, aborted(signal)]);
-      dispose();
+      try {
+        await Promise.race([running, aborted(signal)]);
+      } finally {
+        // Also when the start fails (a broken Docker config), so no signal listener is left.
+        dispose();
+      }
       log("agent stopping; containers keep running");
     });
 }

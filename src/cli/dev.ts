@@ -3,7 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { encodeBase64Url } from "../encoding.ts";
 import { LauncherClient } from "../client/client.ts";
 import { startAgent } from "../agent/start.ts";
-import { defaultDockerHost } from "./agent.ts";
+import { defaultDockerConfigDir, defaultDockerHost } from "./agent.ts";
 import { launchServer, portNumber } from "./serve.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 
@@ -42,6 +42,7 @@ export function devCommand(log: (line: string) => void): Command {
         dockerHost: opts.dockerHost,
         intervalMs: 5000,
         parallel: 8,
+        dockerConfigDir: defaultDockerConfigDir(),
         log,
       }, signal);
       await Promise.race([agent, aborted(signal)]);

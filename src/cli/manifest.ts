@@ -17,10 +17,17 @@ import {
   upText,
 } from "./manifest_output.ts";
 import { psTable } from "./output.ts";
+import { envFileOption, manifestVariables } from "./variables.ts";
 import { waitForManifest } from "./wait.ts";
 
-/** Reads and validates a manifest file, so errors name the file, line and column. */
-async function readManifest(file: string): Promise<{ text: string; manifest: Manifest }> {
+/**
+ * Reads a manifest file, resolves its variables and validates it, so errors name the file, line
+ * and column. `text` is the manifest with its variables resolved: what the server stores.
+ */
+async function readManifest(
+  file: string,
+  envFile?: string,
+): Promise<{ text: string; manifest: Manifest }> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -29,8 +36,11 @@ async function readManifest(file: string): Promise<{ text: string; manifest: Man
   }
   // The YAML parser costs about 70 ms to load: only commands that read a file pay for it.
   const { ManifestError, parseManifest } = await import("../manifest/parse.ts");
+  const { interpolateManifest } = await import("../manifest/interpolate.ts");
+  const lookup = await manifestVariables(file, text, envFile);
   try {
-    return { text, manifest: parseManifest(text, "yaml") };
+    const interpolated = interpolateManifest(text, lookup);
+    return { text: interpolated, manifest: parseManifest(interpolated, "yaml") };
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
     const where = (d: ErrorDetail) =>
@@ -43,10 +53,12 @@ async function readManifest(file: string): Promise<{ text: string; manifest: Man
 }
 
 /** The manifest name from `-f FILE` or `--name`, exactly one of them. */
-async function manifestName(opts: { file?: string; name?: string }): Promise<string> {
+async function manifestName(
+  opts: { file?: string; name?: string; envFile?: string },
+): Promise<string> {
   if (opts.file && opts.name) throw new UsageError("pass either -f FILE or --name, not both");
   if (opts.name) return opts.name;
-  if (opts.file) return (await readManifest(opts.file)).manifest.name;
+  if (opts.file) return (await readManifest(opts.file, opts.envFile)).manifest.name;
   throw new UsageError("pass -f FILE or --name NAME");
 }
 
@@ -68,11 +80,12 @@ export function manifestCommand(print: (text: string) => void): Command {
   manifest.command("up")
     .description("create or update the containers of a manifest")
     .requiredOption("-f, --file <file>", "manifest file (YAML)")
+    .addOption(envFileOption())
     .option("--wait", "wait until every container has reached what is desired")
     .option("--timeout <duration>", "how long --wait waits", "2m")
     .addOption(urlOption()).addOption(tokenOption())
     .action(async (opts) => {
-      const { text, manifest } = await readManifest(opts.file);
+      const { text, manifest } = await readManifest(opts.file, opts.envFile);
       const timeout = parseDuration(opts.timeout);
       const client = clientFor(opts);
       const result = await client.up(text);
@@ -85,6 +98,7 @@ export function manifestCommand(print: (text: string) => void): Command {
   manifest.command("down")
     .description("remove every container of a manifest")
     .option("-f, --file <file>", "manifest file (YAML)")
+    .addOption(envFileOption())
     .option("--name <name>", "manifest name")
     .option("--wait", "wait until every container is removed")
     .option("--timeout <duration>", "how long --wait waits", "2m")
@@ -101,6 +115,7 @@ export function manifestCommand(print: (text: string) => void): Command {
   manifest.command("ps")
     .description("list containers of a manifest, or of all manifests")
     .option("-f, --file <file>", "manifest file (YAML)")
+    .addOption(envFileOption())
     .option("--name <name>", "manifest name")
     .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
     .action(async (opts) => {
@@ -124,9 +139,10 @@ export function manifestCommand(print: (text: string) => void): Command {
         "(exit code 0: no changes, 3: changes)",
     )
     .requiredOption("-f, --file <file>", "manifest file (YAML)")
+    .addOption(envFileOption())
     .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
     .action(async (opts) => {
-      const { text } = await readManifest(opts.file);
+      const { text } = await readManifest(opts.file, opts.envFile);
       const plan = await clientFor(opts).diff(text);
       print(opts.output === "json" ? JSON.stringify(plan, null, 2) : planText(plan));
       if (plan.changed) throw new ExitStatus(CHANGES_EXIT_CODE);

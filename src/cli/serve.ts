@@ -124,6 +124,7 @@ export function serveCommand(log: (line: string) => void): Command {
       "where agents reach this server, for log uploads when several servers share a store " +
         "(default http://<ip or hostname>:<port>)",
     )
+    .option("--metrics-public", "serve GET /metrics without a token (for a Prometheus without one)")
     .option("--body-timeout <duration>", "how long a request body may take to arrive", "30s")
     .option("--idle-timeout <duration>", "how long a connection may stay open unused", "60s")
     .action(async (opts, command) => {
@@ -146,6 +147,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          metricsPublic: opts.metricsPublic ?? false,
           bodyTimeoutMs,
           idleTimeoutMs,
           ...(opts.advertiseUrl === undefined

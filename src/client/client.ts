@@ -30,6 +30,7 @@ import {
   RollbackResultSchema,
   type ServerStatus,
   ServerStatusSchema,
+  type StateBatch,
   type StateReport,
   type TokenCreated,
   TokenCreatedSchema,
@@ -251,8 +252,13 @@ export class LauncherClient {
     return v.parse(HostDesiredSchema, await res.json());
   }
 
-  /** Reports observed states in one request; returns how many the server did not know. */
-  async report(reports: StateReport[]): Promise<{ applied: number; unknown: number }> {
+  /**
+   * Reports observed states in one request (a list, or an agent's batch with its figures);
+   * returns how many the server did not know.
+   */
+  async report(
+    reports: StateReport[] | StateBatch,
+  ): Promise<{ applied: number; unknown: number }> {
     const res = await this.request("POST", "/state", { json: reports });
     const result = v.parse(ReportManyResultSchema, await res.json());
     return { applied: result.applied, unknown: result.unknown.length };

@@ -30,6 +30,7 @@ import type {
   EngineVersion,
   EventsOptions,
   LogsOptions,
+  RegistryAuth,
 } from "./engine.ts";
 import { DockerError } from "./errors.ts";
 import {
@@ -40,6 +41,7 @@ import {
   splitTimestamp,
 } from "./log_stream.ts";
 import { jsonLines, modemOptions, toDockerError } from "./modem.ts";
+import { registryAuthHeader } from "./registry_header.ts";
 
 /** Typed calls to one Docker engine, reached by a Docker host string. */
 export class DockerEngine implements Engine {
@@ -108,13 +110,15 @@ export class DockerEngine implements Engine {
 
   /**
    * Pulls an image and resolves once the engine has it. A pull that fails inside the progress
-   * stream still ends the stream normally, so every line is checked for an error.
+   * stream still ends the stream normally, so every line is checked for an error. `auth` goes
+   * in the `X-Registry-Auth` header, never in the query or a message.
    */
-  async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
+  async pullImage(ref: string, signal?: AbortSignal, auth?: RegistryAuth): Promise<void> {
     const res = await this.#dialStream({
       path: "/images/create?",
       method: "POST",
       options: { _query: splitImageRef(ref), _body: {} },
+      ...(auth === undefined ? {} : { authconfig: { base64: registryAuthHeader(auth) } }),
       statusCodes: { 200: true, 404: "not found" },
     }, signal);
     let failure: string | undefined;

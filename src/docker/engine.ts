@@ -84,6 +84,15 @@ export interface ContainerEvent {
   time: number;
 }
 
+/**
+ * Credentials for one registry, as the engine takes them with a pull (`X-Registry-Auth`): a user
+ * name and password, or an identity token from an earlier login. `serveraddress` names the
+ * registry they belong to.
+ */
+export type RegistryAuth =
+  | { username: string; password: string; serveraddress: string }
+  | { identitytoken: string; serveraddress: string };
+
 /** Options of `Engine.logs`. */
 export interface LogsOptions {
   /** Keep the stream open for new output until the container stops. */
@@ -114,8 +123,11 @@ export interface Engine {
   listContainers(labelFilters: string[], signal?: AbortSignal): Promise<ContainerSummary[]>;
   /** One container by id or name, or null when the engine does not know it. */
   inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerDetails | null>;
-  /** Pulls an image; resolves once the engine has it. A stream: no deadline of its own. */
-  pullImage(ref: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Pulls an image, with `auth` for its registry when given; resolves once the engine has it. A
+   * stream: no deadline of its own.
+   */
+  pullImage(ref: string, signal?: AbortSignal, auth?: RegistryAuth): Promise<void>;
   /** Creates a container; returns its id. Throws `not_found` when the image is absent. */
   createContainer(name: string, body: CreateContainerBody, signal?: AbortSignal): Promise<string>;
   /** Starts a container; starting a running one is not an error. */

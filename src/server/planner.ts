@@ -389,10 +389,11 @@ export class Planner {
 
   /**
    * Records one observed state; throws `NotFoundError` or `ConflictError` for unknown names.
-   * `actor` is who reported it, for the event history.
+   * `actor` is who reported it, for the event history. False: it was about a replaced spec, and
+   * dropped.
    */
-  async report(r: StateReport, actor = DEFAULT_ACTOR): Promise<void> {
-    await this.store.transaction((tx) =>
+  report(r: StateReport, actor = DEFAULT_ACTOR): Promise<boolean> {
+    return this.store.transaction((tx) =>
       applyReport(tx, this.events, r, new Date().toISOString(), actor)
     );
   }

@@ -93,6 +93,7 @@ export class Cluster {
     readonly interval: string,
     private readonly agentDockerHost: (host: EngineHost) => string,
     private readonly store?: string,
+    private readonly serverArgs: string[] = [],
   ) {
     this.url = `http://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
@@ -105,6 +106,7 @@ export class Cluster {
    * later with `startAgent`. `agentDockerHost` gives the engine address every agent start uses
    * (the engine's own socket unless given; the bench puts a tap in between). `store` is where the
    * server keeps its store (`serve --store`, a PostgreSQL URL) instead of the work dir.
+   * `serverArgs` go to `serve` as well (`--metrics-public`).
    */
   static async start(
     hosts: string[],
@@ -114,11 +116,18 @@ export class Cluster {
       idle?: string[];
       agentDockerHost?: (host: EngineHost) => string;
       store?: string;
+      serverArgs?: string[];
     } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
     const dockerHost = opts.agentDockerHost ?? ((host: EngineHost) => host.dockerHost);
-    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost, opts.store);
+    const cluster = new Cluster(
+      engines,
+      opts.interval ?? "1s",
+      dockerHost,
+      opts.store,
+      opts.serverArgs,
+    );
     try {
       await cluster.startServer();
       const token = await cluster.cli([
@@ -159,6 +168,7 @@ export class Cluster {
       ...(this.store === undefined ? ["--data-dir", this.dataDir] : ["--store", this.store]),
       "--token-pass",
       PASSWORD,
+      ...this.serverArgs,
     ]);
     await pollUntil("the server to answer", async () => {
       await new LauncherClient(this.url).healthz();

@@ -25,13 +25,16 @@ containers:
 `;
 }
 
-/** A container on host-a that prints a numbered line five times a second. */
+/**
+ * A container on host-a that prints a numbered line five times a second. `$$` is the shell's `$`:
+ * the CLI resolves `$NAME` in manifests.
+ */
 const talker = `name: talk
 containers:
   - name: talk
     host: host-a
     image: ${TEST_IMAGE}
-    cmd: ["sh", "-c", "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.2; done"]
+    cmd: ["sh", "-c", "i=0; while :; do echo line $$i; i=$$((i+1)); sleep 0.2; done"]
 `;
 
 /** Follows `launcher logs -f` through a server until `want` shows, then stops it. */

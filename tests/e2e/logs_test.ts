@@ -13,11 +13,14 @@ import { TEST_IMAGE } from "./engines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** Prints three lines to each stream, in turn, then waits for SIGTERM. */
+/**
+ * Prints three lines to each stream, in turn, then waits for SIGTERM. `$$` is the shell's `$`:
+ * the CLI resolves `$NAME` in manifests.
+ */
 const PRINTER = [
   "sh",
   "-c",
-  "for i in 1 2 3; do echo out-$i; sleep 0.05; echo err-$i >&2; sleep 0.05; done; " +
+  "for i in 1 2 3; do echo out-$$i; sleep 0.05; echo err-$$i >&2; sleep 0.05; done; " +
   "trap 'exit 0' TERM; sleep 3600 & wait",
 ];
 

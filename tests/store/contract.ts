@@ -10,6 +10,7 @@ import {
   type HostRow,
   type RolloutRow,
   type Store,
+  type StoreOptions,
   type TokenRow,
   TransactionMisuseError,
 } from "../../src/server/store/store.ts";
@@ -27,9 +28,13 @@ export interface OpenedStore {
 }
 
 /** One behaviour of the contract, on a fresh store. */
+/** Opens a fresh, empty store of the implementation under test, with `options`. */
+export type OpenStore = (options?: StoreOptions) => Promise<OpenedStore>;
+
 interface ContractCase {
   name: string;
-  fn: (opened: OpenedStore) => Promise<void>;
+  /** `open` opens another fresh store, for a case that needs options; the case cleans it up. */
+  fn: (opened: OpenedStore, open: OpenStore) => Promise<void>;
 }
 
 const T0 = "2025-01-01T00:00:00.000Z";
@@ -160,7 +165,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
  * Registers the contract's tests for one implementation, named `<name>: ...`. `open` gives a
  * fresh, empty store each time.
  */
-export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
+export function storeContract(name: string, open: OpenStore): void {
   for (const c of contractCases()) Deno.test(`${name}: ${c.name}`, () => runCase(c, open));
 }
 
@@ -171,7 +176,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
  */
 export async function storeContractSteps(
   t: Deno.TestContext,
-  open: () => Promise<OpenedStore>,
+  open: OpenStore,
 ): Promise<void> {
   for (const c of [...contractCases(), ...sharedCases()]) {
     const ok = await t.step(c.name, () => runCase(c, open));
@@ -179,10 +184,10 @@ export async function storeContractSteps(
   }
 }
 
-async function runCase(c: ContractCase, open: () => Promise<OpenedStore>): Promise<void> {
+async function runCase(c: ContractCase, open: OpenStore): Promise<void> {
   const opened = await open();
   try {
-    await c.fn(opened);
+    await c.fn(opened, open);
   } finally {
     await opened.cleanup();
   }
@@ -328,6 +333,15 @@ function contractCases(): ContractCase[] {
       { host: "host-a", running: 1, total: 2 },
       { host: "host-b", running: 1, total: 3 },
       { host: "host-c", running: 0, total: 1 },
+    ]);
+    assert.deepEqual(await s.stateCounts(), [
+      { host: "", state: "pending", count: 2 },
+      { host: "host-a", state: "pending", count: 1 },
+      { host: "host-a", state: "running", count: 1 },
+      { host: "host-b", state: "exited", count: 1 },
+      { host: "host-b", state: "pending", count: 1 },
+      { host: "host-b", state: "running", count: 1 },
+      { host: "host-c", state: "pending", count: 1 },
     ]);
   });
 
@@ -681,6 +695,33 @@ function contractCases(): ContractCase[] {
       }),
     );
     assert.deepEqual(await s.allContainers(), []);
+  });
+
+  cases.push({
+    name: "onTransaction hears each transaction asked for: how long it took and how it ended",
+    fn: async (_opened, open) => {
+      const heard: [number, string][] = [];
+      const mine = await open({
+        onTransaction: (seconds, outcome) => heard.push([seconds, outcome]),
+      });
+      try {
+        const s = mine.store;
+        await s.transaction(async (tx) => {
+          await tx.upsertManifest("shop", "{}", T0);
+          // A joined transaction is part of the one it joins, not one of its own.
+          await tx.transaction((nested) => nested.insertContainer(containerRow("shop", "web")));
+          await pause(20);
+        });
+        await assert.rejects(s.transaction(() => Promise.reject(new Error("no"))), /no/);
+        await s.upsertManifest("blog", "{}", T0);
+        await s.hasManifest("shop");
+        assert.deepEqual(heard.map(([, outcome]) => outcome), ["commit", "rollback"]);
+        assert.ok(heard[0][0] >= 0.015 && heard[0][0] < 10, `took ${heard[0][0]} s`);
+        assert.ok(heard[1][0] >= 0, `took ${heard[1][0]} s`);
+      } finally {
+        await mine.cleanup();
+      }
+    },
   });
 
   test("a nested transaction joins the one it is in", async (s) => {

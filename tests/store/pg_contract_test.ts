@@ -9,9 +9,9 @@ import { storeContractSteps } from "./contract.ts";
 Deno.test("postgres: the store contract", async (t) => {
   const cluster = await startPostgres();
   try {
-    await storeContractSteps(t, async () => {
+    await storeContractSteps(t, async (options) => {
       const url = await cluster.createDatabase();
-      const stores: Store[] = [await openStore(url)];
+      const stores: Store[] = [await openStore(url, options)];
       return {
         store: stores[0],
         openAnother: async () => {

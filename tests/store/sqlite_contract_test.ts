@@ -2,9 +2,9 @@
 import { openStore } from "../../src/server/store/store.ts";
 import { storeContract } from "./contract.ts";
 
-storeContract("sqlite", async () => {
+storeContract("sqlite", async (options) => {
   const dir = await Deno.makeTempDir({ prefix: "launcher-store-test-" });
-  const store = await openStore(dir);
+  const store = await openStore(dir, options);
   return {
     store,
     cleanup: async () => {

@@ -42,6 +42,7 @@ export const API_PREFIX = "/api/v1";
 export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/healthz", need: "none" },
   { method: "POST", path: "/token", need: "none" },
+  { method: "GET", path: "/openapi.json", need: "none" },
   { method: "POST", path: "/manifest/up", need: "admin" },
   { method: "POST", path: "/manifest/down", need: "admin" },
   { method: "POST", path: "/manifest/rollback", need: "admin" },
@@ -109,8 +110,8 @@ export function apiPath(path: string): string {
   return path.startsWith(`${API_PREFIX}/`) ? path.slice(API_PREFIX.length) : path;
 }
 
-/** The token of a `Bearer` Authorization header. */
-function bearerToken(c: Context): string {
+/** The token of a `Bearer` Authorization header; `UnauthorizedError` when there is none. */
+export function bearerToken(c: Context): string {
   const header = c.req.header("authorization");
   if (header === undefined || header.trim() === "") {
     throw new UnauthorizedError("missing Authorization header: send Bearer <token>");

@@ -19,11 +19,14 @@ import type { Planner } from "../planner.ts";
 import { FailureLimiter } from "../rate_limit.ts";
 import { accessControl, apiPath, matchRoute } from "./access.ts";
 import { containerRoutes } from "./container_routes.ts";
+import { Metrics } from "../metrics.ts";
+import { metricsRoutes, requestMetrics } from "./metrics_routes.ts";
 import type { AppEnv } from "./env.ts";
 import { eventsRoutes } from "./events_routes.ts";
 import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
+import { openApiRoutes } from "./openapi_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
@@ -38,6 +41,10 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** What token expiry and password rate limits are judged by (default the planner's clock). */
   clock?: Clock;
+  /** Where requests and reports are counted (default a new collector; the server shares its store's). */
+  metrics?: Metrics;
+  /** Whether `GET /metrics` answers without a token (`serve --metrics-public`). */
+  metricsPublic?: boolean;
   /** How long a request body may take to arrive (default 30 s); past it, 408 `request_timeout`. */
   bodyTimeoutMs?: number;
 }
@@ -59,6 +66,7 @@ export function createApp(deps: AppDeps) {
   const now = () => clock.now();
   const auth = new TokenAuth(planner.store, password, { now });
   const limiter = new FailureLimiter({ now });
+  const metrics = deps.metrics ?? new Metrics();
   const readBody = readRequestBody({
     maxBytes: MAX_BODY_BYTES,
     timeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
@@ -90,7 +98,9 @@ export function createApp(deps: AppDeps) {
     .notFound((c) =>
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
+    .use("*", requestMetrics(metrics))
     .use("*", limitRequestHead())
+    .route("/", metricsRoutes({ metrics, planner, auth, open: deps.metricsPublic ?? false }))
     .basePath("/api/v1")
     .use("*", (c, next) => {
       const match = matchRoute(c.req.method, apiPath(c.req.path));
@@ -98,9 +108,10 @@ export function createApp(deps: AppDeps) {
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
+    .route("/", openApiRoutes())
     .route("/", tokenRoutes({ auth, limiter }))
     .route("/", manifestRoutes(planner))
-    .route("/", containerRoutes({ planner, maxWaitMs }))
+    .route("/", containerRoutes({ planner, maxWaitMs, metrics }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
     .route("/", statusRoutes(planner))

@@ -4,7 +4,9 @@ import type { Manifest, ManifestSource } from "../../api/schemas.ts";
 import { parseManifest } from "../../manifest/parse.ts";
 import { BadRequestError, UnsupportedMediaTypeError } from "../../api/errors.ts";
 
-const YAML_TYPES = new Set(["application/x-yaml", "text/yaml", "application/yaml"]);
+/** The media types a manifest is read as YAML in. */
+export const YAML_MEDIA_TYPES = ["application/x-yaml", "text/yaml", "application/yaml"] as const;
+const YAML_TYPES = new Set<string>(YAML_MEDIA_TYPES);
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
 
 /** The lower-cased media type of a request, without parameters ("" when absent). */

@@ -3,6 +3,7 @@ import { createApp } from "./app.ts";
 import { EmptyPasswordError } from "../auth.ts";
 import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
+import { Metrics } from "../metrics.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 import {
@@ -49,6 +50,8 @@ export interface ServeOptions {
   bodyTimeoutMs?: number;
   /** How long a connection may stay open with no request on it (default 60 s); then it is closed. */
   idleTimeoutMs?: number;
+  /** Whether `GET /metrics` answers without a token. */
+  metricsPublic?: boolean;
 }
 
 /** A running server. */
@@ -90,7 +93,10 @@ export function defaultAdvertiseUrl(hostname: string, port: number): string {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.password === "") throw new EmptyPasswordError();
   if (!isPostgresUrl(opts.store)) await Deno.mkdir(opts.store, { recursive: true });
-  const store = await openStore(opts.store);
+  const metrics = new Metrics();
+  const store = await openStore(opts.store, {
+    onTransaction: (seconds, outcome) => metrics.transaction(seconds, outcome),
+  });
   const { from, to, created } = store.migrated;
   // Said once, so that an upgrade's log shows when the data dir changed shape.
   if (!created && from < to) {
@@ -125,6 +131,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     planner,
     password: opts.password,
     log: opts.log,
+    metrics,
+    metricsPublic: opts.metricsPublic,
     bodyTimeoutMs: opts.bodyTimeoutMs,
   });
   const activity = new ConnectionActivity();

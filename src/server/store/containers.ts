@@ -4,6 +4,7 @@ import {
   type ContainerRow,
   type HostCountRow,
   type ManifestRow,
+  type StateCountRow,
 } from "./rows.ts";
 import { assignments, placeholders, type Prepare, valuesOf } from "./sqlite.ts";
 
@@ -55,6 +56,10 @@ export function containerStatements(p: Prepare) {
     hostCounts: p(
       "SELECT host, sum(state = 'running') AS running, count(*) AS total FROM containers " +
         "GROUP BY host ORDER BY host",
+    ),
+    stateCounts: p(
+      "SELECT host, state, count(*) AS count FROM containers GROUP BY host, state " +
+        "ORDER BY host, state",
     ),
   };
   return {
@@ -160,6 +165,15 @@ export function containerStatements(p: Prepare) {
         host: String(row.host),
         running: Number(row.running),
         total: Number(row.total),
+      }));
+    },
+
+    /** Per host and state with containers, by host then state: how many are in it. */
+    stateCounts(): StateCountRow[] {
+      return s.stateCounts.all<StateCountRow>().map((row) => ({
+        host: String(row.host),
+        state: String(row.state),
+        count: Number(row.count),
       }));
     },
   };

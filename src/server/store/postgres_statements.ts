@@ -189,6 +189,11 @@ export const PG_STATEMENTS: PgStatements = {
       "FROM containers GROUP BY host ORDER BY host",
     all,
   ),
+  stateCounts: read(
+    "SELECT host, state, count(*) AS count FROM containers GROUP BY host, state " +
+      "ORDER BY host, state",
+    all,
+  ),
 
   // Host indexes: the global counter is a row of `meta`, moved in the statement that reads it.
   hostIndex: read("SELECT idx FROM hosts WHERE name = $1", number("idx")),

@@ -28,6 +28,7 @@ import { redactUrl } from "./postgres_url.ts";
 import type { Store, StoreStatements } from "./store.ts";
 import { refuseOnCommit, skipWhenFull, TransactionHandle } from "./transaction_handle.ts";
 import { TransactionScope } from "./transaction_scope.ts";
+import { type StoreOptions, timed } from "./transaction_timing.ts";
 import { type Migrated, StoreTooNewError } from "./versions.ts";
 
 const BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ";
@@ -147,8 +148,16 @@ export class PostgresStore implements Store {
   /** Transactions and statements in progress, which `close` waits for. */
   readonly #pending = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
+  readonly #options: StoreOptions;
 
-  private constructor(location: string, pool: pg.Pool, migrated: Migrated, cluster: string) {
+  private constructor(
+    location: string,
+    pool: pg.Pool,
+    migrated: Migrated,
+    cluster: string,
+    options: StoreOptions,
+  ) {
+    this.#options = options;
     this.location = location;
     this.#pool = pool;
     this.migrated = migrated;
@@ -160,7 +169,7 @@ export class PostgresStore implements Store {
    * id. Throws `StoreTooNewError` when a newer launcher wrote it, and `StoreOpenError` (naming the
    * URL without its password) when it cannot be reached, entered or migrated.
    */
-  static async open(url: string): Promise<PostgresStore> {
+  static async open(url: string, options: StoreOptions = {}): Promise<PostgresStore> {
     const location = redactUrl(url);
     const pool = new pg.Pool({ connectionString: url, types: TYPES, ...POOL_OPTIONS });
     // Unheard, a connection error ends the process. An idle connection's error reaches the pool,
@@ -172,7 +181,7 @@ export class PostgresStore implements Store {
       try {
         const migrated = await migratePostgres(client, location);
         const { rows } = await client.query<{ value: string }>(CLUSTER_ID);
-        return new PostgresStore(location, pool, migrated, rows[0].value);
+        return new PostgresStore(location, pool, migrated, rows[0].value, options);
       } finally {
         client.release();
       }
@@ -200,7 +209,7 @@ export class PostgresStore implements Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     const refused = this.#refuse("transaction");
     if (refused !== undefined) return Promise.reject(refused);
-    return this.#track(this.#run(fn));
+    return timed(this.#options, () => this.#track(this.#run(fn)));
   }
 
   onCommit(): void {
@@ -242,7 +251,10 @@ export class PostgresStore implements Store {
     const refused = this.#refuse("a statement");
     if (refused !== undefined) return Promise.reject(refused);
     if (statement.write) {
-      return this.transaction((tx) => (tx as unknown as Record<string, Method>)[name](...args));
+      // Not through `transaction`: onTransaction hears transactions asked for, as on SQLite.
+      return this.#track(
+        this.#run((tx) => (tx as unknown as Record<string, Method>)[name](...args)),
+      );
     }
     return this.#track(
       run(this.#pool, name, statement, args).catch((error) => {

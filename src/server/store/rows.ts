@@ -79,6 +79,13 @@ export interface HostCountRow {
   total: number;
 }
 
+/** Containers of one host in one state (as last reported): how many. */
+export interface StateCountRow {
+  host: string;
+  state: string;
+  count: number;
+}
+
 /** One recorded event (`id` is never reused); `changes` holds a JSON list of field changes. */
 export interface EventRow {
   id: number;

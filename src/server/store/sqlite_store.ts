@@ -23,6 +23,7 @@ import type { Store, StoreStatements } from "./store.ts";
 import { tokenStatements } from "./tokens.ts";
 import { refuseOnCommit, skipWhenFull, TransactionHandle } from "./transaction_handle.ts";
 import { TransactionScope } from "./transaction_scope.ts";
+import { type StoreOptions, timed } from "./transaction_timing.ts";
 import { type Migrated, StoreTooNewError } from "./versions.ts";
 
 /** How every connection is set up: WAL, so that readers never wait for the writer. */
@@ -98,12 +99,14 @@ export class SqliteStore implements Store {
   readonly #cluster: string;
   readonly #turns = new Turns();
   readonly #scope = new TransactionScope();
+  readonly #options: StoreOptions;
 
   /**
    * Opens (or creates) `<dataDir>/launcher.db`; `dataDir` must exist. Throws `StoreTooNewError`
    * when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened or migrated.
    */
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: StoreOptions = {}) {
+    this.#options = options;
     this.location = join(dataDir, "launcher.db");
     let db: DatabaseSync | undefined;
     try {
@@ -149,7 +152,7 @@ export class SqliteStore implements Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     const misuse = this.#scope.misuse("transaction");
     if (misuse !== undefined) return Promise.reject(misuse);
-    return this.#turns.take(() => this.#run(fn));
+    return timed(this.#options, () => this.#turns.take(() => this.#run(fn)));
   }
 
   onCommit(): void {

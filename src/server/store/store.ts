@@ -17,11 +17,13 @@ import type {
   RevisionEntryRow,
   RevisionRow,
   RolloutRow,
+  StateCountRow,
   TokenRow,
 } from "./rows.ts";
 import type { Migrated } from "./versions.ts";
 import { isPostgresUrl } from "./postgres_url.ts";
 import { SqliteStore } from "./sqlite_store.ts";
+import type { StoreOptions } from "./transaction_timing.ts";
 
 export type * from "./rows.ts";
 export type { Migrated } from "./versions.ts";
@@ -29,6 +31,7 @@ export { StoreTooNewError } from "./versions.ts";
 export { StoreOpenError } from "./open_error.ts";
 export { isPostgresUrl } from "./postgres_url.ts";
 export { TransactionMisuseError } from "./transaction_scope.ts";
+export type { StoreOptions, TransactionOutcome } from "./transaction_timing.ts";
 
 /** Manifests and their containers. Lists come in the order each method names. */
 export interface ContainerStore {
@@ -75,6 +78,8 @@ export interface ContainerStore {
   deleteContainer(manifest: string, name: string): Promise<void>;
   /** Per host with containers, by host: how many are running and how many there are. */
   hostCounts(): Promise<HostCountRow[]>;
+  /** Per host and state with containers, by host then state: how many are in it (one read). */
+  stateCounts(): Promise<StateCountRow[]>;
 }
 
 /**
@@ -279,12 +284,12 @@ export interface Store extends StoreStatements {
  * database (`postgres_store.ts`, loaded only then); anything else is a data dir, which must exist,
  * holding the SQLite file `launcher.db`. Either is created and migrated when needed. Throws
  * `StoreTooNewError` when a newer launcher wrote it, and `StoreOpenError` when it cannot be opened
- * or brought up to date.
+ * or brought up to date. `options.onTransaction` hears how long each transaction took.
  */
-export async function openStore(location: string): Promise<Store> {
+export async function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
   if (isPostgresUrl(location)) {
     const { PostgresStore } = await import("./postgres_store.ts");
-    return await PostgresStore.open(location);
+    return await PostgresStore.open(location, options);
   }
-  return new SqliteStore(location);
+  return new SqliteStore(location, options);
 }

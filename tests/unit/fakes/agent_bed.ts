@@ -8,6 +8,7 @@ import {
   LABEL_MANIFEST,
   LABEL_SPEC_HASH,
 } from "../../../src/agent/labels.ts";
+import type { CredentialLookup } from "../../../src/agent/registry_auth.ts";
 import { parseSpec } from "../../../src/manifest/spec.ts";
 import { FakeApi } from "./fake_api.ts";
 import { FakeEngine } from "./fake_engine.ts";
@@ -58,8 +59,12 @@ export function ownLabels(name: string, specHash = `h-${name}`): Record<string, 
 /** Runs `fn` with an agent started on a fresh bed, and stops it afterwards. */
 export async function withAgent(
   fn: (bed: Bed) => Promise<void>,
-  opts: { parallel?: number; engineTimeoutMs?: number; prepare?: (engine: FakeEngine) => void } =
-    {},
+  opts: {
+    parallel?: number;
+    engineTimeoutMs?: number;
+    prepare?: (engine: FakeEngine) => void;
+    credentials?: CredentialLookup;
+  } = {},
 ): Promise<void> {
   const engine = new FakeEngine();
   opts.prepare?.(engine);
@@ -75,6 +80,7 @@ export async function withAgent(
     engineTimeoutMs: opts.engineTimeoutMs ?? 30_000,
     clock,
     reportBatchMs: 0,
+    credentials: opts.credentials,
     log: (line) => logs.push(line),
   });
   const stop = new AbortController();

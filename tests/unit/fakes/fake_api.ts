@@ -3,20 +3,27 @@
  * long-poll at once), and a record of every report batch the agent sends.
  */
 import type {
+  AgentMetrics,
   ContainerStatus,
   HostDesired,
   HostRegistration,
   HostStatus,
+  StateBatch,
   StateReport,
 } from "../../../src/api/schemas.ts";
 import type { AgentApi } from "../../../src/agent/puller.ts";
 import type { LogRequestBatch } from "../../../src/client/client.ts";
+import { ApiError } from "../../../src/client/errors.ts";
 
 /** A fake of the API calls an agent makes. */
 export class FakeApi implements AgentApi {
   readonly url = "http://fake-server";
-  /** Every report batch received, in order. */
+  /** Every report batch received, in order (figures sent on their own are not batches). */
   readonly batches: StateReport[][] = [];
+  /** The agent's figures, as each request carried them, in order. */
+  readonly metrics: AgentMetrics[] = [];
+  /** Refuses the batch form with figures, as a server older than them does. */
+  older = false;
   /** Runs before a report batch is taken: await to hold it, throw to fail it. */
   reportHook: (reports: StateReport[]) => Promise<void> | void = () => {};
   #list: HostDesired = { index: 0, containers: [], registered: true, cluster: "cluster-1" };
@@ -60,9 +67,14 @@ export class FakeApi implements AgentApi {
     });
   }
 
-  async report(reports: StateReport[]): Promise<{ applied: number; unknown: number }> {
-    await this.reportHook(reports);
-    this.batches.push(reports);
+  async report(body: StateReport[] | StateBatch): Promise<{ applied: number; unknown: number }> {
+    if (this.older && !Array.isArray(body)) {
+      throw new ApiError(400, "invalid_body", "invalid request body: unknown field reports");
+    }
+    const reports = Array.isArray(body) ? body : body.reports;
+    if (reports.length > 0) await this.reportHook(reports);
+    if (!Array.isArray(body) && body.agent !== undefined) this.metrics.push(body.agent);
+    if (reports.length > 0) this.batches.push(reports);
     return { applied: reports.length, unknown: 0 };
   }
 

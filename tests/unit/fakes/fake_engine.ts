@@ -13,6 +13,7 @@ import type {
   EngineVersion,
   EventsOptions,
   LogChunk,
+  RegistryAuth,
 } from "../../../src/docker/engine.ts";
 import { DockerError } from "../../../src/docker/errors.ts";
 
@@ -46,6 +47,8 @@ export class FakeEngine implements Engine {
   readonly containers = new Map<string, FakeContainer>();
   readonly images = new Set<string>(["launcher-test:1"]);
   readonly calls: Call[] = [];
+  /** The credentials each pull came with, in order (undefined: none). */
+  readonly pullAuths: { ref: string; auth?: RegistryAuth }[] = [];
   /** Runs before every call answers: throw to fail it, await to hold it. */
   hook: Hook = () => {};
   #tick = 0;
@@ -146,7 +149,8 @@ export class FakeEngine implements Engine {
     });
   }
 
-  pullImage(ref: string, signal?: AbortSignal): Promise<void> {
+  pullImage(ref: string, signal?: AbortSignal, auth?: RegistryAuth): Promise<void> {
+    this.pullAuths.push({ ref, auth });
     return this.#call("pull", ref, signal, () => void this.images.add(ref));
   }
 
