@@ -18,12 +18,7 @@ import {
 } from "./durations.ts";
 import { healthTest } from "./healthcheck.ts";
 import { checkImageReference } from "./image.ts";
-import type {
-  EnvValue,
-  NormalizedHealthcheck,
-  NormalizedSpec,
-  SecretRef,
-} from "./normalized.ts";
+import type { EnvValue, NormalizedHealthcheck, NormalizedSpec, SecretRef } from "./normalized.ts";
 import { OptionError, readOptions } from "./options.ts";
 import { parseCpus, parseRestartPolicy, parseSize, parseVolume } from "./option_values.ts";
 import { Parsed, writtenForm } from "./parsed.ts";
@@ -150,9 +145,7 @@ const ENV_VALUE_MESSAGE = "must be a string, number, boolean or { secret: NAME }
  * secret reference alone, so that its messages say what is wrong inside it.
  */
 const EnvValueSchema = v.lazy((input) =>
-  isMap(input)
-    ? SecretRefSchema
-    : v.union([v.string(), v.number(), v.boolean()], ENV_VALUE_MESSAGE)
+  isMap(input) ? SecretRefSchema : v.union([v.string(), v.number(), v.boolean()], ENV_VALUE_MESSAGE)
 );
 
 const EnvironmentSchema = mapping(v.record(

@@ -220,7 +220,26 @@ function fillNormalized(db: DatabaseSync): void {
   }
 }
 
+/**
+ * Migration 2: secrets, encrypted (`secrets`), and the secret an event names (`events.secret`).
+ * The check value of their key is a row of `meta`, written when a server first starts with a key.
+ */
+function secrets(db: DatabaseSync): void {
+  db.exec(`
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  ciphertext TEXT NOT NULL,
+  iv TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+ALTER TABLE events ADD COLUMN secret TEXT;
+`);
+}
+
 /** Every migration, in order; the last one's version is the schema this launcher writes. */
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "baseline", up: baseline },
+  { version: 2, name: "secrets", up: secrets },
 ];
