@@ -124,6 +124,11 @@ export function serveCommand(log: (line: string) => void): Command {
       "where agents reach this server, for log uploads when several servers share a store " +
         "(default http://<ip or hostname>:<port>)",
     )
+    .option(
+      "--secret-key-file <file>",
+      "the key secrets are encrypted with: 32 random bytes, base64 (default <data-dir>/secret.key, " +
+        "made on first start; needed on PostgreSQL to keep secrets)",
+    )
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
@@ -142,6 +147,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          ...(opts.secretKeyFile === undefined ? {} : { secretKeyFile: opts.secretKeyFile }),
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),
