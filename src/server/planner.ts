@@ -157,6 +157,7 @@ export class Planner {
     });
     this.rollouts = new Rollouts({ hosts: this.hosts, events: this.events });
     this.secrets = new Secrets({
+      store,
       box: options.secretBox,
       events: this.events,
       bump: (tx, hosts) => this.#bump(tx, hosts),

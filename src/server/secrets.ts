@@ -23,6 +23,7 @@ import type { ContainerRow, SecretRow, Store } from "./store/store.ts";
 
 /** What the secrets need of their owner. */
 export interface SecretsOptions {
+  store: Store;
   /** Encrypts and decrypts; without it (PostgreSQL without a key file) secrets are refused. */
   box?: SecretBox;
   events: EventLog;
@@ -79,12 +80,14 @@ export class SecretReads {
 
 /** Sets, lists and removes secrets; checks references at the door; resolves them for agents. */
 export class Secrets {
+  readonly #store: Store;
   readonly #box: SecretBox | undefined;
   readonly #events: EventLog;
   readonly #bump: SecretsOptions["bump"];
   readonly #now: () => number;
 
   constructor(options: SecretsOptions) {
+    this.#store = options.store;
     this.#box = options.box;
     this.#events = options.events;
     this.#bump = options.bump;
@@ -106,9 +109,9 @@ export class Secrets {
    * `parseManifest` checks references against, so that each missing one is named with its line.
    * Read before the manifest's transaction; `check` runs again inside it.
    */
-  async doorCheck(db: Store): Promise<(name: string) => string | undefined> {
+  async doorCheck(): Promise<(name: string) => string | undefined> {
     if (this.#box === undefined) return () => new SecretsDisabledError().message;
-    const names = new Set((await db.allSecrets()).map((row) => row.name));
+    const names = new Set((await this.#store.allSecrets()).map((row) => row.name));
     return (name) => names.has(name) ? undefined : missingMessage(name);
   }
 
@@ -137,11 +140,11 @@ export class Secrets {
    * handed out for every container that refers to it, and wakes their agents, which recreate
    * them; the same value again changes nothing.
    */
-  async set(db: Store, name: string, value: string, actor: string): Promise<SecretSetResult> {
+  async set(name: string, value: string, actor: string): Promise<SecretSetResult> {
     const box = this.#requireBox();
     const digest = await box.digest(name, value);
     const sealed = await box.seal(name, value);
-    return await db.transaction(async (tx) => {
+    return await this.#store.transaction(async (tx) => {
       const now = new Date(this.#now()).toISOString();
       const before = await tx.secret(name);
       await tx.putSecret({
@@ -171,8 +174,8 @@ export class Secrets {
   }
 
   /** Every secret, without its value, with the manifests and containers that refer to it. */
-  list(db: Store): Promise<SecretInfo[]> {
-    return db.transaction(async (tx) => {
+  list(): Promise<SecretInfo[]> {
+    return this.#store.transaction(async (tx) => {
       const users = usersBySecret(await tx.allContainers());
       return (await tx.allSecrets()).map((row) => {
         const rows = users.get(row.name) ?? [];
@@ -191,8 +194,8 @@ export class Secrets {
    * Removes a secret (`actor` did it). Refused (409) while a stored container refers to it,
    * naming the manifests; unknown, 404.
    */
-  remove(db: Store, name: string, actor: string): Promise<void> {
-    return db.transaction(async (tx) => {
+  remove(name: string, actor: string): Promise<void> {
+    return this.#store.transaction(async (tx) => {
       if (await tx.secret(name) === undefined) throw new NotFoundError(`secret ${name} not found`);
       const rows = usersBySecret(await tx.allContainers()).get(name) ?? [];
       if (rows.length > 0) {

@@ -7,7 +7,7 @@ import { assertError, BLOG_YAML, type Harness, openHarness, SHOP_YAML } from "./
 async function snapshot(h: Harness) {
   return {
     ps: await h.ps(),
-    secrets: await h.planner.secrets.list(h.planner.store),
+    secrets: await h.planner.secrets.list(),
     indexes: await Promise.all(
       ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
     ),

@@ -248,7 +248,7 @@ Deno.test("only admin tokens set, list and remove secrets", async () => {
         "forbidden",
       );
     }
-    assert.deepEqual(await h.planner.secrets.list(h.planner.store), []);
+    assert.deepEqual(await h.planner.secrets.list(), []);
   } finally {
     await h.close();
   }

@@ -23,7 +23,7 @@ import { readManifestBody, readManifestSource } from "./manifest_body.ts";
 
 /** What a manifest is checked against beside its schema: the secrets that exist. */
 async function doorOptions(planner: Planner): Promise<ParseOptions> {
-  return { secretMissing: await planner.secrets.doorCheck(planner.store) };
+  return { secretMissing: await planner.secrets.doorCheck() };
 }
 
 /** The manifest routes, to mount under `/api/v1` after the access middleware. */

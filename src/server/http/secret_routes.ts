@@ -14,21 +14,12 @@ export function secretRoutes(planner: Planner) {
   return new Hono<AppEnv>()
     .post("/secrets", jsonBody(SecretSetSchema), async (c) => {
       const { name, value } = c.req.valid("json");
-      const result = await planner.secrets.set(
-        planner.store,
-        name,
-        value,
-        actorName(c.var.principal),
-      );
+      const result = await planner.secrets.set(name, value, actorName(c.var.principal));
       return c.json(result, result.created ? 201 : 200);
     })
-    .get("/secrets", async (c) => c.json(await planner.secrets.list(planner.store), 200))
+    .get("/secrets", async (c) => c.json(await planner.secrets.list(), 200))
     .post("/secrets/remove", jsonBody(SecretRemoveSchema), async (c) => {
-      await planner.secrets.remove(
-        planner.store,
-        c.req.valid("json").name,
-        actorName(c.var.principal),
-      );
+      await planner.secrets.remove(c.req.valid("json").name, actorName(c.var.principal));
       return c.body(null, 204);
     });
 }
