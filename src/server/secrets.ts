@@ -72,6 +72,7 @@ export class SecretReads {
 
   constructor(private readonly tx: Store) {}
 
+  /** One secret's row, as the transaction reads it. */
   get(name: string): Promise<SecretRow | undefined> {
     this.#rows ??= this.tx.allSecrets().then((rows) => new Map(rows.map((r) => [r.name, r])));
     return this.#rows.then((rows) => rows.get(name));
@@ -92,11 +93,6 @@ export class Secrets {
     this.#events = options.events;
     this.#bump = options.bump;
     this.#now = options.now;
-  }
-
-  /** Whether this server can keep secrets (it has a key). */
-  get enabled(): boolean {
-    return this.#box !== undefined;
   }
 
   #requireBox(): SecretBox {
