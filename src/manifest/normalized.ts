@@ -90,11 +90,6 @@ export interface SecretRef {
 /** A variable's value: a string, or a reference to a secret. */
 export type EnvValue = string | SecretRef;
 
-/** Whether a variable's value is a reference to a secret. */
-export function isSecretRef(value: EnvValue): value is SecretRef {
-  return typeof value === "object";
-}
-
 /** One container spec, parsed and normalized; empty lists and maps mean "not set". */
 export interface NormalizedSpec {
   name: string;

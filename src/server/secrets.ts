@@ -57,7 +57,7 @@ function usersBySecret(rows: ContainerRow[]): Map<string, ContainerRow[]> {
  * The hash agents see for a spec that refers to secrets: the stored hash with each secret's name
  * and digest. A secret that is missing counts as such, so its reappearance changes the hash too.
  */
-export function handedOutHash(specHash: string, digests: [string, string | undefined][]): string {
+function handedOutHash(specHash: string, digests: [string, string | undefined][]): string {
   const hash = createHash("sha256").update(specHash);
   // Callers pass names sorted and each once (`secretsOf`), so equal secrets give equal hashes.
   for (const [name, digest] of digests) {
