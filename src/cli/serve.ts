@@ -125,6 +125,11 @@ export function serveCommand(log: (line: string) => void): Command {
         "(default http://<ip or hostname>:<port>)",
     )
     .option("--metrics-public", "serve GET /metrics without a token (for a Prometheus without one)")
+    .option(
+      "--secret-key-file <file>",
+      "the key secrets are encrypted with: 32 random bytes, base64 (default <data-dir>/secret.key, " +
+        "made on first start; needed on PostgreSQL to keep secrets)",
+    )
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
@@ -144,6 +149,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
           metricsPublic: opts.metricsPublic ?? false,
+          ...(opts.secretKeyFile === undefined ? {} : { secretKeyFile: opts.secretKeyFile }),
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),

@@ -125,6 +125,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     rescheduleAfterMs: options.rescheduleAfterMs,
     wakeups: options.wakeups,
     lease: options.lease,
+    secretBox: options.secretBox,
   });
   const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
   let token = options.token;

@@ -5,6 +5,7 @@ import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
 import { Metrics } from "../metrics.ts";
 import { Planner } from "../planner.ts";
+import { openSecretBox } from "../secret_key.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 
 /** How to start a server. */
@@ -40,6 +41,11 @@ export interface ServeOptions {
   logs?: LogRelayOptions;
   /** Whether `GET /metrics` answers without a token. */
   metricsPublic?: boolean;
+  /**
+   * The secret key file (`--secret-key-file`). Without it, a SQLite store's key is
+   * `<data-dir>/secret.key`, made on first start; a PostgreSQL store then keeps no secrets.
+   */
+  secretKeyFile?: string;
 }
 
 /** A running server. */
@@ -93,6 +99,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let cluster: ClusterParts | undefined;
   let planner: Planner;
   try {
+    const secretBox = await openSecretBox(store, {
+      keyFile: opts.secretKeyFile,
+      dataDir: isPostgresUrl(opts.store) ? undefined : opts.store,
+      warn: opts.log,
+    });
     // Wake-ups and the duty lease: in process for SQLite, through the database for PostgreSQL.
     cluster = await openCluster(opts.store, {
       server: opts.serverId ?? serverId(opts.port),
@@ -105,6 +116,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wakeups: cluster.wakeups,
       lease: cluster.lease,
       log: opts.log,
+      secretBox,
     });
   } catch (error) {
     await store.close();
