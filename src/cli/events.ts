@@ -45,6 +45,7 @@ export function eventLine(e: EventRecord): string {
       ? e.manifest
       : `${e.manifest}/${e.container}`,
     e.host === undefined ? "" : `on ${e.host}`,
+    e.secret === undefined ? "" : `secret ${e.secret}`,
   ].filter(Boolean).join(" ");
   const by = e.kind === "state" ? "" : `  by ${e.actor}`;
   return `${e.time}  ${e.kind.padEnd(6)}  ${target}  ${whatText(e)}${by}`;

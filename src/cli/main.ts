@@ -12,6 +12,7 @@ import { hostsCommand } from "./hosts.ts";
 import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
 import { runCommand } from "./run.ts";
+import { secretCommand } from "./secret.ts";
 import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
@@ -51,6 +52,7 @@ export function program(): Command {
   root.addCommand(logsCommand());
   root.addCommand(runCommand(print, log));
   root.addCommand(storeCommand(print, log));
+  root.addCommand(secretCommand(print));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -125,6 +125,11 @@ export function serveCommand(log: (line: string) => void): Command {
         "(default http://<ip or hostname>:<port>)",
     )
     .option("--metrics-public", "serve GET /metrics without a token (for a Prometheus without one)")
+    .option(
+      "--secret-key-file <file>",
+      "the key secrets are encrypted with: 32 random bytes, base64 (default <data-dir>/secret.key, " +
+        "made on first start; needed on PostgreSQL to keep secrets)",
+    )
     .option("--body-timeout <duration>", "how long a request body may take to arrive", "30s")
     .option("--idle-timeout <duration>", "how long a connection may stay open unused", "60s")
     .action(async (opts, command) => {
@@ -148,6 +153,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
           metricsPublic: opts.metricsPublic ?? false,
+          ...(opts.secretKeyFile === undefined ? {} : { secretKeyFile: opts.secretKeyFile }),
           bodyTimeoutMs,
           idleTimeoutMs,
           ...(opts.advertiseUrl === undefined

@@ -28,6 +28,10 @@ import {
   RevisionSchema,
   type RollbackResult,
   RollbackResultSchema,
+  type SecretInfo,
+  SecretInfoSchema,
+  type SecretSetResult,
+  SecretSetResultSchema,
   type ServerStatus,
   ServerStatusSchema,
   type StateBatch,
@@ -50,6 +54,7 @@ import { errorMessage } from "../errors.ts";
 const ContainerListSchema = v.array(ContainerStatusSchema);
 const ManifestListSchema = v.array(ManifestSummarySchema);
 const TokenListSchema = v.array(TokenInfoSchema);
+const SecretListSchema = v.array(SecretInfoSchema);
 const ReportManyResultSchema = v.object({
   applied: v.number(),
   unknown: v.array(v.unknown()),
@@ -166,6 +171,23 @@ export class LauncherClient {
   /** Revokes a token by its id. */
   async revokeToken(id: string): Promise<void> {
     await drain(await this.request("POST", "/tokens/revoke", { json: { id } }));
+  }
+
+  /** Sets a secret's value (admin); the value travels in this request's body only. */
+  async setSecret(name: string, value: string): Promise<SecretSetResult> {
+    const res = await this.request("POST", "/secrets", { json: { name, value } });
+    return v.parse(SecretSetResultSchema, await res.json());
+  }
+
+  /** Lists secrets (admin): names, times and what refers to each, never a value. */
+  async listSecrets(): Promise<SecretInfo[]> {
+    const res = await this.request("GET", "/secrets");
+    return v.parse(SecretListSchema, await res.json());
+  }
+
+  /** Removes a secret (admin); refused while a stored container refers to it. */
+  async removeSecret(name: string): Promise<void> {
+    await drain(await this.request("POST", "/secrets/remove", { json: { name } }));
   }
 
   /** Sends a manifest, as YAML text or as an object sent as JSON; the server validates it. */

@@ -127,6 +127,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     rescheduleAfterMs: options.rescheduleAfterMs,
     wakeups: options.wakeups,
     lease: options.lease,
+    secretBox: options.secretBox,
   });
   const app = createApp({
     planner,

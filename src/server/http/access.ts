@@ -66,6 +66,9 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/tokens", need: "admin" },
   { method: "POST", path: "/tokens", need: "admin" },
   { method: "POST", path: "/tokens/revoke", need: "admin" },
+  { method: "GET", path: "/secrets", need: "admin" },
+  { method: "POST", path: "/secrets", need: "admin" },
+  { method: "POST", path: "/secrets/remove", need: "admin" },
 ];
 
 /** What a path missing from the table needs: the safe default. */

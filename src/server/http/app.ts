@@ -27,6 +27,7 @@ import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { openApiRoutes } from "./openapi_routes.ts";
+import { secretRoutes } from "./secret_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
@@ -115,7 +116,8 @@ export function createApp(deps: AppDeps) {
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
     .route("/", statusRoutes(planner))
-    .route("/", logsRoutes({ planner, maxWaitMs, clock }));
+    .route("/", logsRoutes({ planner, maxWaitMs, clock }))
+    .route("/", secretRoutes(planner));
 }
 
 /** The API app's type, for `hc<App>`. */

@@ -5,6 +5,7 @@ import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
 import { Metrics } from "../metrics.ts";
 import { Planner } from "../planner.ts";
+import { openSecretBox } from "../secret_key.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
 import {
   ConnectionActivity,
@@ -52,6 +53,11 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** Whether `GET /metrics` answers without a token. */
   metricsPublic?: boolean;
+  /**
+   * The secret key file (`--secret-key-file`). Without it, a SQLite store's key is
+   * `<data-dir>/secret.key`, made on first start; a PostgreSQL store then keeps no secrets.
+   */
+  secretKeyFile?: string;
 }
 
 /** A running server. */
@@ -105,6 +111,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let cluster: ClusterParts | undefined;
   let planner: Planner;
   try {
+    const secretBox = await openSecretBox(store, {
+      keyFile: opts.secretKeyFile,
+      dataDir: isPostgresUrl(opts.store) ? undefined : opts.store,
+      warn: opts.log,
+    });
     // Wake-ups and the duty lease: in process for SQLite, through the database for PostgreSQL.
     cluster = await openCluster(opts.store, {
       server: opts.serverId ?? serverId(opts.port),
@@ -117,6 +128,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wakeups: cluster.wakeups,
       lease: cluster.lease,
       log: opts.log,
+      secretBox,
     });
   } catch (error) {
     await store.close();
