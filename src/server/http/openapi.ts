@@ -97,12 +97,21 @@ const ERROR_REF = { $ref: `${SCHEMA_REF_PREFIX}ErrorBody` };
  * says by `type` anyway. Checks and transforms have no JSON Schema form and are left out: a
  * duration, a port or an option is a string here, and its syntax is the server's to judge. Any
  * other schema or action that cannot be converted throws, so that a gap is never silent.
- * `finite` needs no keyword: a JSON number is finite by nature.
+ * `finite` needs no keyword: a JSON number is finite by nature; `max_bytes` counts UTF-8 bytes,
+ * which no JSON Schema keyword does (a secret's size is the server's to judge).
  */
 const CONVERSION: ConversionConfig = {
   target: "draft-2020-12",
   typeMode: "output",
-  ignoreActions: ["check", "raw_check", "transform", "raw_transform", "trim", "finite"],
+  ignoreActions: [
+    "check",
+    "raw_check",
+    "transform",
+    "raw_transform",
+    "trim",
+    "finite",
+    "max_bytes",
+  ],
   overrideAction: ({ valibotAction, jsonSchema }) =>
     // A whole number in a query is checked as digits, then read and bounded as a number: the
     // bounds have no place on the string the client sends.
