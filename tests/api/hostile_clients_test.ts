@@ -365,3 +365,54 @@ Deno.test("a flood of connections past the open-file limit neither ends the serv
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("near the open-file limit, silent connections are closed long before the idle timeout", async () => {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-hostile-" });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      main,
+      "serve",
+      ...["--ip", "127.0.0.1", "--port", String(port), "--data-dir", dataDir],
+      ...["--idle-timeout", "60s"],
+    ],
+    env: { LAUNCHER_TOKEN_PASS: PASSWORD },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
+  };
+  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const url = `http://127.0.0.1:${port}/api/v1/healthz`;
+  const healthy = async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    return res.ok;
+  };
+  const silent: Deno.Conn[] = [];
+  try {
+    await pollUntil("the server to answer", healthy);
+    await run("prlimit", ["--pid", String(child.pid), "--nofile=256:"]);
+    // Up to 240 of the 256 descriptors in use: past nine tenths, short of the limit.
+    const used = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].length;
+    for (let i = used; i < 240; i++) {
+      silent.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    // Far less than the 60 s idle timeout: only the shortage closes them this soon.
+    await Promise.all(silent.map((conn) => closedByServer(conn, 20_000)));
+    assert.match(output, /open files near the limit: closing connections idle for 1000 ms/);
+    await pollUntil("the server to answer again", healthy);
+  } finally {
+    for (const conn of silent) conn.close();
+    child.kill("SIGTERM");
+    await child.status;
+    await collecting;
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -17,6 +17,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** The longest pause between two sweeps. */
 const MAX_SWEEP_EVERY_MS = 5_000;
 /**
+ * Past this share of the open-file limit, descriptors are short: connections idle for
+ * `PRESSED_IDLE_MS` are closed, and sweeps come every `PRESSED_IDLE_MS`, so that a flood of silent
+ * connections cannot keep the server full for the whole idle timeout.
+ */
+const PRESSURE_SHARE = 0.9;
+const PRESSED_IDLE_MS = 1_000;
+/**
  * How long after an answer is handed over its connection is closed by `closeWhenSent`: Deno
  * settles `completed` before the answer is written to the socket (a closing at once sends nothing),
  * and writes it within a turn of the event loop.
@@ -82,6 +89,8 @@ export interface IdleSweepOptions {
   idleMs: number;
   activity: ConnectionActivity;
   now?: () => number;
+  /** Told when descriptors become short. */
+  log?: (line: string) => void;
 }
 
 /** A running sweep. */
@@ -138,8 +147,9 @@ function openDescriptors(libc: Libc): number[] {
 function* clientSockets(
   libc: Libc,
   port: number,
+  descriptors: number[],
 ): Generator<{ fd: number; peer: { port: number; address: string } }> {
-  for (const fd of openDescriptors(libc)) {
+  for (const fd of descriptors) {
     const local = socketPort(libc.symbols.getsockname, fd);
     if (local === undefined || local.port !== port) continue;
     // The listening socket has no peer.
@@ -148,24 +158,31 @@ function* clientSockets(
   }
 }
 
-/** One pass: shuts down the idle client sockets of `port`. */
+/**
+ * One pass: shuts down the idle client sockets of `port`; returns whether descriptors are short
+ * (and the pass used the shorter idle time).
+ */
 function sweepOnce(
   libc: Libc,
-  opts: Required<IdleSweepOptions>,
+  opts: Required<Omit<IdleSweepOptions, "log">>,
   firstSeen: Map<string, number>,
-): void {
+): boolean {
   const now = opts.now();
   const present = new Set<string>();
-  for (const { fd, peer } of clientSockets(libc, opts.port)) {
+  const descriptors = openDescriptors(libc);
+  const pressed = descriptors.length >= softOpenFileLimit(libc) * PRESSURE_SHARE;
+  const idleMs = pressed ? Math.min(opts.idleMs, PRESSED_IDLE_MS) : opts.idleMs;
+  for (const { fd, peer } of clientSockets(libc, opts.port, descriptors)) {
     const key = `${fd}/${peer.address}/${peer.port}`;
     present.add(key);
     const seen = firstSeen.get(key) ?? now;
     firstSeen.set(key, seen);
     const since = Math.max(seen, opts.activity.lastActive(peer.port));
-    if (now - since >= opts.idleMs) libc.symbols.shutdown(fd, SHUT_RDWR);
+    if (now - since >= idleMs) libc.symbols.shutdown(fd, SHUT_RDWR);
   }
   for (const key of firstSeen.keys()) if (!present.has(key)) firstSeen.delete(key);
   opts.activity.forget(now - opts.idleMs);
+  return pressed;
 }
 
 /**
@@ -191,13 +208,23 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
   const options = { now: Date.now, ...opts };
   const firstSeen = new Map<string, number>();
   const every = Math.max(10, Math.min(MAX_SWEEP_EVERY_MS, opts.idleMs / 4));
-  const timer = setInterval(() => {
+  let pressed = false;
+  let timer: ReturnType<typeof setTimeout>;
+  const sweep = () => {
     try {
-      sweepOnce(libc, options, firstSeen);
+      const short = sweepOnce(libc, options, firstSeen);
+      if (short && !pressed) {
+        opts.log?.(
+          `open files near the limit: closing connections idle for ${PRESSED_IDLE_MS} ms`,
+        );
+      }
+      pressed = short;
     } catch {
       // A pass that cannot look (no descriptor to spare even for that) is tried again next time.
     }
-  }, every);
+    timer = setTimeout(sweep, pressed ? Math.min(every, PRESSED_IDLE_MS) : every);
+  };
+  timer = setTimeout(sweep, every);
   const pending = new Set<ReturnType<typeof setTimeout>>();
   // Once stopped, the library is unloaded: nothing may call into it.
   let stopped = false;
@@ -205,7 +232,7 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
     // Another request open on the connection (HTTP/2 carries several): its stream is not stuck.
     if (opts.activity.openRequests(client.port) > 0) return;
     const address = canonicalHost(client.hostname);
-    for (const { fd, peer } of clientSockets(libc, opts.port)) {
+    for (const { fd, peer } of clientSockets(libc, opts.port, openDescriptors(libc))) {
       if (peer.port !== client.port || peer.address !== address) continue;
       libc.symbols.shutdown(fd, SHUT_RDWR);
     }
@@ -229,7 +256,7 @@ export function startIdleSweep(opts: IdleSweepOptions): IdleSweep | { reason: st
     stop() {
       stopped = true;
       for (const timer of pending) clearTimeout(timer);
-      clearInterval(timer);
+      clearTimeout(timer);
       libc.close();
     },
   };

@@ -177,7 +177,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const sweep = startIdleSweep({ port: server.port, idleMs, activity });
+  const sweep = startIdleSweep({ port: server.port, idleMs, activity, log: opts.log });
   if ("reason" in sweep) opts.log?.(`idle connections are not closed: ${sweep.reason}`);
   else idle = sweep;
 
