@@ -3,8 +3,8 @@
  * never sent gets 408 and the connection closes; oversized headers and query strings get 431 and
  * 414 in the API's error shape; connections that send nothing, or headers that never end, are
  * closed after the idle timeout while held long-polls are not; the server raises its open-file
- * limit, and a flood of connections past that limit neither ends the process nor stops it for
- * good.
+ * limit, closes silent connections sooner near it, and a flood of connections past it neither ends
+ * the process nor stops it for good.
  */
 import assert from "node:assert/strict";
 import { startServer } from "../../src/server/http/serve.ts";
