@@ -16,6 +16,7 @@ import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { tokenCommand } from "./token.ts";
+import { tlsCommand } from "./tls.ts";
 import { VERSION } from "../version.ts";
 
 /**
@@ -51,6 +52,7 @@ export function program(): Command {
   root.addCommand(logsCommand());
   root.addCommand(runCommand(print, log));
   root.addCommand(storeCommand(print, log));
+  root.addCommand(tlsCommand(print));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -5,6 +5,7 @@ import type { RunningServer, ServeOptions } from "../server/http/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 import { errorMessage } from "../errors.ts";
+import { serverTls } from "./tls.ts";
 
 /** Starts the server; it (store, router, YAML parser) loads only for the roles that run it. */
 export async function launchServer(options: ServeOptions): Promise<RunningServer> {
@@ -124,9 +125,13 @@ export function serveCommand(log: (line: string) => void): Command {
       "where agents reach this server, for log uploads when several servers share a store " +
         "(default http://<ip or hostname>:<port>)",
     )
+    .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM, leaf first)")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
+    .option("--tls-ca <file>", "the CA that signed --tls-cert, handed out to joining agents")
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
+      const tls = await serverTls(opts);
       const retentionMs = positiveDuration("--events-retention", opts.eventsRetention);
       const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
@@ -142,6 +147,7 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsRetentionMs: retentionMs,
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
+          ...(tls === undefined ? {} : { tls }),
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),

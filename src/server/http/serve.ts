@@ -5,6 +5,7 @@ import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
 import { Planner } from "../planner.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
+import type { ServerTls } from "../tls/files.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
@@ -37,6 +38,8 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** Limits and timings of the log relay (tests shorten the pickup). */
   logs?: LogRelayOptions;
+  /** Serve HTTPS with this certificate and key (checked: see tls/files.ts); with its CA, hand it out. */
+  tls?: ServerTls;
 }
 
 /** A running server. */
@@ -52,26 +55,26 @@ export interface RunningServer {
 }
 
 /** The address clients use for a listening address (a wildcard becomes loopback). */
-function clientUrl(hostname: string, port: number): string {
+function clientUrl(hostname: string, port: number, scheme = "http"): string {
   const host = hostname === "0.0.0.0" || hostname === ""
     ? "127.0.0.1"
     : hostname === "::"
     ? "::1"
     : hostname;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Where agents reach a server listening on `hostname:port` by default (a wildcard: the machine's name). */
-export function defaultAdvertiseUrl(hostname: string, port: number): string {
+export function defaultAdvertiseUrl(hostname: string, port: number, scheme = "http"): string {
   let host = hostname;
   if (host === "0.0.0.0" || host === "::" || host === "") {
     try {
       host = Deno.hostname();
     } catch {
-      return clientUrl(hostname, port);
+      return clientUrl(hostname, port, scheme);
     }
   }
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Opens the store and serves the API until `close()` or `signal`. */
@@ -107,13 +110,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const parts = cluster;
   planner.startDuties(undefined, opts.log);
-  const app = createApp({ planner, password: opts.password, log: opts.log });
+  const app = createApp({ planner, password: opts.password, log: opts.log, tlsCa: opts.tls?.ca });
+  const scheme = opts.tls ? "https" : "http";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       hostname: opts.hostname,
       port: opts.port,
       onListen: () => {},
+      ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
     }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
   } catch (error) {
     await planner.close();
@@ -122,7 +127,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   if (isPostgresUrl(opts.store)) {
-    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.addr.port);
+    const advertise = opts.advertiseUrl ??
+      defaultAdvertiseUrl(opts.hostname, server.addr.port, scheme);
     planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
@@ -144,7 +150,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   return {
-    url: clientUrl(opts.hostname, server.addr.port),
+    url: clientUrl(opts.hostname, server.addr.port, scheme),
     port: server.addr.port,
     store: store.location,
     planner,
