@@ -1,5 +1,6 @@
 /** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
 import { LauncherClient } from "../client/client.ts";
+import { pinnedHttpClient } from "../client/trust.ts";
 import { Agent } from "./agent.ts";
 
 /** How an agent process is set up (the flags of `launcher agent`). */
@@ -14,6 +15,8 @@ export interface StartAgentOptions {
   /** The deadline of a non-streaming engine call. */
   engineTimeoutMs?: number;
   labels?: Record<string, string>;
+  /** The CA (PEM) every connection to the servers must chain to (`--ca`, or a join string's). */
+  ca?: string;
   log: (line: string) => void;
 }
 
@@ -27,6 +30,7 @@ export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): 
     api: new LauncherClient(opts.urls, opts.token, {
       onFailover: (from, to, reason) =>
         opts.log(`server ${from} unreachable (${reason}); using ${to}`),
+      ...(opts.ca === undefined ? {} : { httpClient: pinnedHttpClient(opts.ca) }),
     }),
     engine: new DockerEngine(opts.dockerHost),
     host: opts.host,

@@ -47,10 +47,7 @@ export const TokenRequestSchema = v.pipe(
   apiStrictObject({ password: v.string("must be a string"), ...TOKEN_SCOPE_ENTRIES }),
   v.forward(v.check((scope) => agentHostCheck(scope), AGENT_HOST_MESSAGE), ["host"]),
 );
-export const TokenResponseSchema = apiObject({
-  token: v.string(),
-  caSha256: v.optional(v.string()),
-});
+export const TokenResponseSchema = apiObject({ token: v.string() });
 
 /** `POST /tokens`: a new token made with an admin token. */
 export const TokenCreateSchema = v.pipe(
@@ -66,11 +63,6 @@ export const TokenCreatedSchema = apiObject({
   role: RoleSchema,
   host: v.optional(HostSchema),
   expiresAt: v.optional(v.string()),
-  /**
-   * The SHA-256 (hex, of the DER) of the CA the server hands out at `GET /tls/ca`, when it runs
-   * TLS with `--tls-ca`: what a join string pins.
-   */
-  caSha256: v.optional(v.string()),
 });
 export type TokenCreated = v.InferOutput<typeof TokenCreatedSchema>;
 

@@ -87,6 +87,11 @@ function report(error: unknown): number {
   }
   if (error instanceof LauncherError) {
     const lines = [`error: ${error.message}`];
+    if (/invalid peer certificate: UnknownIssuer/.test(error.message)) {
+      lines.push(
+        "  the server's certificate is not signed by a CA this client trusts: give --ca FILE",
+      );
+    }
     for (const d of error.details ?? []) {
       const where = [d.line && `line ${d.line}`, d.column && `column ${d.column}`].filter(Boolean);
       lines.push(`  ${d.path ?? ""}${where.length ? ` (${where.join(", ")})` : ""}: ${d.message}`);

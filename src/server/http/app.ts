@@ -39,8 +39,8 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** What token expiry and password rate limits are judged by (default the planner's clock). */
   clock?: Clock;
-  /** The CA of a server on TLS (`serve --tls-ca`): handed out at `GET /tls/ca`, hashed in tokens. */
-  tlsCa?: { pem: string; sha256: string };
+  /** The CA of a server on TLS (`serve --tls-ca`), handed out at `GET /tls/ca` (PEM). */
+  tlsCa?: string;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -98,8 +98,8 @@ export function createApp(deps: AppDeps) {
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
-    .route("/", tokenRoutes({ auth, limiter, caSha256: deps.tlsCa?.sha256 }))
-    .route("/", tlsRoutes(deps.tlsCa?.pem))
+    .route("/", tokenRoutes({ auth, limiter }))
+    .route("/", tlsRoutes(deps.tlsCa))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))

@@ -19,8 +19,6 @@ export interface TokenRouteDeps {
   auth: TokenAuth;
   /** Counts failed password attempts per client address. */
   limiter: FailureLimiter;
-  /** The hash of the CA handed out at `GET /tls/ca`, added to every new token's answer. */
-  caSha256?: string;
 }
 
 /**
@@ -48,8 +46,7 @@ function grantOf(scope: TokenScope): TokenGrant {
 }
 
 /** The token routes, to mount under `/api/v1` after the access middleware. */
-export function tokenRoutes({ auth, limiter, caSha256 }: TokenRouteDeps) {
-  const ca = caSha256 === undefined ? {} : { caSha256 };
+export function tokenRoutes({ auth, limiter }: TokenRouteDeps) {
   return new Hono<AppEnv>()
     .post("/token", jsonBody(TokenRequestSchema), async (c) => {
       const client = clientAddress(c);
@@ -61,11 +58,11 @@ export function tokenRoutes({ auth, limiter, caSha256 }: TokenRouteDeps) {
         throw new UnauthorizedError("wrong password");
       }
       limiter.succeed(client);
-      return c.json({ ...await auth.createToken(grantOf(scope)), ...ca }, 201);
+      return c.json(await auth.createToken(grantOf(scope)), 201);
     })
     .get("/tokens", async (c) => c.json(await auth.listTokens(), 200))
     .post("/tokens", jsonBody(TokenCreateSchema), async (c) => {
-      return c.json({ ...await auth.createToken(grantOf(c.req.valid("json"))), ...ca }, 201);
+      return c.json(await auth.createToken(grantOf(c.req.valid("json"))), 201);
     })
     .post("/tokens/revoke", jsonBody(TokenRevokeSchema), async (c) => {
       await auth.revokeToken(c.req.valid("json").id);

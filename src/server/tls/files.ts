@@ -4,7 +4,6 @@
  * key in it, a certificate not valid now, a key that is not the certificate's, a certificate the
  * CA did not sign.
  */
-import { certificateSha256 } from "../../cert_hash.ts";
 import { errorMessage } from "../../errors.ts";
 import { TlsFileError } from "./errors.ts";
 import { x509 } from "./x509.ts";
@@ -22,8 +21,8 @@ export interface ServerTls {
   /** The certificate chain, leaf first. */
   cert: string;
   key: string;
-  /** The CA's PEM, with its SHA-256 (join strings carry it). */
-  ca?: { pem: string; sha256: string };
+  /** The CA's PEM, handed out to joining agents. */
+  ca?: string;
 }
 
 /** Reads a file named by `flag`, or says which and why not. */
@@ -107,5 +106,5 @@ export async function readServerTls(files: TlsFiles, now = new Date()): Promise<
       `--tls-cert ${files.certFile} is not signed by the CA in --tls-ca ${files.caFile}`,
     );
   }
-  return { cert, key, ca: { pem: caPem, sha256: await certificateSha256(caPem) } };
+  return { cert, key, ca: caPem };
 }
