@@ -75,10 +75,11 @@ export function agentCommand(log: (line: string) => void): Command {
       const intervalMs = parseDuration(opts.interval);
       const parallel = positiveInt("--parallel", opts.parallel);
       const engineTimeoutMs = parseDuration(opts.engineTimeout);
-      const join = opts.join === undefined ? undefined : parseJoinString(opts.join);
+      const join = opts.join ? parseJoinString(opts.join) : undefined;
       if (join && opts.token) throw new UsageError("give --join or --token, not both");
       if (join && opts.ca) throw new UsageError("give --join or --ca, not both");
-      let ca = opts.ca === undefined ? undefined : readCaFile("--ca", opts.ca);
+      // An empty LAUNCHER_CA or LAUNCHER_JOIN counts as unset.
+      let ca = opts.ca ? readCaFile("--ca", opts.ca) : undefined;
       const token = join?.token ?? opts.token;
       // A join string refuses plain HTTP outright (nothing is sent), so it needs no warning.
       const warning = token && !join ? plainHttpWarning(opts.master, "the token") : undefined;

@@ -40,8 +40,6 @@ export function clientFor(
 ): LauncherClient {
   const warning = opts.token ? plainHttpWarning(opts.url, "the token") : undefined;
   if (warning) console.error(warning);
-  const httpClient = opts.ca === undefined
-    ? undefined
-    : pinnedHttpClient(readCaFile("--ca", opts.ca));
+  const httpClient = !opts.ca ? undefined : pinnedHttpClient(readCaFile("--ca", opts.ca));
   return new LauncherClient(opts.url, opts.token, httpClient ? { httpClient } : {});
 }

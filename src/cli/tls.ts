@@ -1,6 +1,8 @@
 /** `launcher tls init`, and the TLS flags of `launcher serve`. */
 import { Command } from "@commander-js/extra-typings";
 import type { ServerTls } from "../server/tls/files.ts";
+import type { CertAndKey, SigningCa } from "../server/tls/generate.ts";
+import { errorMessage } from "../errors.ts";
 import { UsageError } from "./errors.ts";
 
 /** The flags of `serve` that turn TLS on. */
@@ -37,13 +39,14 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** The files `tls init` writes, by their names in the folder; keys are written 0600. */
-const FILES = [
-  { name: "ca.pem", part: "caCert", secret: false },
-  { name: "ca-key.pem", part: "caKey", secret: true },
-  { name: "server.pem", part: "serverCert", secret: false },
-  { name: "server-key.pem", part: "serverKey", secret: true },
-] as const;
+/** Where `tls init` writes in `dir`: the CA's pair, and the server's. */
+function filesIn(dir: string) {
+  const base = dir.replace(/\/+$/, "");
+  return {
+    ca: { cert: `${base}/ca.pem`, key: `${base}/ca-key.pem` },
+    server: { cert: `${base}/server.pem`, key: `${base}/server-key.pem` },
+  };
+}
 
 /** Whether a path exists (a dangling link counts: writing would follow it). */
 async function exists(path: string): Promise<boolean> {
@@ -56,43 +59,77 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Refuses to go on when any of `paths` exists, naming them all. */
+async function refuseExisting(paths: string[]): Promise<void> {
+  const taken = [];
+  for (const path of paths) if (await exists(path)) taken.push(path);
+  if (taken.length > 0) {
+    throw new UsageError(`${taken.join(", ")} already exist; pass --force to overwrite`);
+  }
+}
+
+/** Writes a certificate (0644) and its key (0600; never readable by others, not for a moment). */
+async function writePair(paths: CertAndKey, pem: CertAndKey, force: boolean): Promise<void> {
+  for (
+    const [path, text, mode] of [[paths.cert, pem.cert, 0o644], [
+      paths.key,
+      pem.key,
+      0o600,
+    ]] as const
+  ) {
+    if (force) await Deno.remove(path).catch(() => {});
+    await Deno.writeTextFile(path, text, { createNew: true, mode });
+  }
+}
+
+/** Reads a file `tls init --keep-ca` needs, or says which and why not. */
+async function readCaPart(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`--keep-ca: cannot read ${path}: ${errorMessage(error)}`);
+  }
+}
+
 /** The `tls` command group. */
 export function tlsCommand(print: (text: string) => void): Command {
   const tls = new Command("tls").description("certificates for serving the API over HTTPS");
   tls.command("init")
     .description(
       "create a CA (valid 10 years) and a server certificate it signs (valid 1 year) for the " +
-        "given names and addresses: DIR/ca.pem, ca-key.pem, server.pem, server-key.pem",
+        "given names and addresses: DIR/ca.pem, ca-key.pem, server.pem, server-key.pem " +
+        "(keys 0600). With --keep-ca, sign a new server certificate with the CA already in DIR",
     )
-    .requiredOption("--dir <dir>", "folder to write the four files to (created when missing)")
+    .requiredOption("--dir <dir>", "folder to write the files to (created when missing)")
     .option("--name <dns>", "a DNS name the server is reached by (repeatable)", collect)
     .option("--ip <address>", "an IP address the server is reached by (repeatable)", collect)
+    .option("--keep-ca", "keep DIR/ca.pem and ca-key.pem; renew the server's certificate only")
     .option("--force", "overwrite files that exist")
     .action(async (opts) => {
-      const { checkSubject, generateTls } = await import("../server/tls/generate.ts");
+      const { checkSubject, generateCa, loadCa, signServer } = await import(
+        "../server/tls/generate.ts"
+      );
       const subject = { names: opts.name ?? [], ips: opts.ip ?? [] };
       checkSubject(subject);
-      const paths = FILES.map((f) => ({ ...f, path: `${opts.dir.replace(/\/+$/, "")}/${f.name}` }));
-      if (!opts.force) {
-        const taken = [];
-        for (const f of paths) if (await exists(f.path)) taken.push(f.path);
-        if (taken.length > 0) {
-          throw new UsageError(`${taken.join(", ")} already exist; pass --force to overwrite`);
-        }
+      const files = filesIn(opts.dir);
+      const writing = opts.keepCa ? [files.server] : [files.ca, files.server];
+      if (!opts.force) await refuseExisting(writing.flatMap((pair) => [pair.cert, pair.key]));
+      let ca: SigningCa;
+      if (opts.keepCa) {
+        const pem = { cert: await readCaPart(files.ca.cert), key: await readCaPart(files.ca.key) };
+        ca = await loadCa(pem, files.ca);
+      } else {
+        const made = await generateCa();
+        await Deno.mkdir(opts.dir, { recursive: true });
+        await writePair(files.ca, made.pem, opts.force === true);
+        ca = made;
       }
-      const made = await generateTls(subject);
-      await Deno.mkdir(opts.dir, { recursive: true });
-      for (const f of paths) {
-        // A key must never be readable by others, not even for a moment: remove, then create 0600.
-        if (opts.force) await Deno.remove(f.path).catch(() => {});
-        await Deno.writeTextFile(f.path, made[f.part], {
-          createNew: true,
-          mode: f.secret ? 0o600 : 0o644,
-        });
-      }
-      const [ca, , cert, key] = paths.map((f) => f.path);
-      print(`wrote ${paths.map((f) => f.path).join(", ")}`);
-      print(`serve with: launcher serve --tls-cert ${cert} --tls-key ${key} --tls-ca ${ca}`);
+      await writePair(files.server, await signServer(ca, subject), opts.force === true);
+      print(`wrote ${writing.flatMap((pair) => [pair.cert, pair.key]).join(", ")}`);
+      print(
+        `serve with: launcher serve --tls-cert ${files.server.cert} --tls-key ${files.server.key} ` +
+          `--tls-ca ${files.ca.cert}`,
+      );
     });
   return tls;
 }

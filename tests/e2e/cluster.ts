@@ -88,15 +88,20 @@ export class Cluster {
   private readonly dataDir: string;
   readonly workDir: string;
 
+  /** With `tls`: the folder `tls init` wrote the CA and the server's certificate to. */
+  readonly tlsDir?: string;
+
   private constructor(
     readonly engines: Engines,
     readonly interval: string,
     private readonly agentDockerHost: (host: EngineHost) => string,
     private readonly store?: string,
+    tls = false,
   ) {
-    this.url = `http://127.0.0.1:${freePort()}`;
+    this.url = `${tls ? "https" : "http"}://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
     this.dataDir = `${this.workDir}/data`;
+    if (tls) this.tlsDir = `${this.workDir}/tls`;
   }
 
   /**
@@ -104,7 +109,9 @@ export class Cluster {
    * `agentArgs`, such as `--label zone=a`) except the `idle` ones, whose agents a test starts
    * later with `startAgent`. `agentDockerHost` gives the engine address every agent start uses
    * (the engine's own socket unless given; the bench puts a tap in between). `store` is where the
-   * server keeps its store (`serve --store`, a PostgreSQL URL) instead of the work dir.
+   * server keeps its store (`serve --store`, a PostgreSQL URL) instead of the work dir. With
+   * `tls`, `tls init` makes a CA and a certificate for 127.0.0.1, the server serves HTTPS with
+   * them (`--tls-ca` too), and the CLI and agents trust it through `--ca` (`LAUNCHER_CA`).
    */
   static async start(
     hosts: string[],
@@ -114,12 +121,19 @@ export class Cluster {
       idle?: string[];
       agentDockerHost?: (host: EngineHost) => string;
       store?: string;
+      tls?: boolean;
     } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
     const dockerHost = opts.agentDockerHost ?? ((host: EngineHost) => host.dockerHost);
-    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost, opts.store);
+    const cluster = new Cluster(engines, opts.interval ?? "1s", dockerHost, opts.store, opts.tls);
     try {
+      if (cluster.tlsDir !== undefined) {
+        const init = await cluster.cli(
+          ["tls", "init", "--dir", cluster.tlsDir, "--name", "localhost", "--ip", "127.0.0.1"],
+        );
+        if (init.code !== 0) throw new Error(`tls init failed: ${init.stderr}`);
+      }
       await cluster.startServer();
       const token = await cluster.cli([
         "token",
@@ -142,9 +156,23 @@ export class Cluster {
     return cluster;
   }
 
-  /** A typed client for assertions. */
-  client(): LauncherClient {
-    return new LauncherClient(this.url, this.token);
+  /** The CA file a TLS cluster's clients trust. */
+  get caFile(): string | undefined {
+    return this.tlsDir === undefined ? undefined : `${this.tlsDir}/ca.pem`;
+  }
+
+  #httpClient?: Deno.HttpClient;
+
+  /** A typed client for assertions (trusting the cluster's CA when it runs TLS). */
+  client(token = this.token): LauncherClient {
+    if (this.caFile !== undefined) {
+      this.#httpClient ??= Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(this.caFile)] });
+    }
+    return new LauncherClient(
+      this.url,
+      token,
+      this.#httpClient ? { httpClient: this.#httpClient } : {},
+    );
   }
 
   /** Starts the server on the cluster's port and store and waits until it answers. */
@@ -159,9 +187,17 @@ export class Cluster {
       ...(this.store === undefined ? ["--data-dir", this.dataDir] : ["--store", this.store]),
       "--token-pass",
       PASSWORD,
+      ...(this.tlsDir === undefined ? [] : [
+        "--tls-cert",
+        `${this.tlsDir}/server.pem`,
+        "--tls-key",
+        `${this.tlsDir}/server-key.pem`,
+        "--tls-ca",
+        `${this.tlsDir}/ca.pem`,
+      ]),
     ]);
     await pollUntil("the server to answer", async () => {
-      await new LauncherClient(this.url).healthz();
+      await this.client("").healthz();
       return true;
     });
   }
@@ -175,7 +211,9 @@ export class Cluster {
   /**
    * Starts the agent of `host` against its own engine, or against the engine of `engineHost`
    * (two agents sharing one engine), with the admin token unless given one, polling the
-   * cluster's server unless given `master` (a list `a,b` for several servers).
+   * cluster's server unless given `master` (a list `a,b` for several servers). A token of ""
+   * passes none (an agent given `--join` in `extra`); a TLS cluster's agent with a token trusts
+   * the CA through `--ca`.
    */
   startAgent(
     host: string,
@@ -194,8 +232,8 @@ export class Cluster {
         master,
         "--host",
         host,
-        "--token",
-        token,
+        ...(token === "" ? [] : ["--token", token]),
+        ...(token === "" || this.caFile === undefined ? [] : ["--ca", this.caFile]),
         "--docker-host",
         this.agentDockerHost(engine),
         "--interval",
@@ -219,7 +257,13 @@ export class Cluster {
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { LAUNCHER_URL: this.url, LAUNCHER_TOKEN: this.token, NO_COLOR: "1", ...opts.env },
+      env: {
+        LAUNCHER_URL: this.url,
+        LAUNCHER_TOKEN: this.token,
+        NO_COLOR: "1",
+        ...(this.caFile === undefined ? {} : { LAUNCHER_CA: this.caFile }),
+        ...opts.env,
+      },
     }).spawn();
     if (opts.stdin !== undefined) {
       const writer = child.stdin.getWriter();
@@ -310,6 +354,7 @@ export class Cluster {
     await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
     await this.killServer();
     await this.engines.stop();
+    this.#httpClient?.close();
     await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
   }
 }

@@ -4,7 +4,8 @@
  * accepted by rustls, which Deno's TLS is); keys in PKCS#8 PEM.
  */
 import { isIpAddress } from "../../manifest/ip_address.ts";
-import { TlsNameError } from "./errors.ts";
+import { errorMessage } from "../../errors.ts";
+import { TlsFileError, TlsNameError } from "./errors.ts";
 import { x509 } from "./x509.ts";
 
 /** How long the CA is valid: ten years, since replacing it means re-joining every agent. */
@@ -24,14 +25,6 @@ export interface TlsSubject {
   names: readonly string[];
   /** IP addresses the server is reached by. */
   ips: readonly string[];
-}
-
-/** The four PEM texts `tls init` writes. */
-export interface GeneratedTls {
-  caCert: string;
-  caKey: string;
-  serverCert: string;
-  serverKey: string;
 }
 
 /** Checks the names and addresses before any key is made. */
@@ -63,39 +56,91 @@ async function keyPem(key: CryptoKey): Promise<string> {
   return `${x509.PemConverter.encode(pkcs8, "PRIVATE KEY")}\n`;
 }
 
-/** Makes a new CA and a server certificate signed by it, valid from `now`. */
-export async function generateTls(subject: TlsSubject, now = new Date()): Promise<GeneratedTls> {
-  checkSubject(subject);
-  // A minute back, so that a client whose clock is a little behind accepts them at once.
-  const notBefore = new Date(now.getTime() - 60_000);
-  const caKeys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+/** A CA that signs: its certificate and its private key. */
+export interface SigningCa {
+  cert: x509.X509Certificate;
+  key: CryptoKey;
+}
+
+/** PEM texts of a certificate and its key. */
+export interface CertAndKey {
+  cert: string;
+  key: string;
+}
+
+/** Makes a new CA, valid from a minute before `now` for `CA_LIFETIME_DAYS`. */
+export async function generateCa(now = new Date()): Promise<SigningCa & { pem: CertAndKey }> {
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: `CN=launcher CA ${now.toISOString().slice(0, 10)}`,
-    notBefore,
+    // A minute back, so that a machine whose clock is a little behind accepts it at once.
+    notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + CA_LIFETIME_DAYS * DAY_MS),
     signingAlgorithm: ALGORITHM,
-    keys: caKeys,
+    keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(
         x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
         true,
       ),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const serverKeys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
-  const cn = subject.names[0] ?? subject.ips[0];
-  const server = await x509.X509CertificateGenerator.create({
+  return {
+    cert,
+    key: keys.privateKey,
+    pem: { cert: `${cert.toString("pem")}\n`, key: await keyPem(keys.privateKey) },
+  };
+}
+
+/**
+ * Reads a CA that `tls init` made (an ECDSA P-256 key in PKCS#8), to sign a new server
+ * certificate with it; `where` names the files in errors.
+ */
+export async function loadCa(pem: CertAndKey, where: CertAndKey): Promise<SigningCa> {
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(pem.cert);
+  } catch (error) {
+    throw new TlsFileError(`${where.cert} holds no readable certificate: ${errorMessage(error)}`);
+  }
+  const body = /-----BEGIN PRIVATE KEY-----([^-]*)-----END PRIVATE KEY-----/.exec(pem.key);
+  let key: CryptoKey;
+  try {
+    if (body === null) throw new Error("no PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)");
+    const der = Uint8Array.from(atob(body[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+    key = await crypto.subtle.importKey("pkcs8", der, ALGORITHM, false, ["sign"]);
+  } catch (error) {
+    throw new TlsFileError(
+      `${where.key} holds no ECDSA P-256 key as tls init writes: ${errorMessage(error)}`,
+    );
+  }
+  return { cert, key };
+}
+
+/**
+ * Makes a server key and a certificate for `subject` that `ca` signs, valid from a minute before
+ * `now` for `SERVER_LIFETIME_DAYS` (or `lifetimeDays`).
+ */
+export async function signServer(
+  ca: SigningCa,
+  subject: TlsSubject,
+  now = new Date(),
+  lifetimeDays = SERVER_LIFETIME_DAYS,
+): Promise<CertAndKey> {
+  checkSubject(subject);
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: `CN=${cn}`,
-    issuer: ca.subject,
-    notBefore,
-    notAfter: new Date(now.getTime() + SERVER_LIFETIME_DAYS * DAY_MS),
+    subject: `CN=${subject.names[0] ?? subject.ips[0]}`,
+    issuer: ca.cert.subject,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + lifetimeDays * DAY_MS),
     signingAlgorithm: ALGORITHM,
-    publicKey: serverKeys.publicKey,
-    signingKey: caKeys.privateKey,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -104,14 +149,9 @@ export async function generateTls(subject: TlsSubject, now = new Date()): Promis
         ...subject.names.map((value) => ({ type: "dns" as const, value })),
         ...subject.ips.map((value) => ({ type: "ip" as const, value })),
       ]),
-      await x509.SubjectKeyIdentifierExtension.create(serverKeys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
-  return {
-    caCert: `${ca.toString("pem")}\n`,
-    caKey: await keyPem(caKeys.privateKey),
-    serverCert: `${server.toString("pem")}\n`,
-    serverKey: await keyPem(serverKeys.privateKey),
-  };
+  return { cert: `${cert.toString("pem")}\n`, key: await keyPem(keys.privateKey) };
 }
