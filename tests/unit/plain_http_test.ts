@@ -1,0 +1,28 @@
+/** The warning before a secret goes unencrypted to another machine. */
+import assert from "node:assert/strict";
+import { plainHttpWarning } from "../../src/cli/plain_http.ts";
+
+Deno.test("a token over plain HTTP to another machine is warned about, in one line", () => {
+  const warning = plainHttpWarning(["http://10.0.0.5:8080", "https://ctl-2:8080"], "the token");
+  assert.ok(warning);
+  assert.match(
+    warning,
+    /^warning: sending the token over plain HTTP to http:\/\/10\.0\.0\.5:8080:/,
+  );
+  assert.ok(!warning.includes("ctl-2"), "only the plain HTTP server is named");
+  assert.ok(!warning.includes("\n"));
+});
+
+Deno.test("HTTPS and this machine's loopback get no warning", () => {
+  for (
+    const url of [
+      "https://ctl.example.com:8443",
+      "http://127.0.0.1:8080",
+      "http://127.3.2.1:8080",
+      "http://localhost:8080",
+      "http://[::1]:8080",
+    ]
+  ) {
+    assert.equal(plainHttpWarning([url], "the token"), undefined, url);
+  }
+});
