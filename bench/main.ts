@@ -24,6 +24,7 @@ import {
 import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
 import { secs } from "./stats.ts";
+import { tlsCost, tlsLine } from "./tls.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
 
 const FIGURES = [
@@ -37,6 +38,7 @@ const FIGURES = [
   "reschedule",
   "ha-propagation",
   "ha-fanout",
+  "tls",
 ] as const;
 type Figure = typeof FIGURES[number];
 
@@ -50,7 +52,8 @@ const USAGE = `usage: deno task bench [options]
   --rounds <n>         convergence rounds, raw and launcher alternating, and placement
                        rounds (default 3)
   --containers <n>     containers of the convergence and idle figures (default 50)
-  --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --fan-out <n>        simulated agents of the fan-out figure, and of the tls figure's
+                       HTTP and HTTPS fan-outs (default 2000)
   --ha-fan-out <n>     simulated agents of the ha-fanout figure, over two servers on one
                        PostgreSQL (default 10000; 1000 with --quick)
   --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
@@ -289,6 +292,7 @@ async function main(): Promise<number> {
       async () =>
         haFanOutLine(await haFanOut(cleanup, { agents: s.haFanOut, quick: s.quick, log })),
     );
+    await attempt("tls", async () => tlsLine(await tlsCost(cleanup, { agents: s.fanOut, log })));
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
     log(`bench setup FAILED: ${setupFailure}`);
