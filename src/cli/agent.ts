@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { joinCa } from "../agent/join_ca.ts";
 import { startAgent } from "../agent/start.ts";
 import { HostLabelKeySchema, HostLabelValueSchema } from "../api/schemas.ts";
-import { parseJoinString } from "../client/join.ts";
+import { type JoinString, JoinStringError, parseJoinString } from "../client/join.ts";
 import { parseServerUrls } from "../client/servers.ts";
 import { readCaFile } from "../client/trust.ts";
 import { plainHttpWarning } from "./plain_http.ts";
@@ -37,6 +37,16 @@ export function collectLabel(
     v.safeParse(HostLabelValueSchema, value).issues?.[0];
   if (problem) throw new UsageError(`--label ${text}: ${problem.message}`);
   return { ...labels, [key]: value };
+}
+
+/** Parses `--join`; a malformed string is a usage error naming the flag. */
+function joinFlag(text: string): JoinString {
+  try {
+    return parseJoinString(text);
+  } catch (error) {
+    if (error instanceof JoinStringError) throw new UsageError(`--join: ${error.message}`);
+    throw error;
+  }
 }
 
 /** The `agent` command. */
@@ -75,7 +85,7 @@ export function agentCommand(log: (line: string) => void): Command {
       const intervalMs = parseDuration(opts.interval);
       const parallel = positiveInt("--parallel", opts.parallel);
       const engineTimeoutMs = parseDuration(opts.engineTimeout);
-      const join = opts.join ? parseJoinString(opts.join) : undefined;
+      const join = opts.join ? joinFlag(opts.join) : undefined;
       if (join && opts.token) throw new UsageError("give --join or --token, not both");
       if (join && opts.ca) throw new UsageError("give --join or --ca, not both");
       // An empty LAUNCHER_CA or LAUNCHER_JOIN counts as unset.

@@ -123,6 +123,15 @@ Deno.test("TLS end to end: tls init, serve, --ca, join strings", async (t) => {
       const admin = await cluster.cli(["token", "generate", "--join"]);
       assert.equal(admin.code, 2);
       assert.match(admin.stderr, /--join makes a join string for an agent/);
+      const both = await cluster.cli(["agent", "--master", cluster.url, "--join", join]);
+      assert.equal(both.code, 2, "LAUNCHER_TOKEN is set in the CLI's environment");
+      assert.match(both.stderr, /give --join or --token, not both/);
+      const malformed = await cluster.cli(
+        ["agent", "--master", cluster.url, "--join", join.replace("launcher1:", "K10")],
+        { env: { LAUNCHER_TOKEN: "", LAUNCHER_CA: "" } },
+      );
+      assert.equal(malformed.code, 2);
+      assert.match(malformed.stderr, /^error: --join: the join string is not launcher1:<64 hex/);
     });
 
     await cluster.step(
@@ -241,7 +250,7 @@ Deno.test("TLS end to end: tls init, serve, --ca, join strings", async (t) => {
 });
 
 /** Runs `launcher serve` with these TLS flags on a fresh data dir; it must not start. */
-async function serveRefuses(dir: string, tlsArgs: string[]) {
+async function serveRefuses(dir: string, tlsArgs: string[], code = 1) {
   const data = `${dir}/data`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -264,7 +273,7 @@ async function serveRefuses(dir: string, tlsArgs: string[]) {
     stderr: "piped",
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 1, stderr);
+  assert.equal(out.code, code, stderr);
   assert.equal(await Deno.stat(data).then(() => true, () => false), false, "no store was made");
   return stderr;
 }
@@ -308,6 +317,8 @@ Deno.test("serve refuses bad TLS files before it opens anything, naming the file
       mismatch,
       /^error: --tls-key .*\/ca-key\.pem is not the key of the certificate in --tls-cert .*\/cert\.pem/,
     );
+    const alone = await serveRefuses(dir, ["--tls-cert", `${dir}/cert.pem`], 2);
+    assert.match(alone, /^error: --tls-cert and --tls-key go together/);
     const old = await serveRefuses(dir, [
       "--tls-cert",
       `${dir}/expired.pem`,
