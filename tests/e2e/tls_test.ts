@@ -11,7 +11,7 @@ import * as v from "valibot";
 import { TokenInfoSchema } from "../../src/api/schemas.ts";
 import { generateCa, loadCa, signServer } from "../../src/server/tls/generate.ts";
 import { x509 } from "../../src/server/tls/x509.ts";
-import { isAlive } from "../processes.ts";
+import { freePort, isAlive } from "../processes.ts";
 import { pollUntil } from "../poll_until.ts";
 import { Cluster, SLEEPER } from "./cluster.ts";
 import { TEST_IMAGE } from "./engines.ts";
@@ -230,7 +230,9 @@ Deno.test("TLS end to end: tls init, serve, --ca, join strings", async (t) => {
     );
 
     await cluster.step(t, "an agent joining with the join string runs a container", async () => {
-      cluster.startAgent("host-a", ["--join", join], "");
+      // A list whose first server is down: the CA and then every request fail over to the next.
+      const down = `https://127.0.0.1:${freePort()}`;
+      cluster.startAgent("host-a", ["--join", join], "", "host-a", `${down},${cluster.url}`);
       const file = cluster.writeManifest(
         "tls",
         `name: tls\ncontainers:\n  - name: web\n    host: host-a\n    image: ${TEST_IMAGE}\n` +
@@ -241,6 +243,7 @@ Deno.test("TLS end to end: tls init, serve, --ca, join strings", async (t) => {
       await cluster.waitForStates("tls", { web: "running" });
       assert.equal((await cluster.inspect("host-a", "tls_web"))?.State.Running, true);
       assert.match(cluster.agentOutput("host-a"), /trusting the CA with SHA-256 [0-9a-f]{64}/);
+      assert.match(cluster.agentOutput("host-a"), new RegExp(`server ${down} unreachable`));
       // The check of the steps above sees a use: the token is now used.
       assert.ok((await agentToken(cluster, "host-a")).lastUsedAt !== undefined);
     });
