@@ -13,7 +13,7 @@ import type { Cleanup } from "./cleanup.ts";
 import { type BenchServer, startBenchServer } from "./bench_server.ts";
 import { fanOut } from "./fan_out.ts";
 import type { FanOutClientResult } from "./fan_out_client.ts";
-import { mb, median, ms, now, verdict } from "./stats.ts";
+import { delay, mb, median, ms, now, verdict } from "./stats.ts";
 import { TEST_IMAGE } from "../tests/e2e/engines.ts";
 
 /** How the figure runs. */
@@ -31,6 +31,8 @@ export interface Throughput {
   newConnection: number;
   /** Median time of one request after another on a kept-alive connection, ms. */
   sequentialMs: number;
+  /** Median time from sending a restart to the held long-poll's answer, ms: propagation. */
+  wakeMs: number;
 }
 
 /** Both protocols' figures. */
@@ -42,6 +44,8 @@ export interface TlsResult {
 
 const CONCURRENCY = 16;
 const SEQUENTIAL = 50;
+const WAKES = 20;
+const MANIFEST = "tls-bench";
 const WINDOW_MS = 5_000;
 const HOST = "bench-host";
 /** HTTPS fan-out must meet the fan-out figure's own target. */
@@ -84,10 +88,42 @@ async function sequential(server: BenchServer, client: Deno.HttpClient): Promise
   return median(times);
 }
 
+/**
+ * The median time from sending `POST /container/action` (a restart on the host) until the host's
+ * held long-poll, on the same kept-alive client as an agent's, has its answer: `WAKES` times.
+ */
+async function wake(server: BenchServer, client: Deno.HttpClient): Promise<number> {
+  const headers = { authorization: `Bearer ${server.token}` };
+  const poll = async (index: number, waitMs: number) => {
+    const query = new URLSearchParams({ host: HOST, index: String(index), wait: `${waitMs}ms` });
+    const res = await fetch(`${server.url}/api/v1/container?${query}`, { headers, client });
+    if (!res.ok) throw new Error(`the long-poll answered ${res.status}`);
+    return ((await res.json()) as { index: number }).index;
+  };
+  let index = await poll(0, 0);
+  const times: number[] = [];
+  for (let i = 0; i < WAKES; i++) {
+    const held = poll(index, 30_000);
+    await delay(50);
+    const t0 = now();
+    const action = await fetch(`${server.url}/api/v1/container/action`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ action: "restart", host: HOST, container: "c0", manifest: MANIFEST }),
+      client,
+    });
+    if (!action.ok) throw new Error(`the restart answered ${action.status}`);
+    await action.body?.cancel();
+    index = await held;
+    times.push(now() - t0);
+  }
+  return median(times);
+}
+
 /** The API throughput of one server, kept-alive and with a new connection per request. */
 async function throughput(server: BenchServer): Promise<Throughput> {
   const caCerts = server.ca === undefined ? [] : [server.ca];
-  const lines = [`name: tls-bench`, "containers:"];
+  const lines = [`name: ${MANIFEST}`, "containers:"];
   for (let i = 0; i < 10; i++) lines.push(`  - {name: c${i}, host: ${HOST}, image: ${TEST_IMAGE}}`);
   const pooled = Deno.createHttpClient({ caCerts });
   const http1 = Deno.createHttpClient({ caCerts, http2: false });
@@ -103,6 +139,7 @@ async function throughput(server: BenchServer): Promise<Throughput> {
     await up.body?.cancel();
     return {
       sequentialMs: await sequential(server, pooled),
+      wakeMs: await wake(server, pooled),
       keepAlive: await rate(server, pooled),
       keepAliveHttp1: await rate(server, http1),
       newConnection: await rate(server, fresh),
@@ -129,7 +166,7 @@ export async function tlsCost(cleanup: Cleanup, opts: TlsOptions): Promise<TlsRe
       `  tls: ${name} API ${api.keepAlive.toFixed(0)} req/s kept alive, ` +
         `${api.keepAliveHttp1.toFixed(0)} req/s kept alive on HTTP/1.1, ` +
         `${api.newConnection.toFixed(0)} req/s on new connections; one request after another ` +
-        `${ms(api.sequentialMs)} (median)`,
+        `${ms(api.sequentialMs)} (median); a restart to the held poll's answer ${ms(api.wakeMs)}`,
     );
     return { api, fanOut: await fanOut(cleanup, { agents: opts.agents, log: opts.log, tls }) };
   };
@@ -156,6 +193,8 @@ export function tlsLine(r: TlsResult): string {
       ratio(http.api.keepAliveHttp1, https.api.keepAliveHttp1)
     }); one after another http ${ms(http.api.sequentialMs)}, https ${
       ms(https.api.sequentialMs)
+    } (median); restart to the held poll's answer http ${ms(http.api.wakeMs)}, https ${
+      ms(https.api.wakeMs)
     } (median); new connection each: http ${http.api.newConnection.toFixed(0)}, https ${
       https.api.newConnection.toFixed(0)
     } req/s (x${ratio(http.api.newConnection, https.api.newConnection)})  fan-out ${r.agents}: ` +
