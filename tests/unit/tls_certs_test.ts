@@ -45,7 +45,7 @@ Deno.test("the server certificate names every --name and --ip, for server auth o
   assert.equal(cert.issuer, ca.cert.subject);
 });
 
-Deno.test("the CA lives ten years and may sign only server certificates below it", async () => {
+Deno.test("the CA lives ten years, signs certificates and no other CA (path length 0)", async () => {
   const ca = await generateCa(NOW);
   const cert = new x509.X509Certificate(ca.pem.cert);
   assert.equal(cert.notAfter.getTime(), NOW.getTime() + CA_LIFETIME_DAYS * DAY_MS);
