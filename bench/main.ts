@@ -26,6 +26,7 @@ import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
 import { silentClients, silentClientsLine } from "./silent_clients.ts";
 import { secs } from "./stats.ts";
+import { tlsCost, tlsLine } from "./tls.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
 
 const FIGURES = [
@@ -41,6 +42,7 @@ const FIGURES = [
   "ha-fanout",
   "metrics",
   "silent-clients",
+  "tls",
 ] as const;
 type Figure = typeof FIGURES[number];
 
@@ -54,7 +56,8 @@ const USAGE = `usage: deno task bench [options]
   --rounds <n>         convergence rounds, raw and launcher alternating, and placement
                        rounds (default 3)
   --containers <n>     containers of the convergence and idle figures (default 50)
-  --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --fan-out <n>        simulated agents of the fan-out figure, and of the tls figure's
+                       HTTP and HTTPS fan-outs (default 2000)
   --ha-fan-out <n>     simulated agents of the ha-fanout figure, over two servers on one
                        PostgreSQL (default 10000; 1000 with --quick)
   --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
@@ -307,6 +310,7 @@ async function main(): Promise<number> {
       "silent-clients",
       async () => silentClientsLine(await silentClients(cleanup, { connections: s.silent, log })),
     );
+    await attempt("tls", async () => tlsLine(await tlsCost(cleanup, { agents: s.fanOut, log })));
   } catch (error) {
     setupFailure = error instanceof Error ? error.stack ?? error.message : String(error);
     log(`bench setup FAILED: ${setupFailure}`);

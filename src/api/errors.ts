@@ -218,3 +218,12 @@ export class StoreUnavailableError extends LauncherError {
     super("store_unavailable", `the store is unreachable: ${reason}; try again`);
   }
 }
+
+/** `GET /tls/ca` on a server that runs without TLS or without `--tls-ca`: it has no CA to give. */
+export class NoTlsCaError extends LauncherError {
+  override readonly status = 404;
+
+  constructor() {
+    super("no_tls_ca", "this server hands out no CA: it runs without --tls-cert and --tls-ca");
+  }
+}

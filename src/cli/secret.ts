@@ -1,7 +1,7 @@
 /** `launcher secret set|ls|rm`: values the server keeps encrypted and hands only to their hosts. */
 import { Command } from "@commander-js/extra-typings";
 import type { SecretInfo, SecretSetResult } from "../api/schemas.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { age, table } from "./output.ts";
 import { promptPassword } from "./password.ts";
@@ -54,7 +54,7 @@ export function secretCommand(print: (text: string) => void): Command {
         "in less one trailing newline). A new value recreates the containers that use it",
     )
     .argument("<name>", "secret name, [a-z0-9][a-z0-9-]{0,62}")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, opts) => {
       const value = await secretValue(name);
       print(setText(await clientFor(opts).setSecret(name, value)));
@@ -63,7 +63,7 @@ export function secretCommand(print: (text: string) => void): Command {
   secret.command("ls")
     .description("list secrets: names, times and the manifests using each (never a value)")
     .addOption(outputOption())
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (opts) => {
       const list = await clientFor(opts).listSecrets();
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : secretTable(list));
@@ -72,7 +72,7 @@ export function secretCommand(print: (text: string) => void): Command {
   secret.command("rm")
     .description("remove a secret; refused while a manifest uses it")
     .argument("<name>", "secret name")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, opts) => {
       await clientFor(opts).removeSecret(name);
       print(`secret ${name} removed`);

@@ -118,6 +118,8 @@ interface Send {
 export interface ClientOptions {
   /** The current server could not be reached and `to` took over. */
   onFailover?: (from: string, to: string, reason: string) => void;
+  /** Sends every request through this client: one that trusts a pinned CA (see trust.ts). */
+  httpClient?: Deno.HttpClient;
 }
 
 /**
@@ -141,6 +143,11 @@ export class LauncherClient {
   /** The server requests go to first: the one that answered last. */
   get url(): string {
     return this.#servers.current;
+  }
+
+  /** The CA certificate (PEM) the server hands out to joining agents (`GET /tls/ca`). */
+  async tlsCa(): Promise<string> {
+    return await (await this.request("GET", "/tls/ca")).text();
   }
 
   /** Checks that the server answers. */
@@ -425,7 +432,13 @@ export class LauncherClient {
       payload = body.yaml;
     }
     // A streamed body is sent while the answer is awaited ("half" duplex, as fetch requires).
-    const init: RequestInit & { duplex?: "half" } = { method, headers, body: payload, signal };
+    const init: RequestInit & { duplex?: "half"; client?: Deno.HttpClient } = {
+      method,
+      headers,
+      body: payload,
+      signal,
+    };
+    if (this.opts.httpClient) init.client = this.opts.httpClient;
     if (payload instanceof ReadableStream) init.duplex = "half";
     const servers = this.#servers;
     const tried: FailedAttempt[] = [];

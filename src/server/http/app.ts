@@ -31,6 +31,7 @@ import { secretRoutes } from "./secret_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
+import { tlsRoutes } from "./tls_routes.ts";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
 export interface AppDeps {
@@ -48,6 +49,8 @@ export interface AppDeps {
   metricsPublic?: boolean;
   /** How long a request body may take to arrive (default 30 s); past it, 408 `request_timeout`. */
   bodyTimeoutMs?: number;
+  /** The CA of a server on TLS (`serve --tls-ca`), handed out at `GET /tls/ca` (PEM). */
+  tlsCa?: string;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps) {
     .use("*", accessControl(auth))
     .route("/", openApiRoutes())
     .route("/", tokenRoutes({ auth, limiter }))
+    .route("/", tlsRoutes(deps.tlsCa))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs, metrics }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))

@@ -253,7 +253,11 @@ function response(answer: ResponseDoc | string, convert: Convert): ResponseObjec
   const headers = Object.entries(answer.headers ?? {}).map((
     [name, description],
   ) => [name, { description, schema: { type: "string" } as JsonSchema }]);
-  const type = answer.media === "ndjson" ? "application/x-ndjson" : "application/json";
+  const type = answer.media === "ndjson"
+    ? "application/x-ndjson"
+    : answer.media === "pem"
+    ? "application/x-pem-file"
+    : "application/json";
   return {
     description: answer.description,
     ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),

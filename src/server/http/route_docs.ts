@@ -71,9 +71,9 @@ export interface BodyDoc {
 /** One answer of a route. */
 export interface ResponseDoc {
   description: string;
-  /** The JSON it carries (for `ndjson`, each line); absent: no body. */
+  /** The JSON it carries (for `ndjson`, each line; for `pem`, the text); absent: no body. */
   schema?: v.GenericSchema;
-  media?: "json" | "ndjson";
+  media?: "json" | "ndjson" | "pem";
   /** Headers it sets, by name, with what each says. */
   headers?: Record<string, string>;
 }
@@ -155,6 +155,16 @@ export const ROUTE_DOCS: Record<RouteKey, RouteDoc> = {
     summary: "Whether the server answers",
     tag: "server",
     responses: { 200: json("the server answers", HealthSchema) },
+  },
+  "GET /tls/ca": {
+    summary: "The CA certificate of a server on TLS",
+    description: "PEM, for joining agents, which check its SHA-256 against their join string " +
+      "before they send a token. Served only by a server started with `--tls-ca`.",
+    tag: "server",
+    responses: {
+      200: { description: "the CA certificate", schema: v.string(), media: "pem" },
+      404: "the server has no CA to hand out (`no_tls_ca`)",
+    },
   },
   "GET /openapi.json": {
     summary: "This document",

@@ -15,6 +15,7 @@ import {
 } from "./idle_connections.ts";
 import { keepServing, type KeptServer } from "./keep_serving.ts";
 import { describeOpenFileLimit, raiseOpenFileLimit } from "./open_files.ts";
+import type { ServerTls } from "../tls/files.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
@@ -58,6 +59,8 @@ export interface ServeOptions {
    * `<data-dir>/secret.key`, made on first start; a PostgreSQL store then keeps no secrets.
    */
   secretKeyFile?: string;
+  /** Serve HTTPS with this certificate and key (checked: see tls/files.ts); with its CA, hand it out. */
+  tls?: ServerTls;
 }
 
 /** A running server. */
@@ -73,26 +76,26 @@ export interface RunningServer {
 }
 
 /** The address clients use for a listening address (a wildcard becomes loopback). */
-function clientUrl(hostname: string, port: number): string {
+function clientUrl(hostname: string, port: number, scheme = "http"): string {
   const host = hostname === "0.0.0.0" || hostname === ""
     ? "127.0.0.1"
     : hostname === "::"
     ? "::1"
     : hostname;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Where agents reach a server listening on `hostname:port` by default (a wildcard: the machine's name). */
-export function defaultAdvertiseUrl(hostname: string, port: number): string {
+export function defaultAdvertiseUrl(hostname: string, port: number, scheme = "http"): string {
   let host = hostname;
   if (host === "0.0.0.0" || host === "::" || host === "") {
     try {
       host = Deno.hostname();
     } catch {
-      return clientUrl(hostname, port);
+      return clientUrl(hostname, port, scheme);
     }
   }
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Opens the store and serves the API until `close()` or `signal`. */
@@ -146,7 +149,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     metrics,
     metricsPublic: opts.metricsPublic,
     bodyTimeoutMs: opts.bodyTimeoutMs,
+    tlsCa: opts.tls?.ca,
   });
+  const scheme = opts.tls ? "https" : "http";
   const activity = new ConnectionActivity();
   let idle: IdleSweep | undefined;
   const handle = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
@@ -166,6 +171,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           hostname: opts.hostname,
           port,
           onListen: () => {},
+          ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
         }, handle),
       opts.port,
       opts.log,
@@ -182,7 +188,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else idle = sweep;
 
   if (isPostgresUrl(opts.store)) {
-    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.port);
+    const advertise = opts.advertiseUrl ??
+      defaultAdvertiseUrl(opts.hostname, server.port, scheme);
     planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
@@ -205,7 +212,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   return {
-    url: clientUrl(opts.hostname, server.port),
+    url: clientUrl(opts.hostname, server.port, scheme),
     port: server.port,
     store: store.location,
     planner,
