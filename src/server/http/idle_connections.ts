@@ -109,7 +109,7 @@ function canonicalHost(host: string): string {
 }
 
 /** A socket's address, read by `getsockname` or `getpeername` into `sockaddr_storage`. */
-function socketPort(
+export function socketPort(
   call: (fd: number, address: Uint8Array, length: Uint8Array) => number,
   fd: number,
 ): { port: number; address: string } | undefined {
@@ -132,7 +132,7 @@ function socketPort(
  * The process's open descriptors, from /proc/self/fd; when that cannot be opened (the process is
  * out of descriptors, the very case to mend), every number up to the soft limit.
  */
-function openDescriptors(libc: Libc): number[] {
+export function openDescriptors(libc: Libc): number[] {
   try {
     return [...Deno.readDirSync("/proc/self/fd")].map((entry) => Number(entry.name));
   } catch {

@@ -1,7 +1,7 @@
 /**
  * The few C library calls the server needs and Deno has no API for: the open-file limit
- * (`getrlimit`/`setrlimit`) and closing idle client sockets (`getsockname`, `getpeername`,
- * `shutdown`). Loaded through FFI, which needs `--allow-ffi` (`-A` and `deno compile -A` give it).
+ * (`getrlimit`/`setrlimit`), closing idle client sockets (`getsockname`, `getpeername`,
+ * `shutdown`) and `TCP_NODELAY` on the listening socket (`setsockopt`). Loaded through FFI, which needs `--allow-ffi` (`-A` and `deno compile -A` give it).
  */
 
 const SYMBOLS = {
@@ -10,6 +10,7 @@ const SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
 } as const;
 
 /** The loaded C library; `close()` unloads it. */

@@ -14,6 +14,7 @@ import {
   startIdleSweep,
 } from "./idle_connections.ts";
 import { keepServing, type KeptServer } from "./keep_serving.ts";
+import { noDelayListener } from "./no_delay.ts";
 import { describeOpenFileLimit, raiseOpenFileLimit } from "./open_files.ts";
 import type { ServerTls } from "../tls/files.ts";
 
@@ -165,14 +166,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
   let server: KeptServer;
   try {
+    let said = false;
     server = keepServing(
-      (port) =>
-        Deno.serve({
+      (port) => {
+        const listening = Deno.serve({
           hostname: opts.hostname,
           port,
           onListen: () => {},
           ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
-        }, handle),
+        }, handle);
+        const why = noDelayListener(listening.addr.port);
+        if (why !== undefined && !said) {
+          opts.log?.(`answers may wait for Nagle's algorithm: ${why}`);
+        }
+        said ||= why !== undefined;
+        return listening;
+      },
       opts.port,
       opts.log,
     );
