@@ -5,6 +5,7 @@
  * removes the folder; both are registered with the cleanup, so a failed run undoes them too.
  */
 import { LauncherClient } from "../src/client/client.ts";
+import { generateCa, signServer } from "../src/server/tls/generate.ts";
 import { type Cleanup, killPid, removeDirSync } from "./cleanup.ts";
 import { pollUntil } from "../tests/poll_until.ts";
 import { freePort } from "../tests/processes.ts";
@@ -21,6 +22,8 @@ export interface BenchServer {
   token: string;
   /** The temporary folder: the store is in `data`, the server's output in `server.log`. */
   dir: string;
+  /** With `tls`: the CA (PEM) that signed the server's certificate, for clients to trust. */
+  ca?: string;
   /** Stops the server (SIGTERM, SIGKILL after 10 s) and removes its folder. */
   stop(): Promise<void>;
 }
@@ -48,15 +51,33 @@ export function spawnWithFdLimit(
 }
 
 /**
+ * Writes a fresh CA and a certificate for 127.0.0.1 into `dir` (as `tls init` does); answers the
+ * `serve` flags that use them and the CA's PEM.
+ */
+async function tlsFiles(dir: string): Promise<{ args: string[]; ca: string }> {
+  const ca = await generateCa();
+  const server = await signServer(ca, { names: ["localhost"], ips: ["127.0.0.1"] });
+  await Deno.writeTextFile(`${dir}/ca.pem`, ca.pem.cert);
+  await Deno.writeTextFile(`${dir}/server.pem`, server.cert);
+  await Deno.writeTextFile(`${dir}/server-key.pem`, server.key, { mode: 0o600 });
+  return {
+    args: ["--tls-cert", `${dir}/server.pem`, "--tls-key", `${dir}/server-key.pem`],
+    ca: ca.pem.cert,
+  };
+}
+
+/**
  * Starts `launcher serve` with `args` added (such as `--reschedule-after 2s`) and waits until it
  * answers; `name` names it in the cleanup's messages. With `store` (a `postgres://` URL) the store
- * is that database instead of a fresh SQLite one in the folder.
+ * is that database instead of a fresh SQLite one in the folder. With `tls` it serves HTTPS with a
+ * CA of its own (`BenchServer.ca`).
  */
 export async function startBenchServer(
   cleanup: Cleanup,
   name: string,
   args: string[] = [],
   store?: string,
+  tls = false,
 ): Promise<BenchServer> {
   const dir = await Deno.makeTempDir({ prefix: `launcher-bench-${name}-` });
   const removeDir = cleanup.add({
@@ -65,7 +86,8 @@ export async function startBenchServer(
     emergency: () => removeDirSync(dir),
   });
   const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const secure = tls ? await tlsFiles(dir) : undefined;
   const server = spawnWithFdLimit(`${dir}/server.log`, Deno.execPath(), [
     "run",
     "-A",
@@ -78,6 +100,7 @@ export async function startBenchServer(
     ...(store === undefined ? ["--data-dir", `${dir}/data`] : ["--store", store]),
     "--token-pass",
     PASSWORD,
+    ...(secure?.args ?? []),
     ...args,
   ], "null");
   const stopServer = cleanup.add({
@@ -94,16 +117,20 @@ export async function startBenchServer(
     await stopServer();
     await removeDir();
   };
+  const httpClient = secure ? Deno.createHttpClient({ caCerts: [secure.ca] }) : undefined;
   try {
+    const client = new LauncherClient(url, undefined, httpClient ? { httpClient } : {});
     await pollUntil(`the ${name} server to answer`, async () => {
-      await new LauncherClient(url).healthz();
+      await client.healthz();
       return true;
     }, { timeoutMs: 20_000, everyMs: 20 });
-    const token = await new LauncherClient(url).createToken(PASSWORD);
-    return { url, pid: server.pid, token, dir, stop };
+    const token = await client.createToken(PASSWORD);
+    return { url, pid: server.pid, token, dir, stop, ...(secure ? { ca: secure.ca } : {}) };
   } catch (error) {
     await stop();
     throw error;
+  } finally {
+    httpClient?.close();
   }
 }
 

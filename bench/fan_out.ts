@@ -17,6 +17,8 @@ import { mb, ms, verdict } from "./stats.ts";
 export interface FanOutOptions {
   agents: number;
   log: (line: string) => void;
+  /** Serve HTTPS, and poll over TLS (the tls figure). */
+  tls?: boolean;
 }
 
 const CLIENT = new URL("./fan_out_client.ts", import.meta.url).pathname;
@@ -26,7 +28,7 @@ const TARGET_RSS = 300 * 1024 * 1024;
 
 /** Runs the figure: starts the server and the client, and stops both again. */
 export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<FanOutClientResult> {
-  const server = await startBenchServer(cleanup, "fan-out");
+  const server = await startBenchServer(cleanup, "fan-out", [], undefined, opts.tls);
   const { dir } = server;
   try {
     const args: FanOutClientArgs = {
@@ -35,8 +37,13 @@ export async function fanOut(cleanup: Cleanup, opts: FanOutOptions): Promise<Fan
       agents: opts.agents,
       serverPid: server.pid,
       waitSeconds: 60,
+      ...(server.ca === undefined ? {} : { ca: server.ca }),
     };
-    opts.log(`  fan-out: ${opts.agents} simulated agents against one server (pid ${server.pid})`);
+    opts.log(
+      `  fan-out: ${opts.agents} simulated agents against one server (pid ${server.pid}, ${
+        server.ca === undefined ? "HTTP" : "HTTPS"
+      })`,
+    );
     const result = await runFanOutClient(cleanup, dir, args, opts.log);
     for (const line of await serverLogTail(server, 5)) opts.log(`  fan-out server: ${line}`);
     return result;

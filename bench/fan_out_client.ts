@@ -24,6 +24,8 @@ export interface FanOutClientArgs {
   serverPid: number;
   /** The `wait` of each long-poll, seconds. */
   waitSeconds: number;
+  /** The servers serve HTTPS with a certificate this CA (PEM) signed: every poll is over TLS. */
+  ca?: string;
   /**
    * More servers on the same store: the simulated agents are spread over all of them in turn
    * (agent I on server I mod N, the first being `url`); the manifest still goes to `url`.
@@ -98,9 +100,12 @@ interface Sim {
 /** Opens one connection, writes the long-poll, and reads the answer to its end. */
 async function longPoll(sim: Sim, args: FanOutClientArgs, opened: () => void): Promise<void> {
   const url = new URL(sim.target.url);
-  let conn: Deno.TcpConn | undefined;
+  let conn: Deno.Conn | undefined;
   try {
-    conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+    const address = { hostname: url.hostname, port: Number(url.port) };
+    conn = args.ca === undefined
+      ? await Deno.connect(address)
+      : await Deno.connectTls({ ...address, caCerts: [args.ca] });
     const query = new URLSearchParams({ host: sim.host, index: "0", wait: `${args.waitSeconds}s` });
     const request = `GET /api/v1/container?${query} HTTP/1.1\r\nHost: ${url.host}\r\n` +
       `Authorization: Bearer ${sim.target.token}\r\nConnection: close\r\n\r\n`;
@@ -187,12 +192,15 @@ async function manifestUp(args: FanOutClientArgs, name: string, sims: Sim[]): Pr
   for (const sim of sims) {
     lines.push(`  - {name: ${sim.container}, host: ${sim.host}, image: ${TEST_IMAGE}}`);
   }
+  const client = args.ca === undefined ? undefined : Deno.createHttpClient({ caCerts: [args.ca] });
   const up = await fetch(`${args.url}/api/v1/manifest/up`, {
     method: "POST",
     headers: { authorization: `Bearer ${args.token}`, "content-type": "application/x-yaml" },
     body: lines.join("\n") + "\n",
+    ...(client ? { client } : {}),
   });
   const text = await up.text();
+  client?.close();
   if (!up.ok) throw new Error(`manifest up failed with ${up.status}: ${text.slice(0, 300)}`);
 }
 

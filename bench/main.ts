@@ -24,7 +24,9 @@ import {
 } from "./placement.ts";
 import { propagation, propagationLine } from "./propagation.ts";
 import { reportLatency, reportLatencyLine } from "./report_latency.ts";
+import { silentClients, silentClientsLine } from "./silent_clients.ts";
 import { secs } from "./stats.ts";
+import { tlsCost, tlsLine } from "./tls.ts";
 import { HOSTS, sleeperManifest, TestBed } from "./test_bed.ts";
 import { UI_CONTAINERS, UI_HOSTS, uiOverview, uiOverviewLine } from "./ui_overview.ts";
 
@@ -40,6 +42,8 @@ const FIGURES = [
   "ha-propagation",
   "ha-fanout",
   "metrics",
+  "silent-clients",
+  "tls",
   "ui-overview",
 ] as const;
 type Figure = typeof FIGURES[number];
@@ -54,11 +58,14 @@ const USAGE = `usage: deno task bench [options]
   --rounds <n>         convergence rounds, raw and launcher alternating, and placement
                        rounds (default 3)
   --containers <n>     containers of the convergence and idle figures (default 50)
-  --fan-out <n>        simulated agents of the fan-out figure (default 2000)
+  --fan-out <n>        simulated agents of the fan-out figure, and of the tls figure's
+                       HTTP and HTTPS fan-outs (default 2000)
   --ha-fan-out <n>     simulated agents of the ha-fanout figure, over two servers on one
                        PostgreSQL (default 10000; 1000 with --quick)
   --replicas <n>       replicas of the placement figure (default ${ISSUE_REPLICAS}; 2000 with --quick)
   --sim-hosts <n>      simulated hosts of the placement figure (default ${ISSUE_HOSTS}; 200 with --quick)
+  --silent <n>         connections that send nothing, of the silent-clients figure
+                       (default 5000; 1000 with --quick)
   --interval <dur>     the agents' --interval (default 5s, the agent's own default)
   --only <list>        comma-separated figures: ${FIGURES.join(",")}
                        (convergence and engine-calls come together: the same rounds;
@@ -74,6 +81,7 @@ interface Settings {
   haFanOut: number;
   replicas: number;
   simHosts: number;
+  silent: number;
   quick: boolean;
   interval: string;
   only: Set<Figure>;
@@ -92,6 +100,7 @@ function settings(): Settings {
       "ha-fan-out": { type: "string" },
       replicas: { type: "string" },
       "sim-hosts": { type: "string" },
+      silent: { type: "string" },
       interval: { type: "string", default: "5s" },
       only: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -130,6 +139,7 @@ function settings(): Settings {
     haFanOut: count("ha-fan-out", values["ha-fan-out"], values.quick ? 1000 : 10_000),
     replicas: count("replicas", values.replicas, values.quick ? 2000 : ISSUE_REPLICAS),
     simHosts: count("sim-hosts", values["sim-hosts"], values.quick ? 200 : ISSUE_HOSTS),
+    silent: count("silent", values.silent, values.quick ? 1000 : 5000),
     quick: values.quick,
     interval: values.interval,
     only,
@@ -298,6 +308,11 @@ async function main(): Promise<number> {
       async () =>
         metricsScrapeLine(await metricsScrape(cleanup, { runs: s.quick ? 20 : 100, log })),
     );
+    await attempt(
+      "silent-clients",
+      async () => silentClientsLine(await silentClients(cleanup, { connections: s.silent, log })),
+    );
+    await attempt("tls", async () => tlsLine(await tlsCost(cleanup, { agents: s.fanOut, log })));
     await attempt("ui-overview", async () =>
       uiOverviewLine(
         await uiOverview(cleanup, {

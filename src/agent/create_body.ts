@@ -10,6 +10,21 @@ import type {
   EngineRestartPolicy,
 } from "../docker/wire.ts";
 import type { NormalizedSpec, RestartPolicy } from "../manifest/normalized.ts";
+import { LauncherError } from "../errors.ts";
+
+/**
+ * A variable whose secret the desired list left as a reference: a server hands every value to
+ * the agent of the container's host, so this one is older than secrets or broken. The message
+ * names the variable and the secret, never a value.
+ */
+export class UnresolvedSecretError extends LauncherError {
+  constructor(variable: string, secret: string) {
+    super(
+      "unresolved_secret",
+      `variable ${variable} refers to secret ${secret}, but the server sent no value for it`,
+    );
+  }
+}
 
 /**
  * Builds the create body for a normalized spec. `launcherLabels` are merged over the spec's
@@ -35,7 +50,12 @@ export function createBody(
   }
   if (spec.cmd !== undefined) body.Cmd = [...spec.cmd];
   const environment = Object.entries(spec.environment);
-  if (environment.length > 0) body.Env = environment.map(([key, value]) => `${key}=${value}`);
+  if (environment.length > 0) {
+    body.Env = environment.map(([key, value]) => {
+      if (typeof value !== "string") throw new UnresolvedSecretError(key, value.secret);
+      return `${key}=${value}`;
+    });
+  }
   if (run.hostname !== undefined) body.Hostname = run.hostname;
   if (spec.healthcheck) {
     const check = spec.healthcheck;

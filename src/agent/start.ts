@@ -1,5 +1,6 @@
 /** Starts an agent with its own engine connection; the Docker adapter is loaded only here. */
 import { LauncherClient } from "../client/client.ts";
+import { pinnedHttpClient } from "../client/trust.ts";
 import { Agent } from "./agent.ts";
 import type { DockerConfig } from "./docker_config.ts";
 import { configPath, dockerConfigCredentials, readDockerConfig } from "./registry_auth.ts";
@@ -18,6 +19,8 @@ export interface StartAgentOptions {
   labels?: Record<string, string>;
   /** The Docker config folder with the `config.json` of registry credentials (none: pull without). */
   dockerConfigDir?: string;
+  /** The CA (PEM) every connection to the servers must chain to (`--ca`, or a join string's). */
+  ca?: string;
   log: (line: string) => void;
 }
 
@@ -34,6 +37,7 @@ export async function startAgent(opts: StartAgentOptions, signal: AbortSignal): 
     api: new LauncherClient(opts.urls, opts.token, {
       onFailover: (from, to, reason) =>
         opts.log(`server ${from} unreachable (${reason}); using ${to}`),
+      ...(opts.ca === undefined ? {} : { httpClient: pinnedHttpClient(opts.ca) }),
     }),
     engine: new DockerEngine(opts.dockerHost),
     host: opts.host,

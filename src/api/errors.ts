@@ -100,6 +100,33 @@ export class PayloadTooLargeError extends LauncherError {
   }
 }
 
+/** A request whose body did not arrive in time (a `Content-Length` announced and never sent). */
+export class RequestTimeoutError extends LauncherError {
+  override readonly status = 408;
+
+  constructor(timeoutMs: number) {
+    super("request_timeout", `request body did not arrive within ${timeoutMs} ms`);
+  }
+}
+
+/** A request whose query string is longer than the server accepts. */
+export class UriTooLongError extends LauncherError {
+  override readonly status = 414;
+
+  constructor(length: number, maxBytes: number) {
+    super("uri_too_long", `query string is ${length} bytes, longer than ${maxBytes} bytes`);
+  }
+}
+
+/** A request whose headers together are larger than the server accepts. */
+export class HeadersTooLargeError extends LauncherError {
+  override readonly status = 431;
+
+  constructor(size: number, maxBytes: number) {
+    super("headers_too_large", `request headers are ${size} bytes, larger than ${maxBytes} bytes`);
+  }
+}
+
 /** Too many long-poll requests are held at once; the client should retry later. */
 export class OverloadedError extends LauncherError {
   override readonly status = 503;
@@ -189,5 +216,14 @@ export class StoreUnavailableError extends LauncherError {
 
   constructor(reason: string) {
     super("store_unavailable", `the store is unreachable: ${reason}; try again`);
+  }
+}
+
+/** `GET /tls/ca` on a server that runs without TLS or without `--tls-ca`: it has no CA to give. */
+export class NoTlsCaError extends LauncherError {
+  override readonly status = 404;
+
+  constructor() {
+    super("no_tls_ca", "this server hands out no CA: it runs without --tls-cert and --tls-ca");
   }
 }

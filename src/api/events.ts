@@ -1,6 +1,11 @@
 /** The contract of the event history (`GET /events`). */
 import * as v from "valibot";
-import { HostSchema, InstanceNameSchema, NameSchema } from "../manifest/schema.ts";
+import {
+  HostSchema,
+  InstanceNameSchema,
+  NameSchema,
+  SecretNameSchema,
+} from "../manifest/schema.ts";
 import { FieldChangeSchema } from "./containers.ts";
 import { apiObject } from "./validation.ts";
 
@@ -9,9 +14,10 @@ export const MAX_EVENTS_LIMIT = 10_000;
 
 /**
  * What an event records: an applied manifest, a removal, a container action (the scheduler's
- * `place`, `reschedule` and `drain` too), a new state, a rollout's start, batch and end.
+ * `place`, `reschedule` and `drain` too), a new state, a rollout's start, batch and end, a secret
+ * set or removed.
  */
-export const EVENT_KINDS = ["up", "down", "action", "state", "rollout"] as const;
+export const EVENT_KINDS = ["up", "down", "action", "state", "rollout", "secret"] as const;
 export const EventKindSchema = v.picklist(EVENT_KINDS);
 export type EventKind = v.InferOutput<typeof EventKindSchema>;
 
@@ -40,6 +46,8 @@ export const EventSchema = apiObject({
    */
   changes: v.optional(v.array(FieldChangeSchema)),
   error: v.optional(v.string()),
+  /** The secret a `secret` event (action `set` or `remove`) names: never its value. */
+  secret: v.optional(SecretNameSchema),
 });
 export type EventRecord = v.InferOutput<typeof EventSchema>;
 

@@ -65,7 +65,8 @@ export const NormalizedSpecSchema = v.object({
     containerPort: v.number(),
     protocol: v.picklist(PROTOCOLS),
   })),
-  environment: StringMapSchema,
+  /** A secret is `{secret: NAME}` except in the desired list of its host, which has its value. */
+  environment: v.record(v.string(), v.union([v.string(), v.object({ secret: v.string() })])),
   options: v.array(v.string()),
   runOptions: RunOptionsSchema,
   healthcheck: v.optional(v.object({

@@ -21,6 +21,7 @@ export * from "./logs.ts";
 export * from "./normalized.ts";
 export * from "./queries.ts";
 export * from "./rollouts.ts";
+export * from "./secrets.ts";
 export * from "./revisions.ts";
 export * from "./status.ts";
 export * from "./tokens.ts";

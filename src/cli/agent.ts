@@ -1,9 +1,13 @@
 /** `launcher agent`: make this host's engine match what the server wants. */
 import { Command, Option } from "@commander-js/extra-typings";
 import * as v from "valibot";
+import { joinCa } from "../agent/join_ca.ts";
 import { startAgent } from "../agent/start.ts";
 import { HostLabelKeySchema, HostLabelValueSchema } from "../api/schemas.ts";
+import { type JoinString, JoinStringError, parseJoinString } from "../client/join.ts";
 import { parseServerUrls } from "../client/servers.ts";
+import { readCaFile } from "../client/trust.ts";
+import { plainHttpWarning } from "./plain_http.ts";
 import { parseDuration } from "../duration.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
@@ -40,6 +44,16 @@ export function collectLabel(
   return { ...labels, [key]: value };
 }
 
+/** Parses `--join`; a malformed string is a usage error naming the flag. */
+function joinFlag(text: string): JoinString {
+  try {
+    return parseJoinString(text);
+  } catch (error) {
+    if (error instanceof JoinStringError) throw new UsageError(`--join: ${error.message}`);
+    throw error;
+  }
+}
+
 /** The `agent` command. */
 export function agentCommand(log: (line: string) => void): Command {
   return new Command("agent")
@@ -51,6 +65,17 @@ export function agentCommand(log: (line: string) => void): Command {
     )
     .option("--host <name>", "this host's name", Deno.hostname())
     .addOption(new Option("--token <token>", "API token").env("LAUNCHER_TOKEN"))
+    .addOption(
+      new Option("--ca <file>", "trust the server's certificate if this CA (PEM) signed it").env(
+        "LAUNCHER_CA",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--join <string>",
+        "a join string from `token generate --join`: the token, and the CA to fetch and pin",
+      ).env("LAUNCHER_JOIN"),
+    )
     .option("--interval <duration>", "full re-check period and fallback poll", "5s")
     .option("--docker-host <url>", "Docker engine address", defaultDockerHost())
     .option(
@@ -70,12 +95,35 @@ export function agentCommand(log: (line: string) => void): Command {
       const intervalMs = parseDuration(opts.interval);
       const parallel = positiveInt("--parallel", opts.parallel);
       const engineTimeoutMs = parseDuration(opts.engineTimeout);
+      const join = opts.join ? joinFlag(opts.join) : undefined;
+      if (join && opts.token) throw new UsageError("give --join or --token, not both");
+      if (join && opts.ca) throw new UsageError("give --join or --ca, not both");
+      // An empty LAUNCHER_CA or LAUNCHER_JOIN counts as unset.
+      let ca = opts.ca ? readCaFile("--ca", opts.ca) : undefined;
+      const token = join?.token ?? opts.token;
+      // A join string refuses plain HTTP outright (nothing is sent), so it needs no warning.
+      const warning = token && !join ? plainHttpWarning(opts.master, "the token") : undefined;
+      if (warning) log(warning);
       const { signal, dispose } = shutdownSignal();
       const servers = opts.master.join(", ");
       log(`launcher agent for host ${opts.host}: server ${servers}, engine ${opts.dockerHost}`);
+      if (join) {
+        try {
+          ca = await joinCa(opts.master, join.caSha256, signal, log);
+        } catch (error) {
+          dispose();
+          throw error;
+        }
+        if (ca === undefined) {
+          dispose();
+          return;
+        }
+        log(`trusting the CA with SHA-256 ${join.caSha256}`);
+      }
       const running = startAgent({
         urls: opts.master,
-        token: opts.token,
+        token,
+        ...(ca === undefined ? {} : { ca }),
         host: opts.host,
         dockerHost: opts.dockerHost,
         intervalMs,

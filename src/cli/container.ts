@@ -1,7 +1,7 @@
 /** `launcher container stop|kill|restart|rm -h HOST -c NAME`: act on one container. */
 import { Command } from "@commander-js/extra-typings";
 import { ACTIONS } from "../api/schemas.ts";
-import { clientFor, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, tokenOption, urlOption } from "./context.ts";
 
 const DESCRIPTIONS = {
   stop: "stop a container (it stays, stopped)",
@@ -20,7 +20,7 @@ export function containerCommand(print: (text: string) => void): Command {
       .requiredOption("-h, --host <host>", "host the container runs on")
       .requiredOption("-c, --container <name>", "container name")
       .option("-m, --manifest <name>", "manifest, when the name is in several on the host")
-      .addOption(urlOption()).addOption(tokenOption())
+      .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
       .action(async (opts) => {
         await clientFor(opts).action({
           action,

@@ -3,7 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import type { EventRecord } from "../api/schemas.ts";
 import type { EventsQuery } from "../client/client.ts";
 import { parseDuration } from "../duration.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { valueText } from "./manifest_output.ts";
 
@@ -45,6 +45,7 @@ export function eventLine(e: EventRecord): string {
       ? e.manifest
       : `${e.manifest}/${e.container}`,
     e.host === undefined ? "" : `on ${e.host}`,
+    e.secret === undefined ? "" : `secret ${e.secret}`,
   ].filter(Boolean).join(" ");
   const by = e.kind === "state" ? "" : `  by ${e.actor}`;
   return `${e.time}  ${e.kind.padEnd(6)}  ${target}  ${whatText(e)}${by}`;
@@ -76,7 +77,7 @@ export function eventsCommand(print: (text: string) => void): Command {
     .option("--since <duration>", "only events this recent (10m, 2h) or since an ISO time")
     .option("--limit <count>", "at most this many of the newest events (default 1000)")
     .option("-f, --follow", "keep printing new events until interrupted")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const query: EventsQuery = {};
       if (opts.manifest !== undefined) query.manifest = opts.manifest;

@@ -1,7 +1,7 @@
 /** `launcher hosts [ls|drain|rm]`: the hosts agents registered; draining and forgetting them. */
 import { Command } from "@commander-js/extra-typings";
 import type { HostStatus } from "../api/schemas.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { age, table } from "./output.ts";
 
 /** When a host was last seen: `now` while its agent is polling, `12s ago`, or `never`. */
@@ -33,7 +33,7 @@ export function hostsCommand(print: (text: string) => void): Command {
 
   hosts.command("ls", { isDefault: true })
     .description("list hosts: status, last seen, containers, engine, labels (the default)")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const list = await clientFor(opts).hosts();
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : hostsTable(list));
@@ -42,7 +42,7 @@ export function hostsCommand(print: (text: string) => void): Command {
   hosts.command("drain")
     .description("take no new containers on a host, move its placed ones and remove the rest")
     .argument("<name>", "host name")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, opts) => {
       const result = await clientFor(opts).drainHost(name);
       const moved = result.moved ?? [];
@@ -61,7 +61,7 @@ export function hostsCommand(print: (text: string) => void): Command {
     .description("forget a host that has no containers left (stop its agent first)")
     .argument("<name>", "host name")
     .option("--force", "also forget the containers left on a drained host that is offline")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, opts) => {
       await clientFor(opts).removeHost(name, opts.force === true);
       print(`${name}: removed`);

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { NameSchema } from "../api/schemas.ts";
 import type { LogsQuery } from "../client/client.ts";
 import { parseDuration } from "../duration.ts";
-import { clientFor, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, tokenOption, urlOption } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { shutdownSignal } from "./signals.ts";
 
@@ -56,7 +56,7 @@ export function logsCommand(writers: LogWriters = STANDARD_WRITERS) {
     .option("-f, --follow", "keep printing new output, across restarts, until interrupted")
     .option("--since <when>", "only output this recent (10m, 2h) or since an ISO time")
     .option("-t, --timestamps", "start each line with the engine's time")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (target, opts) => {
       const query: LogsQuery = { ...parseTarget(target) };
       const tail = parseTail(opts.tail);

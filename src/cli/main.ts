@@ -12,10 +12,12 @@ import { hostsCommand } from "./hosts.ts";
 import { logsCommand } from "./logs.ts";
 import { manifestCommand } from "./manifest.ts";
 import { runCommand } from "./run.ts";
+import { secretCommand } from "./secret.ts";
 import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { tokenCommand } from "./token.ts";
+import { tlsCommand } from "./tls.ts";
 import { VERSION } from "../version.ts";
 
 /**
@@ -51,6 +53,8 @@ export function program(): Command {
   root.addCommand(logsCommand());
   root.addCommand(runCommand(print, log));
   root.addCommand(storeCommand(print, log));
+  root.addCommand(secretCommand(print));
+  root.addCommand(tlsCommand(print));
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();
@@ -85,6 +89,11 @@ function report(error: unknown): number {
   }
   if (error instanceof LauncherError) {
     const lines = [`error: ${error.message}`];
+    if (/invalid peer certificate: UnknownIssuer/.test(error.message)) {
+      lines.push(
+        "  the server's certificate is not signed by a CA this client trusts: give --ca FILE",
+      );
+    }
     for (const d of error.details ?? []) {
       const where = [d.line && `line ${d.line}`, d.column && `column ${d.column}`].filter(Boolean);
       lines.push(`  ${d.path ?? ""}${where.length ? ` (${where.join(", ")})` : ""}: ${d.message}`);

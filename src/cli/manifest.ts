@@ -6,7 +6,7 @@ import { Command } from "@commander-js/extra-typings";
 import type { ErrorDetail } from "../api/schemas.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { parseDuration } from "../duration.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { ExitStatus, UsageError } from "./errors.ts";
 import {
   historyTable,
@@ -83,7 +83,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     .addOption(envFileOption())
     .option("--wait", "wait until every container has reached what is desired")
     .option("--timeout <duration>", "how long --wait waits", "2m")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (opts) => {
       const { text, manifest } = await readManifest(opts.file, opts.envFile);
       const timeout = parseDuration(opts.timeout);
@@ -102,7 +102,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     .option("--name <name>", "manifest name")
     .option("--wait", "wait until every container is removed")
     .option("--timeout <duration>", "how long --wait waits", "2m")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (opts) => {
       const name = await manifestName(opts);
       const timeout = parseDuration(opts.timeout);
@@ -117,7 +117,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     .option("-f, --file <file>", "manifest file (YAML)")
     .addOption(envFileOption())
     .option("--name <name>", "manifest name")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const name = opts.file || opts.name ? await manifestName(opts) : undefined;
       const client = clientFor(opts);
@@ -140,7 +140,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     )
     .requiredOption("-f, --file <file>", "manifest file (YAML)")
     .addOption(envFileOption())
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const { text } = await readManifest(opts.file, opts.envFile);
       const plan = await clientFor(opts).diff(text);
@@ -150,7 +150,7 @@ export function manifestCommand(print: (text: string) => void): Command {
 
   manifest.command("ls")
     .description("list every manifest with its container counts by state")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const list = await clientFor(opts).manifests();
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : manifestsTable(list));
@@ -163,7 +163,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     )
     .argument("<name>", "manifest name")
     .option("--show <revision>", "print the manifest text that this revision holds")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (name, opts) => {
       const client = clientFor(opts);
       if (opts.show !== undefined) {
@@ -186,7 +186,7 @@ export function manifestCommand(print: (text: string) => void): Command {
     .option("--to <revision>", "the revision to roll back to")
     .option("--wait", "wait until every container has reached what is desired")
     .option("--timeout <duration>", "how long --wait waits", "2m")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, opts) => {
       const to = opts.to === undefined ? undefined : revisionNumber(opts.to, "--to");
       const timeout = parseDuration(opts.timeout);

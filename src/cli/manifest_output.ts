@@ -19,6 +19,12 @@ const MARKS: Record<PlanAction, string> = {
   remove: "- remove",
 };
 
+/** Whether a value is a variable's reference to a secret, `{ secret: NAME }`. */
+function isSecretReference(value: unknown): value is { secret: string } {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    Object.keys(value).length === 1 && typeof (value as { secret?: unknown }).secret === "string";
+}
+
 /** How the summary line counts each action. */
 const COUNTED: [PlanAction, string][] = [
   ["create", "to create"],
@@ -28,9 +34,13 @@ const COUNTED: [PlanAction, string][] = [
   ["unchanged", "unchanged"],
 ];
 
-/** A field's value in a plan line: plain words bare, anything else as JSON, absent as (none). */
+/**
+ * A field's value in a plan line: plain words bare, anything else as JSON, absent as (none), a
+ * variable's secret as `(secret NAME)`.
+ */
 export function valueText(value: unknown): string {
   if (value === undefined) return "(none)";
+  if (isSecretReference(value)) return `(secret ${value.secret})`;
   if (typeof value === "string" && /^[^\s"'\\]+$/.test(value)) return value;
   return JSON.stringify(value);
 }

@@ -9,7 +9,7 @@ import type { LauncherClient, LogsQuery } from "../client/client.ts";
 import { ApiError } from "../client/errors.ts";
 import { systemClock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
-import { clientFor, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, tokenOption, urlOption } from "./context.ts";
 import { ExitStatus, FailedError, UsageError } from "./errors.ts";
 import { type LogWriters, STANDARD_WRITERS } from "./logs.ts";
 import { upText } from "./manifest_output.ts";
@@ -44,7 +44,7 @@ export function runCommand(
     .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect)
     .option("-p, --publish <port>", "published port, such as 8080:80 (repeatable)", collect)
     .option("--wait", "print its output until it exits, then exit with its exit code")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (name, command, opts) => {
       const manifest = runManifest({
         name,

@@ -5,6 +5,7 @@ import type { RunningServer, ServeOptions } from "../server/http/serve.ts";
 import { UsageError } from "./errors.ts";
 import { aborted, shutdownSignal } from "./signals.ts";
 import { errorMessage } from "../errors.ts";
+import { serverTls } from "./tls.ts";
 
 /** Starts the server; it (store, router, YAML parser) loads only for the roles that run it. */
 export async function launchServer(options: ServeOptions): Promise<RunningServer> {
@@ -125,12 +126,25 @@ export function serveCommand(log: (line: string) => void): Command {
         "(default http://<ip or hostname>:<port>)",
     )
     .option("--metrics-public", "serve GET /metrics without a token (for a Prometheus without one)")
+    .option(
+      "--secret-key-file <file>",
+      "the key secrets are encrypted with: 32 random bytes, base64 (default <data-dir>/secret.key, " +
+        "made on first start; needed on PostgreSQL to keep secrets)",
+    )
+    .option("--body-timeout <duration>", "how long a request body may take to arrive", "30s")
+    .option("--idle-timeout <duration>", "how long a connection may stay open unused", "60s")
+    .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM, leaf first)")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
+    .option("--tls-ca <file>", "the CA that signed --tls-cert, handed out to joining agents")
     .action(async (opts, command) => {
       const store = storeLocation(opts, (option) => command.getOptionValueSource(option));
       const password = await tokenPassword(opts);
+      const tls = await serverTls(opts);
       const retentionMs = positiveDuration("--events-retention", opts.eventsRetention);
       const rescheduleAfterMs = positiveDuration("--reschedule-after", opts.rescheduleAfter);
       const maxRows = eventsMaxRows(opts.eventsMaxRows);
+      const bodyTimeoutMs = positiveDuration("--body-timeout", opts.bodyTimeout);
+      const idleTimeoutMs = positiveDuration("--idle-timeout", opts.idleTimeout);
       const { signal, dispose } = shutdownSignal();
       let server: RunningServer;
       try {
@@ -144,6 +158,10 @@ export function serveCommand(log: (line: string) => void): Command {
           eventsMaxRows: maxRows,
           rescheduleAfterMs,
           metricsPublic: opts.metricsPublic ?? false,
+          ...(opts.secretKeyFile === undefined ? {} : { secretKeyFile: opts.secretKeyFile }),
+          bodyTimeoutMs,
+          idleTimeoutMs,
+          ...(tls === undefined ? {} : { tls }),
           ...(opts.advertiseUrl === undefined
             ? {}
             : { advertiseUrl: advertiseUrl(opts.advertiseUrl) }),

@@ -1,7 +1,7 @@
 /** `launcher status`: the server that answers, its store, and who runs the cluster duties. */
 import { Command } from "@commander-js/extra-typings";
 import type { ServerStatus } from "../api/schemas.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { age } from "./output.ts";
 
 /** Who runs the cluster duties, in words. */
@@ -39,7 +39,7 @@ export function statusText(s: ServerStatus, now = Date.now()): string {
 export function statusCommand(print: (text: string) => void): Command {
   return new Command("status")
     .description("the server that answers: its store, who runs the cluster duties, held polls")
-    .addOption(urlOption()).addOption(tokenOption()).addOption(outputOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption()).addOption(outputOption())
     .action(async (opts) => {
       const status = await clientFor(opts).status();
       print(opts.output === "json" ? JSON.stringify(status, null, 2) : statusText(status));

@@ -2,10 +2,13 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { type Role, ROLES, type TokenInfo, type TokenScope } from "../api/schemas.ts";
 import { parseDuration } from "../duration.ts";
-import { clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
+import { caOption, clientFor, outputOption, tokenOption, urlOption } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { age, table } from "./output.ts";
 import { passwordFromStdin, promptPassword } from "./password.ts";
+import { plainHttpWarning } from "./plain_http.ts";
+import { certificateSha256 } from "../cert_hash.ts";
+import { formatJoinString } from "../client/join.ts";
 
 /** The scope `generate` asks for, checked before anything is sent. */
 function scopeOf(opts: { role: Role; host?: string; ttl?: string }): TokenScope {
@@ -73,23 +76,39 @@ export function tokenCommand(print: (text: string) => void): Command {
     .option("--host <host>", "the one host an agent token acts for (with --role agent)")
     .option("--ttl <duration>", "lifetime, such as 30d or 12h (default: no expiry)")
     .option("--password-stdin", "read the token password from standard input")
-    .addOption(urlOption()).addOption(tokenOption())
+    .option(
+      "--join",
+      "print a join string (launcher1:<CA SHA-256>:<token>) for `agent --join`: the token with " +
+        "the hash of the CA the server hands out (needs --role agent and a server on TLS)",
+    )
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (opts) => {
       const scope = scopeOf(opts);
-      if (opts.passwordStdin || !opts.token) {
+      if (opts.join && scope.role !== "agent") {
+        throw new UsageError("--join makes a join string for an agent: give --role agent --host H");
+      }
+      const byPassword = opts.passwordStdin || !opts.token;
+      const client = clientFor(byPassword ? { url: opts.url, ca: opts.ca } : opts);
+      // The CA comes over the connection the CLI already trusts, before any token is made.
+      const caSha256 = opts.join ? await certificateSha256(await client.tlsCa()) : undefined;
+      let token: string;
+      if (byPassword) {
         const password = opts.passwordStdin
           ? await passwordFromStdin()
           : await promptPassword("Token password: ");
-        print(await clientFor({ url: opts.url }).createToken(password, scope));
+        const warning = plainHttpWarning(opts.url, "the token password");
+        if (warning) console.error(warning);
+        token = await client.createToken(password, scope);
       } else {
-        print((await clientFor(opts).issueToken(scope)).token);
+        token = (await client.issueToken(scope)).token;
       }
+      print(caSha256 === undefined ? token : formatJoinString({ caSha256, token }));
     });
 
   token.command("ls")
     .description("list tokens: id, role, host, status and times (never their secrets)")
     .addOption(outputOption())
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (opts) => {
       const list = await clientFor(opts).listTokens();
       print(opts.output === "json" ? JSON.stringify(list, null, 2) : tokenTable(list));
@@ -98,7 +117,7 @@ export function tokenCommand(print: (text: string) => void): Command {
   token.command("revoke")
     .description("revoke a token at once, by its id (see token ls)")
     .argument("<id>", "token id")
-    .addOption(urlOption()).addOption(tokenOption())
+    .addOption(urlOption()).addOption(tokenOption()).addOption(caOption())
     .action(async (id, opts) => {
       await clientFor(opts).revokeToken(id);
       print(`token ${id} revoked`);

@@ -28,6 +28,10 @@ import {
   RevisionSchema,
   type RollbackResult,
   RollbackResultSchema,
+  type SecretInfo,
+  SecretInfoSchema,
+  type SecretSetResult,
+  SecretSetResultSchema,
   type ServerStatus,
   ServerStatusSchema,
   type StateBatch,
@@ -50,6 +54,7 @@ import { errorMessage } from "../errors.ts";
 const ContainerListSchema = v.array(ContainerStatusSchema);
 const ManifestListSchema = v.array(ManifestSummarySchema);
 const TokenListSchema = v.array(TokenInfoSchema);
+const SecretListSchema = v.array(SecretInfoSchema);
 const ReportManyResultSchema = v.object({
   applied: v.number(),
   unknown: v.array(v.unknown()),
@@ -113,6 +118,8 @@ interface Send {
 export interface ClientOptions {
   /** The current server could not be reached and `to` took over. */
   onFailover?: (from: string, to: string, reason: string) => void;
+  /** Sends every request through this client: one that trusts a pinned CA (see trust.ts). */
+  httpClient?: Deno.HttpClient;
 }
 
 /**
@@ -136,6 +143,11 @@ export class LauncherClient {
   /** The server requests go to first: the one that answered last. */
   get url(): string {
     return this.#servers.current;
+  }
+
+  /** The CA certificate (PEM) the server hands out to joining agents (`GET /tls/ca`). */
+  async tlsCa(): Promise<string> {
+    return await (await this.request("GET", "/tls/ca")).text();
   }
 
   /** Checks that the server answers. */
@@ -166,6 +178,23 @@ export class LauncherClient {
   /** Revokes a token by its id. */
   async revokeToken(id: string): Promise<void> {
     await drain(await this.request("POST", "/tokens/revoke", { json: { id } }));
+  }
+
+  /** Sets a secret's value (admin); the value travels in this request's body only. */
+  async setSecret(name: string, value: string): Promise<SecretSetResult> {
+    const res = await this.request("POST", "/secrets", { json: { name, value } });
+    return v.parse(SecretSetResultSchema, await res.json());
+  }
+
+  /** Lists secrets (admin): names, times and what refers to each, never a value. */
+  async listSecrets(): Promise<SecretInfo[]> {
+    const res = await this.request("GET", "/secrets");
+    return v.parse(SecretListSchema, await res.json());
+  }
+
+  /** Removes a secret (admin); refused while a stored container refers to it. */
+  async removeSecret(name: string): Promise<void> {
+    await drain(await this.request("POST", "/secrets/remove", { json: { name } }));
   }
 
   /** Sends a manifest, as YAML text or as an object sent as JSON; the server validates it. */
@@ -403,7 +432,13 @@ export class LauncherClient {
       payload = body.yaml;
     }
     // A streamed body is sent while the answer is awaited ("half" duplex, as fetch requires).
-    const init: RequestInit & { duplex?: "half" } = { method, headers, body: payload, signal };
+    const init: RequestInit & { duplex?: "half"; client?: Deno.HttpClient } = {
+      method,
+      headers,
+      body: payload,
+      signal,
+    };
+    if (this.opts.httpClient) init.client = this.opts.httpClient;
     if (payload instanceof ReadableStream) init.duplex = "half";
     const servers = this.#servers;
     const tried: FailedAttempt[] = [];

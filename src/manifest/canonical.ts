@@ -28,7 +28,14 @@ export function canonicalForm(spec: NormalizedSpec): { [key: string]: Json } {
   if (spec.cmd !== undefined) form.cmd = spec.cmd;
   // Published ports form a set for the engine; duplicates still publish twice, so keep them.
   if (spec.ports.length) form.ports = spec.ports.map(formatPort).sort();
-  if (Object.keys(spec.environment).length) form.environment = spec.environment;
+  // A secret is hashed by its name: the server mixes in its value's digest for agents.
+  if (Object.keys(spec.environment).length) {
+    form.environment = Object.fromEntries(
+      Object.entries(spec.environment).map((
+        [key, value],
+      ) => [key, typeof value === "string" ? value : { secret: value.secret }]),
+    );
+  }
   // Option order is kept: repeated flags such as volumes are applied in the order written.
   if (spec.options.length) form.options = spec.options;
   // The fields below are absent from older specs: leaving them out when unset keeps those

@@ -82,6 +82,14 @@ export interface Resources {
 /** A pull policy other than the default (`missing`, which is the same as none). */
 export type NonDefaultPull = "always" | "never";
 
+/** A variable whose value is a secret the server keeps: only its name is in the spec. */
+export interface SecretRef {
+  secret: string;
+}
+
+/** A variable's value: a string, or a reference to a secret. */
+export type EnvValue = string | SecretRef;
+
 /** One container spec, parsed and normalized; empty lists and maps mean "not set". */
 export interface NormalizedSpec {
   name: string;
@@ -93,7 +101,11 @@ export interface NormalizedSpec {
   cmd?: string[];
   /** Published ports, in the order of their canonical spelling. */
   ports: PortBinding[];
-  environment: Record<string, string>;
+  /**
+   * Variables. A secret stays a reference everywhere but in the desired list handed to the
+   * agent of the container's host, where the server puts its value in.
+   */
+  environment: Record<string, EnvValue>;
   /** Options in one canonical spelling each (`--memory=1g`), in the order written. */
   options: string[];
   /** What the options ask for. */

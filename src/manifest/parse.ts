@@ -10,6 +10,7 @@ import { formatPath, issueDetails, issueMessage, type Key } from "./issues.ts";
 import { ManifestError } from "./manifest_error.ts";
 import { readJson, readYaml, type Source } from "./read.ts";
 import { type Manifest, ManifestSchema } from "./schema.ts";
+import { secretUses } from "./secret_refs.ts";
 
 export { ManifestError } from "./manifest_error.ts";
 
@@ -18,7 +19,11 @@ export { ManifestError } from "./manifest_error.ts";
  * its hash. `format` is how the body was sent: a JSON body sent as YAML, or YAML sent as JSON,
  * is rejected with a message saying how to send it instead.
  */
-export function parseManifest(text: string, format: "yaml" | "json"): Manifest {
+export function parseManifest(
+  text: string,
+  format: "yaml" | "json",
+  options: ParseOptions = {},
+): Manifest {
   const body = text.replace(/^\uFEFF/, "");
   if (body.trim() === "") throw new ManifestError([{ message: "manifest is empty" }]);
   const source = format === "json" ? readJson(body) : readYaml(body);
@@ -26,9 +31,35 @@ export function parseManifest(text: string, format: "yaml" | "json"): Manifest {
   const details = [
     ...(result.success ? [] : issueDetails(result.issues, source.locate, ManifestSchema)),
     ...crossSpecDetails(source),
+    ...(result.success && options.secretMissing
+      ? missingSecretDetails(result.output, source, options.secretMissing)
+      : []),
   ];
   if (!result.success || details.length > 0) throw new ManifestError(details);
   return result.output;
+}
+
+/** What a manifest is checked against beside its schema. */
+export interface ParseOptions {
+  /**
+   * Why a secret a variable refers to cannot be used (it does not exist), or undefined when it
+   * can: the server's secrets, which a manifest alone cannot know.
+   */
+  secretMissing?: (name: string) => string | undefined;
+}
+
+/** A detail, with its line and column, per variable whose secret cannot be used. */
+function missingSecretDetails(
+  manifest: Manifest,
+  source: Source,
+  missing: (name: string) => string | undefined,
+): ErrorDetail[] {
+  return secretUses(manifest).flatMap((use) => {
+    const message = missing(use.secret);
+    if (message === undefined) return [];
+    const path = ["containers", use.index, "environment", use.variable, "secret"];
+    return [{ path: formatPath(path), message, ...source.locate(path, false) }];
+  });
 }
 
 /** The mappings of a spec whose keys are names, where each is, and what its keys name. */

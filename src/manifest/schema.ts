@@ -18,7 +18,7 @@ import {
 } from "./durations.ts";
 import { healthTest } from "./healthcheck.ts";
 import { checkImageReference } from "./image.ts";
-import type { NormalizedHealthcheck, NormalizedSpec } from "./normalized.ts";
+import type { EnvValue, NormalizedHealthcheck, NormalizedSpec, SecretRef } from "./normalized.ts";
 import { OptionError, readOptions } from "./options.ts";
 import { parseCpus, parseRestartPolicy, parseSize, parseVolume } from "./option_values.ts";
 import { Parsed, writtenForm } from "./parsed.ts";
@@ -116,9 +116,41 @@ const CommandSchema = v.pipe(
 
 const PortSchema = v.pipe(v.string('must be a string such as "8080:80"'), parsed(parsePort));
 
+/** A secret's name: the charset of other names. */
+export const SecretNameSchema = v.pipe(
+  v.string(mustBe("a secret name such as db-password")),
+  v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a secret name: [a-z0-9][a-z0-9-]{0,62}"),
+);
+
+/** A reference to a secret kept by the server: `{ secret: db-password }`, and no other key. */
+const SecretRefSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isMap),
+  v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const key of Object.keys(dataset.value)) {
+      if (key === "secret") continue;
+      addIssue({
+        message: `unknown key ${quote(key)} (a secret reference has only the key "secret")`,
+        path: [keyOf(dataset.value, key)],
+      });
+    }
+  }),
+  v.object({ secret: SecretNameSchema }, "is required: write { secret: NAME }"),
+);
+
+const ENV_VALUE_MESSAGE = "must be a string, number, boolean or { secret: NAME }";
+
+/**
+ * A variable's value: a plain value, or a mapping naming a secret. A mapping is judged as a
+ * secret reference alone, so that its messages say what is wrong inside it.
+ */
+const EnvValueSchema = v.lazy((input) =>
+  isMap(input) ? SecretRefSchema : v.union([v.string(), v.number(), v.boolean()], ENV_VALUE_MESSAGE)
+);
+
 const EnvironmentSchema = mapping(v.record(
   v.pipe(v.string(), v.regex(/^[^=\s]+$/, "must be a variable name without '=' or spaces")),
-  v.union([v.string(), v.number(), v.boolean()], "must be a string, number or boolean"),
+  EnvValueSchema,
 ));
 
 /** Options, read once; an error points at the list element at fault. */
@@ -300,6 +332,17 @@ export type Manifest = {
   rescheduleAfterMs?: number;
 };
 
+/** Variables' values as strings, as the engine takes them; a secret stays a reference. */
+function environmentMap(
+  map: Record<string, string | number | boolean | SecretRef> | undefined,
+): Record<string, EnvValue> {
+  return Object.fromEntries(
+    Object.entries(map ?? {}).map((
+      [key, value],
+    ) => [key, typeof value === "object" ? { secret: value.secret } : String(value)]),
+  );
+}
+
 /** Values as strings, as the engine takes variables and labels. */
 function stringMap(map: Record<string, string | number | boolean> | undefined) {
   return Object.fromEntries(Object.entries(map ?? {}).map(([key, value]) => [key, String(value)]));
@@ -319,7 +362,7 @@ function assemble(fields: SpecFields): ParsedSpec {
     host: fields.host ?? "",
     image: fields.image,
     ports: canonicalOrder((fields.ports ?? []).map((port) => port.value)),
-    environment: stringMap(fields.environment),
+    environment: environmentMap(fields.environment),
     options: fields.options?.value.options ?? [],
     runOptions: fields.options?.value.run ?? {},
     volumes: fields.volumes ?? [],

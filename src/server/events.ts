@@ -31,6 +31,8 @@ export interface NewEvent {
   to?: string;
   changes?: FieldChange[];
   error?: string;
+  /** The secret a `secret` event names: its name, never its value. */
+  secret?: string;
 }
 
 /** Options of an event log. */
@@ -161,6 +163,7 @@ function toRecord(row: EventRow): EventRecord {
   if (row.new_state !== null) record.to = row.new_state;
   if (row.changes !== null) record.changes = JSON.parse(row.changes) as FieldChange[];
   if (row.error !== null) record.error = row.error;
+  if (row.secret !== null) record.secret = row.secret;
   return record;
 }
 
@@ -234,6 +237,7 @@ export class EventLog {
         new_state: e.to ?? null,
         changes: e.changes === undefined ? null : JSON.stringify(e.changes),
         error: e.error ?? null,
+        secret: e.secret ?? null,
       })));
       if (this.pruneOnRecord) {
         this.#rows += events.length;

@@ -23,6 +23,8 @@ import { applyReport, findContainer } from "./reports.ts";
 import { DEFAULT_ACTOR, downEvents, EventLog, type EventLogOptions, upEvents } from "./events.ts";
 import { HostRegistry } from "./hosts.ts";
 import { Rollouts } from "./rollouts.ts";
+import type { SecretBox } from "./secret_box.ts";
+import { Secrets } from "./secrets.ts";
 import { type ManifestPolicy, Scheduler } from "./scheduler.ts";
 import { LogRelay, type LogRelayOptions } from "./logs.ts";
 import { recordRevision } from "./revisions.ts";
@@ -67,6 +69,8 @@ export interface PlannerOptions {
   lease?: DutyLease;
   /** Where failures in the background (re-reads after wake-ups) are said. */
   log?: (line: string) => void;
+  /** Encrypts and decrypts secrets; without it the planner keeps none (`SecretsDisabledError`). */
+  secretBox?: SecretBox;
 }
 
 /** How often the scheduler's duties run: placement waits at most this long for room. */
@@ -88,6 +92,8 @@ export class Planner {
   readonly scheduler: Scheduler;
   /** Rolling updates of manifests with `update:`. */
   readonly rollouts: Rollouts;
+  /** Secrets: kept encrypted, checked at the door, resolved for the agents that need them. */
+  readonly secrets: Secrets;
   readonly #cluster: string;
   /** The time and timers of the planner and everything it owns. */
   readonly clock: Clock;
@@ -150,6 +156,13 @@ export class Planner {
       rescheduleAfterMs: options.rescheduleAfterMs,
     });
     this.rollouts = new Rollouts({ hosts: this.hosts, events: this.events });
+    this.secrets = new Secrets({
+      store,
+      box: options.secretBox,
+      events: this.events,
+      bump: (tx, hosts) => this.#bump(tx, hosts),
+      now: () => clock.now(),
+    });
     this.#unsubscribe = wakeups.subscribe((wakeup) => this.#heard(wakeup));
     this.#unsubscribeLogs = wakeups.subscribeLogs(({ host, request }) =>
       this.logs.offer(host, request)
@@ -214,6 +227,7 @@ export class Planner {
         removed: [],
       };
       const touched = new Set<string>();
+      await this.secrets.check(tx, manifest);
       await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
       const now = new Date().toISOString();
       // New rows are inserted together, after the loop: one statement, not one each.
@@ -307,6 +321,7 @@ export class Planner {
   diff(manifest: Manifest): Promise<ManifestPlan> {
     // One transaction: the hosts and the containers it reads agree, as `up`'s would.
     return this.store.transaction(async (tx) => {
+      await this.secrets.check(tx, manifest);
       await this.hosts.refuseDraining(tx, pinnedHosts(manifest));
       return manifestPlan(manifest.name, await this.#steps(tx, manifest));
     });
@@ -393,9 +408,17 @@ export class Planner {
    * dropped.
    */
   report(r: StateReport, actor = DEFAULT_ACTOR): Promise<boolean> {
-    return this.store.transaction((tx) =>
-      applyReport(tx, this.events, r, new Date().toISOString(), actor)
-    );
+    return this.store.transaction((tx) => {
+      const reads = this.secrets.reads(tx);
+      return applyReport(
+        tx,
+        this.events,
+        r,
+        new Date().toISOString(),
+        actor,
+        (row) => this.secrets.handedOut(reads, row),
+      );
+    });
   }
 
   /** Records many observed states in one transaction; unknown or ambiguous ones are returned. */
@@ -403,9 +426,11 @@ export class Planner {
     return this.store.transaction(async (tx) => {
       const now = new Date().toISOString();
       const result: ReportManyResult = { applied: 0, unknown: [], stale: 0 };
+      const reads = this.secrets.reads(tx);
+      const handedOut = (row: ContainerRow) => this.secrets.handedOut(reads, row);
       for (const r of rs) {
         try {
-          if (await applyReport(tx, this.events, r, now, actor)) result.applied++;
+          if (await applyReport(tx, this.events, r, now, actor, handedOut)) result.applied++;
           else result.stale++;
         } catch (error) {
           if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
@@ -422,7 +447,8 @@ export class Planner {
   }
 
   /**
-   * Everything a host should run (including containers desired removed), with its index. Calls
+   * Everything a host should run (including containers desired removed), with its index, and the
+   * values of the secrets its containers refer to: only its agent (or an admin) may ask. Calls
    * made at about the same time (the long-polls one commit woke) are read together, in one
    * transaction: each gets what a transaction of its own, begun after its call, would read.
    */
@@ -447,6 +473,9 @@ export class Planner {
       );
       for (const { name, idx } of indexes) answers.get(name)!.index = idx;
       for (const row of rows) answers.get(row.host)?.containers.push(toStatus(row));
+      // Only here, for the agents of their hosts, do secrets' values leave the store.
+      const entries = [...answers.values()].flatMap((answer) => answer.containers);
+      await this.secrets.resolve(this.secrets.reads(tx), entries);
       for (const info of infos) {
         if (info.registered_at != null) answers.get(info.name)!.registered = true;
       }

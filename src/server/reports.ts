@@ -33,7 +33,8 @@ export async function findContainer(
  * Applies one agent report inside the caller's transaction (`tx`): records the state change as an event,
  * and forgets a container reported removed once its removal was asked. A report about a spec the
  * container no longer has is stale (it was sent before the agent heard of the new one): it is
- * dropped, so `ps`, `--wait` and the events judge the current spec only. Returns whether it was
+ * dropped, so `ps`, `--wait` and the events judge the current spec only. A report names the hash
+ * its agent was handed (`handedOut`: with secrets, not the stored one). Returns whether it was
  * applied.
  */
 export async function applyReport(
@@ -42,9 +43,10 @@ export async function applyReport(
   r: StateReport,
   now: string,
   actor: string,
+  handedOut: (row: ContainerRow) => Promise<string> = (row) => Promise.resolve(row.spec_hash),
 ): Promise<boolean> {
   const row = await findContainer(tx, r.host, r.name, r.manifest);
-  if (r.specHash !== undefined && r.specHash !== row.spec_hash) return false;
+  if (r.specHash !== undefined && r.specHash !== await handedOut(row)) return false;
   const event = stateEvent(row, r, actor);
   if (event !== undefined) await events.record(tx, [event]);
   if (r.state === "removed" && row.desired === "removed") {

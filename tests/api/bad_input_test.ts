@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { MAX_BODY_BYTES } from "../../src/server/http/app.ts";
+import { SecretBox } from "../../src/server/secret_box.ts";
 import { assertError, BLOG_YAML, type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 
-/** What a bad request must leave untouched: every container and every host's index. */
+/** What a bad request must leave untouched: every container, secret and host's index. */
 async function snapshot(h: Harness) {
   return {
     ps: await h.ps(),
+    secrets: await h.planner.secrets.list(),
     indexes: await Promise.all(
       ["host-a", "host-b", "host-c"].map((host) => h.planner.hostIndex(host)),
     ),
@@ -118,6 +120,41 @@ const MANIFEST_CASES: Case[] = [
     status: 400,
     code: "invalid_body",
     message: /empty/,
+  },
+  {
+    name: "a secret that does not exist",
+    ...yaml(SHOP_YAML.replace("POSTGRES_PASSWORD: x", "POSTGRES_PASSWORD: { secret: nope }")),
+    status: 400,
+    code: "invalid_manifest",
+    message:
+      /^containers\[1\]\.environment\.POSTGRES_PASSWORD\.secret \(line 10, column \d+\): secret nope does not exist/,
+    details: true,
+  },
+  {
+    name: "a secret reference with another key",
+    ...yaml(
+      SHOP_YAML.replace("POSTGRES_PASSWORD: x", "POSTGRES_PASSWORD: { secret: pw, from: x }"),
+    ),
+    status: 400,
+    code: "invalid_manifest",
+    message: /POSTGRES_PASSWORD\.from .*unknown key "from"/,
+    details: true,
+  },
+  {
+    name: "a secret reference with a bad name",
+    ...yaml(SHOP_YAML.replace("POSTGRES_PASSWORD: x", "POSTGRES_PASSWORD: { secret: Not_Ok }")),
+    status: 400,
+    code: "invalid_manifest",
+    message: /POSTGRES_PASSWORD\.secret .*must be a secret name/,
+    details: true,
+  },
+  {
+    name: "a variable given a list",
+    ...yaml(SHOP_YAML.replace("POSTGRES_PASSWORD: x", "POSTGRES_PASSWORD: [pw]")),
+    status: 400,
+    code: "invalid_manifest",
+    message: /must be a string, number, boolean or \{ secret: NAME \}/,
+    details: true,
   },
   {
     name: "a manifest as text/plain",
@@ -335,6 +372,68 @@ const JSON_CASES: Case[] = [
   },
 ];
 
+/** A secret's value as the bad cases send it: no error may carry it back. */
+const SECRET_VALUE = "hunter2-bad-input";
+
+const SECRET_CASES: Case[] = [
+  {
+    name: "a secret without a value",
+    path: "/secrets",
+    body: '{"name": "pw"}',
+    status: 400,
+    code: "invalid_body",
+    message: /missing required field "value"/,
+  },
+  {
+    name: "a secret with an empty value",
+    path: "/secrets",
+    body: '{"name": "pw", "value": ""}',
+    status: 400,
+    code: "invalid_body",
+    message: /value: must not be empty/,
+  },
+  {
+    name: "a secret whose value is not a string",
+    path: "/secrets",
+    body: '{"name": "pw", "value": 31337}',
+    status: 400,
+    code: "invalid_body",
+    message: /value: must be a string$/,
+  },
+  {
+    name: "a secret with a bad name",
+    path: "/secrets",
+    body: JSON.stringify({ name: "Bad_Name", value: SECRET_VALUE }),
+    status: 400,
+    code: "invalid_body",
+    message: /name: must be a secret name/,
+  },
+  {
+    name: "a secret with an unknown field",
+    path: "/secrets",
+    body: JSON.stringify({ name: "pw", value: SECRET_VALUE, ttl: "1d" }),
+    status: 400,
+    code: "invalid_body",
+    message: /unknown field "ttl"/,
+  },
+  {
+    name: "a secret over 64 KiB",
+    path: "/secrets",
+    body: JSON.stringify({ name: "pw", value: SECRET_VALUE.repeat(5000) }),
+    status: 400,
+    code: "invalid_body",
+    message: /value: must be at most 65536 bytes/,
+  },
+  {
+    name: "removing a secret that does not exist",
+    path: "/secrets/remove",
+    body: '{"name": "nope"}',
+    status: 404,
+    code: "not_found",
+    message: /secret nope not found/,
+  },
+];
+
 const QUERY_CASES: Case[] = [
   {
     name: "no host",
@@ -381,11 +480,13 @@ for (
   const [group, cases] of [
     ["manifest up", MANIFEST_CASES],
     ["JSON bodies", JSON_CASES],
+    ["secrets", SECRET_CASES],
     ["queries", QUERY_CASES],
   ] as const
 ) {
   Deno.test(`${group}: bad input answers a 4xx with the error shape and changes nothing`, async (t) => {
-    const h = await openHarness();
+    const secretBox = await SecretBox.fromKey(crypto.getRandomValues(new Uint8Array(32)));
+    const h = await openHarness({ secretBox });
     try {
       await h.up(SHOP_YAML);
       await h.up(BLOG_YAML);
@@ -399,6 +500,7 @@ for (
           }
           const res = await h.call(c.method ?? "POST", c.path, c.body, headers);
           const body = await assertError(res, c.status, c.code, c.message);
+          assert.ok(!JSON.stringify(body).includes(SECRET_VALUE), "no error carries a value back");
           if (c.details) {
             assert.ok(body.error.details && body.error.details.length > 0, "details are given");
             for (const d of body.error.details) assert.ok(d.message.length > 0);

@@ -108,6 +108,8 @@ export interface HarnessOptions extends Omit<PlannerOptions, "clock"> {
   /** A SQLite data dir to open (tests of SQLite's files), as `location`. */
   dataDir?: string;
   maxWaitMs?: number;
+  /** How long a request body may take to arrive (the app's default unless given). */
+  bodyTimeoutMs?: number;
   /** Reuse a token issued earlier instead of asking for a new one. */
   token?: string;
 }
@@ -125,8 +127,14 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     rescheduleAfterMs: options.rescheduleAfterMs,
     wakeups: options.wakeups,
     lease: options.lease,
+    secretBox: options.secretBox,
   });
-  const app = createApp({ planner, password: PASSWORD, maxWaitMs: options.maxWaitMs });
+  const app = createApp({
+    planner,
+    password: PASSWORD,
+    maxWaitMs: options.maxWaitMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+  });
   let token = options.token;
   if (token === undefined) {
     const res = await app.request("/api/v1/token", {

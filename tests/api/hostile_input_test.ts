@@ -3,9 +3,11 @@
  * where an object is required, an unknown field, a wrong type, a body that is not JSON and holds a
  * secret, a deep nesting and the wrong method. Each answer has the error shape and a message in
  * the API's words (none of the libraries'), quotes nothing of a body, and nothing stored changes.
+ * Issue 12 adds requests past the limits of reading one: headers, query string, a stalled body.
  */
 import assert from "node:assert/strict";
 import { API_PREFIX } from "../../src/server/http/access.ts";
+import { MAX_HEADER_BYTES, MAX_QUERY_BYTES } from "../../src/server/http/request_limits.ts";
 import {
   assertError,
   BLOG_YAML,
@@ -41,8 +43,8 @@ async function snapshot(h: Harness) {
 }
 
 /** A harness with two manifests, a registered host and a second token. */
-async function seeded(): Promise<Harness> {
-  const h = await openHarness();
+async function seeded(options: { bodyTimeoutMs?: number } = {}): Promise<Harness> {
+  const h = await openHarness(options);
   await h.up(SHOP_YAML);
   await h.up(BLOG_YAML);
   const res = await h.call("POST", "/hosts/register", registration("host-a"));
@@ -442,3 +444,100 @@ for (const [group, attacks] of GROUPS) {
     }
   });
 }
+
+/** A body that sends its first bytes (a secret among them) and then nothing, never ending. */
+function stalledBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(`{"manifest": "shop", "password": "${SECRET}`));
+    },
+  });
+}
+
+Deno.test("request heads and bodies past the limits get 431, 414 and 408 in our words, and change nothing", async (t) => {
+  const h = await seeded({ bodyTimeoutMs: 200 });
+  try {
+    const before = await snapshot(h);
+    const request = (path: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${h.token}`);
+      return h.app.request(`${API_PREFIX}${path}`, { ...init, headers });
+    };
+
+    await t.step("headers over the limit, in one header", async () => {
+      const res = await request("/manifest/ps", {
+        method: "POST",
+        headers: { "x-padding": "a".repeat(MAX_HEADER_BYTES) },
+        body: "{}",
+      });
+      await assertError(
+        res,
+        431,
+        "headers_too_large",
+        /^request headers are \d+ bytes, larger than 16384 bytes$/,
+      );
+    });
+
+    await t.step("headers over the limit, many small ones", async () => {
+      const headers = Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [`x-pad-${i}`, "b".repeat(200)]),
+      );
+      const res = await request("/manifest/down", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ manifest: "shop" }),
+      });
+      await assertError(res, 431, "headers_too_large");
+    });
+
+    await t.step("a query string over the limit", async () => {
+      const res = await request(`/events?after=0&pad=${"c".repeat(MAX_QUERY_BYTES)}`, {
+        method: "GET",
+      });
+      await assertError(
+        res,
+        414,
+        "uri_too_long",
+        /^query string is \d+ bytes, longer than 8192 bytes$/,
+      );
+    });
+
+    await t.step("an anonymous request over the limits gets the same answer", async () => {
+      const res = await h.app.request(`${API_PREFIX}/token?pad=${"d".repeat(MAX_QUERY_BYTES)}`, {
+        method: "POST",
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      await assertError(res, 414, "uri_too_long");
+    });
+
+    await t.step("a body that stops arriving", async () => {
+      const res = await request("/manifest/down", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stalledBody(),
+      });
+      assert.equal(res.headers.get("connection"), "close");
+      const text = await res.clone().text();
+      await assertError(
+        res,
+        408,
+        "request_timeout",
+        /^request body did not arrive within 200 ms$/,
+      );
+      assert.ok(!text.includes(SECRET), "the body is never quoted back");
+    });
+
+    await t.step("a manifest that stops arriving", async () => {
+      const res = await request("/manifest/up", {
+        method: "POST",
+        headers: { "content-type": "application/x-yaml" },
+        body: stalledBody(),
+      });
+      await assertError(res, 408, "request_timeout");
+    });
+
+    assert.deepEqual(await snapshot(h), before, "nothing stored changed");
+  } finally {
+    await h.close();
+  }
+});

@@ -381,3 +381,32 @@ Deno.test("the server says once that it upgraded a store, and not for a new one"
     await Deno.remove(fresh, { recursive: true });
   }
 });
+
+Deno.test("migration 2 gives a store of version 1 its secrets table; old events name none", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-v1-" });
+  try {
+    withDb(dataDir, (db) => {
+      migrate(db, MIGRATIONS.slice(0, 1));
+      db.exec("INSERT INTO events (at, kind, actor, action) VALUES ('then', 'up', 'admin', 'x')");
+    });
+    const store = new SqliteStore(dataDir);
+    try {
+      assert.deepEqual(store.migrated, { from: 1, to: CURRENT, created: false });
+      const [event] = await store.firstEvents({
+        after: 0,
+        since: "",
+        manifest: null,
+        host: null,
+        limit: 10,
+      });
+      assert.equal(event.action, "x", "the event is kept");
+      assert.equal(event.secret, null);
+      assert.deepEqual(await store.allSecrets(), []);
+      assert.equal(await store.secretKeyCheck(), undefined);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

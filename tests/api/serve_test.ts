@@ -126,3 +126,57 @@ Deno.test("an empty password is refused before anything starts", async () => {
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("startServer makes the data dir's secret key once, and refuses a key that is not the store's", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-serve-test-" });
+  try {
+    const first = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      store: dataDir,
+      password: "pw",
+    });
+    await first.close();
+    const keyFile = join(dataDir, "secret.key");
+    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+    const key = await Deno.readTextFile(keyFile);
+    const again = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      store: dataDir,
+      password: "pw",
+    });
+    await again.close();
+    assert.equal(await Deno.readTextFile(keyFile), key, "kept, never replaced");
+
+    const other = join(dataDir, "other.key");
+    await Deno.writeTextFile(
+      other,
+      btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+    );
+    await assert.rejects(
+      startServer({
+        hostname: "127.0.0.1",
+        port: 0,
+        store: dataDir,
+        password: "pw",
+        secretKeyFile: other,
+      }),
+      /the secret key in .*other\.key is not the key of the store/,
+    );
+    const short = join(dataDir, "short.key");
+    await Deno.writeTextFile(short, "c2hvcnQ=\n");
+    await assert.rejects(
+      startServer({
+        hostname: "127.0.0.1",
+        port: 0,
+        store: dataDir,
+        password: "pw",
+        secretKeyFile: short,
+      }),
+      /secret key file .*short\.key: must hold 32 random bytes/,
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

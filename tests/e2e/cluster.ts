@@ -88,16 +88,21 @@ export class Cluster {
   private readonly dataDir: string;
   readonly workDir: string;
 
+  /** With `tls`: the folder `tls init` wrote the CA and the server's certificate to. */
+  readonly tlsDir?: string;
+
   private constructor(
     readonly engines: Engines,
     readonly interval: string,
     private readonly agentDockerHost: (host: EngineHost) => string,
     private readonly store?: string,
     private readonly serverArgs: string[] = [],
+    tls = false,
   ) {
-    this.url = `http://127.0.0.1:${freePort()}`;
+    this.url = `${tls ? "https" : "http"}://127.0.0.1:${freePort()}`;
     this.workDir = Deno.makeTempDirSync({ prefix: "launcher-e2e-" });
     this.dataDir = `${this.workDir}/data`;
+    if (tls) this.tlsDir = `${this.workDir}/tls`;
   }
 
   /**
@@ -106,7 +111,9 @@ export class Cluster {
    * later with `startAgent`. `agentDockerHost` gives the engine address every agent start uses
    * (the engine's own socket unless given; the bench puts a tap in between). `store` is where the
    * server keeps its store (`serve --store`, a PostgreSQL URL) instead of the work dir.
-   * `serverArgs` go to `serve` as well (`--metrics-public`).
+   * `serverArgs` go to `serve` as well (`--metrics-public`). With
+   * `tls`, `tls init` makes a CA and a certificate for 127.0.0.1, the server serves HTTPS with
+   * them (`--tls-ca` too), and the CLI and agents trust it through `--ca` (`LAUNCHER_CA`).
    */
   static async start(
     hosts: string[],
@@ -117,6 +124,7 @@ export class Cluster {
       agentDockerHost?: (host: EngineHost) => string;
       store?: string;
       serverArgs?: string[];
+      tls?: boolean;
     } = {},
   ): Promise<Cluster> {
     const engines = await startEngines(hosts);
@@ -127,8 +135,15 @@ export class Cluster {
       dockerHost,
       opts.store,
       opts.serverArgs,
+      opts.tls,
     );
     try {
+      if (cluster.tlsDir !== undefined) {
+        const init = await cluster.cli(
+          ["tls", "init", "--dir", cluster.tlsDir, "--name", "localhost", "--ip", "127.0.0.1"],
+        );
+        if (init.code !== 0) throw new Error(`tls init failed: ${init.stderr}`);
+      }
       await cluster.startServer();
       const token = await cluster.cli([
         "token",
@@ -151,9 +166,23 @@ export class Cluster {
     return cluster;
   }
 
-  /** A typed client for assertions. */
-  client(): LauncherClient {
-    return new LauncherClient(this.url, this.token);
+  /** The CA file a TLS cluster's clients trust. */
+  get caFile(): string | undefined {
+    return this.tlsDir === undefined ? undefined : `${this.tlsDir}/ca.pem`;
+  }
+
+  #httpClient?: Deno.HttpClient;
+
+  /** A typed client for assertions (trusting the cluster's CA when it runs TLS). */
+  client(token = this.token): LauncherClient {
+    if (this.caFile !== undefined) {
+      this.#httpClient ??= Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(this.caFile)] });
+    }
+    return new LauncherClient(
+      this.url,
+      token,
+      this.#httpClient ? { httpClient: this.#httpClient } : {},
+    );
   }
 
   /** Starts the server on the cluster's port and store and waits until it answers. */
@@ -169,9 +198,17 @@ export class Cluster {
       "--token-pass",
       PASSWORD,
       ...this.serverArgs,
+      ...(this.tlsDir === undefined ? [] : [
+        "--tls-cert",
+        `${this.tlsDir}/server.pem`,
+        "--tls-key",
+        `${this.tlsDir}/server-key.pem`,
+        "--tls-ca",
+        `${this.tlsDir}/ca.pem`,
+      ]),
     ]);
     await pollUntil("the server to answer", async () => {
-      await new LauncherClient(this.url).healthz();
+      await this.client("").healthz();
       return true;
     });
   }
@@ -185,7 +222,9 @@ export class Cluster {
   /**
    * Starts the agent of `host` against its own engine, or against the engine of `engineHost`
    * (two agents sharing one engine), with the admin token unless given one, polling the
-   * cluster's server unless given `master` (a list `a,b` for several servers).
+   * cluster's server unless given `master` (a list `a,b` for several servers). A token of ""
+   * passes none (an agent given `--join` in `extra`); a TLS cluster's agent with a token trusts
+   * the CA through `--ca`.
    */
   startAgent(
     host: string,
@@ -204,8 +243,8 @@ export class Cluster {
         master,
         "--host",
         host,
-        "--token",
-        token,
+        ...(token === "" ? [] : ["--token", token]),
+        ...(token === "" || this.caFile === undefined ? [] : ["--ca", this.caFile]),
         "--docker-host",
         this.agentDockerHost(engine),
         "--interval",
@@ -229,7 +268,13 @@ export class Cluster {
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { LAUNCHER_URL: this.url, LAUNCHER_TOKEN: this.token, NO_COLOR: "1", ...opts.env },
+      env: {
+        LAUNCHER_URL: this.url,
+        LAUNCHER_TOKEN: this.token,
+        NO_COLOR: "1",
+        ...(this.caFile === undefined ? {} : { LAUNCHER_CA: this.caFile }),
+        ...opts.env,
+      },
     }).spawn();
     if (opts.stdin !== undefined) {
       const writer = child.stdin.getWriter();
@@ -320,6 +365,7 @@ export class Cluster {
     await Promise.all([...this.agents.keys()].map((h) => this.stopAgent(h)));
     await this.killServer();
     await this.engines.stop();
+    this.#httpClient?.close();
     await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
   }
 }

@@ -10,6 +10,7 @@ import {
   type EventRow,
   type HostRow,
   type RolloutRow,
+  type SecretRow,
   type Store,
   type StoreOptions,
   type TokenRow,
@@ -102,6 +103,7 @@ export function eventRow(extra: Partial<Omit<EventRow, "id">> = {}): Omit<EventR
     new_state: null,
     changes: null,
     error: null,
+    secret: null,
     ...extra,
   };
 }
@@ -594,6 +596,68 @@ function contractCases(): ContractCase[] {
     assert.deepEqual(await s.revision("shop", 1), revision(1, "name: shop\n"));
     assert.equal(await s.revision("shop", 3), undefined);
     await assert.rejects(s.insertRevision(revision(2, "again")), "a number is used once");
+  });
+
+  test("secrets are written whole, replaced keeping their creation time, listed by name and deleted", async (s) => {
+    const secret = (name: string, extra: Partial<SecretRow> = {}): SecretRow => ({
+      name,
+      ciphertext: "Y2lwaGVy",
+      iv: "aXZpdml2aXZpdml2",
+      digest: "ab".repeat(32),
+      created_at: T0,
+      updated_at: T0,
+      ...extra,
+    });
+    assert.deepEqual(await s.allSecrets(), []);
+    assert.equal(await s.secret("db-password"), undefined);
+    await s.putSecret(secret("db-password"));
+    await s.putSecret(secret("api-key"));
+    const later = "2026-01-02T00:00:00.000Z";
+    await s.putSecret(
+      secret("db-password", {
+        ciphertext: "bmV3",
+        iv: "bmV3aXY=",
+        digest: "cd",
+        created_at: later,
+        updated_at: later,
+      }),
+    );
+    assert.deepEqual(
+      await s.secret("db-password"),
+      secret("db-password", {
+        ciphertext: "bmV3",
+        iv: "bmV3aXY=",
+        digest: "cd",
+        updated_at: later,
+      }),
+      "a replaced secret keeps when it was created",
+    );
+    assert.deepEqual((await s.allSecrets()).map((row) => row.name), ["api-key", "db-password"]);
+    assert.equal(await s.deleteSecret("api-key"), true);
+    assert.equal(await s.deleteSecret("api-key"), false);
+    assert.deepEqual((await s.allSecrets()).map((row) => row.name), ["db-password"]);
+  });
+
+  test("the secret key check is written once and kept", async (s) => {
+    assert.equal(await s.secretKeyCheck(), undefined);
+    await s.setSecretKeyCheck("first");
+    await s.setSecretKeyCheck("second");
+    assert.equal(await s.secretKeyCheck(), "first");
+  });
+
+  test("an event keeps the secret it names", async (s) => {
+    const id = await s.insertEvent(
+      eventRow({ kind: "secret", action: "set", secret: "db-password" }),
+    );
+    const [row] = await s.firstEvents({
+      after: id - 1,
+      since: "",
+      manifest: null,
+      host: null,
+      limit: 1,
+    });
+    assert.equal(row.secret, "db-password");
+    assert.equal(row.kind, "secret");
   });
 
   test("rollouts: one per manifest, replaced whole, the running ones apart", async (s) => {

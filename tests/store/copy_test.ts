@@ -131,6 +131,7 @@ async function assertCopied(source: Source, target: string, to = target): Promis
     events: before.events.length,
     revisions: 3,
     rollouts: 1,
+    secrets: 0,
   });
   const after = await observe(target, source.admin);
   assert.deepEqual(after.ps, before.ps, "same containers, hosts, spec hashes and states");
@@ -226,6 +227,7 @@ Deno.test("store copy: the data dir of the last release without versions copies 
       events: 8,
       revisions: 3,
       rollouts: 0,
+      secrets: 0,
     });
     const [src, dst] = [await openStore(source), await openStore(target)];
     try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createBody } from "../../src/agent/create_body.ts";
+import { createBody, UnresolvedSecretError } from "../../src/agent/create_body.ts";
 import type { CreateContainerBody } from "../../src/docker/wire.ts";
 import type { Spec } from "../../src/manifest/schema.ts";
 import { parseSpec } from "../../src/manifest/spec.ts";
@@ -46,6 +46,26 @@ Deno.test("createBody maps commands, environment and ports", () => {
     },
   };
   assert.deepEqual(bodyOf(spec, ours), expected);
+});
+
+Deno.test("createBody takes a secret's value as the server put it in, and refuses a reference", () => {
+  const spec: Spec = {
+    name: "web",
+    host: "host-a",
+    image: "nginx:1.27",
+    environment: { MODE: "prod", DB_PASSWORD: { secret: "db-password" } },
+  };
+  const normalized = JSON.parse(JSON.stringify(parseSpec(spec).normalized));
+  assert.throws(() => createBody(normalized, ours), (error: Error) => {
+    assert.ok(error instanceof UnresolvedSecretError);
+    assert.equal(
+      error.message,
+      "variable DB_PASSWORD refers to secret db-password, but the server sent no value for it",
+    );
+    return true;
+  });
+  normalized.environment.DB_PASSWORD = "hunter2";
+  assert.deepEqual(createBody(normalized, ours).Env, ["MODE=prod", "DB_PASSWORD=hunter2"]);
 });
 
 Deno.test("createBody turns an empty entrypoint into the engine's reset", () => {

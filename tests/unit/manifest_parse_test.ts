@@ -388,7 +388,7 @@ Deno.test("parseManifest rejects bad names and wrong types", () => {
       },
       {
         path: "containers[0].environment.C",
-        message: "must be a string, number or boolean",
+        message: "must be a string, number, boolean or { secret: NAME }",
         line: 8,
         column: 10,
       },

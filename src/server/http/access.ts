@@ -43,6 +43,7 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/healthz", need: "none" },
   { method: "POST", path: "/token", need: "none" },
   { method: "GET", path: "/openapi.json", need: "none" },
+  { method: "GET", path: "/tls/ca", need: "none" },
   { method: "POST", path: "/manifest/up", need: "admin" },
   { method: "POST", path: "/manifest/down", need: "admin" },
   { method: "POST", path: "/manifest/rollback", need: "admin" },
@@ -66,6 +67,9 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: "GET", path: "/tokens", need: "admin" },
   { method: "POST", path: "/tokens", need: "admin" },
   { method: "POST", path: "/tokens/revoke", need: "admin" },
+  { method: "GET", path: "/secrets", need: "admin" },
+  { method: "POST", path: "/secrets", need: "admin" },
+  { method: "POST", path: "/secrets/remove", need: "admin" },
 ];
 
 /** What a path missing from the table needs: the safe default. */

@@ -4,14 +4,13 @@
  * `{"error": {"code", "message", "details"?}}`.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type ErrorBody,
   type ErrorDetail,
   MethodNotAllowedError,
-  PayloadTooLargeError,
   RateLimitedError,
+  RequestTimeoutError,
 } from "../../api/errors.ts";
 import { LauncherError } from "../../errors.ts";
 import { TokenAuth } from "../auth.ts";
@@ -28,8 +27,11 @@ import { hostsRoutes } from "./hosts_routes.ts";
 import { logsRoutes } from "./logs_routes.ts";
 import { manifestRoutes } from "./manifest_routes.ts";
 import { openApiRoutes } from "./openapi_routes.ts";
+import { secretRoutes } from "./secret_routes.ts";
 import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
+import { tlsRoutes } from "./tls_routes.ts";
 import { uiRoutes } from "./ui/ui_routes.tsx";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
@@ -46,6 +48,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Whether `GET /metrics` answers without a token (`serve --metrics-public`). */
   metricsPublic?: boolean;
+  /** How long a request body may take to arrive (default 30 s); past it, 408 `request_timeout`. */
+  bodyTimeoutMs?: number;
+  /** The CA of a server on TLS (`serve --tls-ca`), handed out at `GET /tls/ca` (PEM). */
+  tlsCa?: string;
 }
 
 /** The largest request body accepted (1 MiB). */
@@ -66,11 +72,9 @@ export function createApp(deps: AppDeps) {
   const auth = new TokenAuth(planner.store, password, { now });
   const limiter = new FailureLimiter({ now });
   const metrics = deps.metrics ?? new Metrics();
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new PayloadTooLargeError(MAX_BODY_BYTES);
-    },
+  const readBody = readRequestBody({
+    maxBytes: MAX_BODY_BYTES,
+    timeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
   });
 
   return new Hono<AppEnv>()
@@ -82,6 +86,8 @@ export function createApp(deps: AppDeps) {
           c.header("Retry-After", String(error.retryAfterSeconds));
         }
         if (error instanceof MethodNotAllowedError) c.header("Allow", error.allow.join(", "));
+        // The rest of the body may never come: the connection cannot carry another request.
+        if (error instanceof RequestTimeoutError) c.header("Connection", "close");
         return c.json(
           errorBody(error.code, error.message, error.details),
           error.status as ContentfulStatusCode,
@@ -98,23 +104,26 @@ export function createApp(deps: AppDeps) {
       c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
     .use("*", requestMetrics(metrics))
+    .use("*", limitRequestHead())
     .route("/", metricsRoutes({ metrics, planner, auth, open: deps.metricsPublic ?? false }))
     .route("/", uiRoutes({ planner, auth, clock }))
     .basePath("/api/v1")
     .use("*", (c, next) => {
       const match = matchRoute(c.req.method, apiPath(c.req.path));
-      return match.kind === "route" && match.rule.streamsBody ? next() : limitBody(c, next);
+      return match.kind === "route" && match.rule.streamsBody ? next() : readBody(c, next);
     })
     .get("/healthz", (c) => c.json({ ok: true as const }, 200))
     .use("*", accessControl(auth))
     .route("/", openApiRoutes())
     .route("/", tokenRoutes({ auth, limiter }))
+    .route("/", tlsRoutes(deps.tlsCa))
     .route("/", manifestRoutes(planner))
     .route("/", containerRoutes({ planner, maxWaitMs, metrics }))
     .route("/", eventsRoutes({ events: planner.events, maxWaitMs, clock }))
     .route("/", hostsRoutes(planner))
     .route("/", statusRoutes(planner))
-    .route("/", logsRoutes({ planner, maxWaitMs, clock }));
+    .route("/", logsRoutes({ planner, maxWaitMs, clock }))
+    .route("/", secretRoutes(planner));
 }
 
 /** The API app's type, for `hc<App>`. */

@@ -1,7 +1,7 @@
 /** The manifest a request carries (`POST /manifest/up` and `/manifest/diff`), as YAML or JSON. */
 import type { Context } from "hono";
 import type { Manifest, ManifestSource } from "../../api/schemas.ts";
-import { parseManifest } from "../../manifest/parse.ts";
+import { parseManifest, type ParseOptions } from "../../manifest/parse.ts";
 import { BadRequestError, UnsupportedMediaTypeError } from "../../api/errors.ts";
 
 /** The media types a manifest is read as YAML in. */
@@ -16,11 +16,13 @@ function mediaType(c: Context): string {
 
 /**
  * Reads and validates the manifest of a request body, in the format its Content-Type names, and
- * keeps the text as sent (`up` stores it as a revision). Throws `UnsupportedMediaTypeError`,
+ * keeps the text as sent (`up` stores it as a revision). `options` check what the text alone
+ * cannot tell (that each secret referred to exists). Throws `UnsupportedMediaTypeError`,
  * `BadRequestError` (empty) or `ManifestError`.
  */
 export async function readManifestSource(
   c: Context,
+  options: ParseOptions = {},
 ): Promise<{ manifest: Manifest; source: ManifestSource }> {
   const type = mediaType(c);
   const format = YAML_TYPES.has(type) ? "yaml" : JSON_TYPE.test(type) ? "json" : undefined;
@@ -35,10 +37,10 @@ export async function readManifestSource(
     throw new BadRequestError(`request body is empty: send the manifest as ${format}`);
   }
   // The parser refuses what nests too deeply before anything recurses, with line and column.
-  return { manifest: parseManifest(text, format), source: { text, format } };
+  return { manifest: parseManifest(text, format, options), source: { text, format } };
 }
 
 /** Reads and validates the manifest of a request body, as `readManifestSource` does. */
-export async function readManifestBody(c: Context): Promise<Manifest> {
-  return (await readManifestSource(c)).manifest;
+export async function readManifestBody(c: Context, options: ParseOptions = {}): Promise<Manifest> {
+  return (await readManifestSource(c, options)).manifest;
 }

@@ -97,12 +97,21 @@ const ERROR_REF = { $ref: `${SCHEMA_REF_PREFIX}ErrorBody` };
  * says by `type` anyway. Checks and transforms have no JSON Schema form and are left out: a
  * duration, a port or an option is a string here, and its syntax is the server's to judge. Any
  * other schema or action that cannot be converted throws, so that a gap is never silent.
- * `finite` needs no keyword: a JSON number is finite by nature.
+ * `finite` needs no keyword: a JSON number is finite by nature; `max_bytes` counts UTF-8 bytes,
+ * which no JSON Schema keyword does (a secret's size is the server's to judge).
  */
 const CONVERSION: ConversionConfig = {
   target: "draft-2020-12",
   typeMode: "output",
-  ignoreActions: ["check", "raw_check", "transform", "raw_transform", "trim", "finite"],
+  ignoreActions: [
+    "check",
+    "raw_check",
+    "transform",
+    "raw_transform",
+    "trim",
+    "finite",
+    "max_bytes",
+  ],
   overrideAction: ({ valibotAction, jsonSchema }) =>
     // A whole number in a query is checked as digits, then read and bounded as a number: the
     // bounds have no place on the string the client sends.
@@ -244,7 +253,11 @@ function response(answer: ResponseDoc | string, convert: Convert): ResponseObjec
   const headers = Object.entries(answer.headers ?? {}).map((
     [name, description],
   ) => [name, { description, schema: { type: "string" } as JsonSchema }]);
-  const type = answer.media === "ndjson" ? "application/x-ndjson" : "application/json";
+  const type = answer.media === "ndjson"
+    ? "application/x-ndjson"
+    : answer.media === "pem"
+    ? "application/x-pem-file"
+    : "application/json";
   return {
     description: answer.description,
     ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),
@@ -268,6 +281,7 @@ function responses(doc: RouteDoc, need: Need, convert: Convert): Record<string, 
   if (doc.body?.media === "manifest") answers[415] = "the Content-Type is neither YAML nor JSON";
   if (doc.body !== undefined && doc.body.media !== "ndjson") {
     answers[413] = "the body is larger than 1 MiB";
+    answers[408] = "the whole body did not arrive in time (`request_timeout`; default 30 s)";
   }
   if (need !== "none") {
     answers[401] = "no token, or one that is unknown, expired or revoked";
@@ -280,7 +294,8 @@ function responses(doc: RouteDoc, need: Need, convert: Convert): Record<string, 
   }
   out.default = response(
     "any other error: `500 internal`, `503 store_unavailable` or `shutting_down`, " +
-      "`507 storage_full`, ...",
+      "`507 storage_full`, `414 uri_too_long` (query over 8 KiB), " +
+      "`431 headers_too_large` (headers over 16 KiB), ...",
     convert,
   );
   return out;

@@ -37,6 +37,10 @@ import {
   RevisionSchema,
   RollbackRequestSchema,
   RollbackResultSchema,
+  SecretInfoSchema,
+  SecretRemoveSchema,
+  SecretSetResultSchema,
+  SecretSetSchema,
   ServerStatusSchema,
   StateBatchResultSchema,
   StateBodySchema,
@@ -67,9 +71,9 @@ export interface BodyDoc {
 /** One answer of a route. */
 export interface ResponseDoc {
   description: string;
-  /** The JSON it carries (for `ndjson`, each line); absent: no body. */
+  /** The JSON it carries (for `ndjson`, each line; for `pem`, the text); absent: no body. */
   schema?: v.GenericSchema;
-  media?: "json" | "ndjson";
+  media?: "json" | "ndjson" | "pem";
   /** Headers it sets, by name, with what each says. */
   headers?: Record<string, string>;
 }
@@ -90,6 +94,7 @@ export const ROUTE_TAGS = {
   hosts: "Hosts: registration, listing, drain and removal",
   events: "The event history",
   logs: "Container output",
+  secrets: "Secrets: named values kept encrypted, never answered back",
   agent: "What agents call: their desired list, state reports and log uploads",
 } as const;
 
@@ -150,6 +155,16 @@ export const ROUTE_DOCS: Record<RouteKey, RouteDoc> = {
     summary: "Whether the server answers",
     tag: "server",
     responses: { 200: json("the server answers", HealthSchema) },
+  },
+  "GET /tls/ca": {
+    summary: "The CA certificate of a server on TLS",
+    description: "PEM, for joining agents, which check its SHA-256 against their join string " +
+      "before they send a token. Served only by a server started with `--tls-ca`.",
+    tag: "server",
+    responses: {
+      200: { description: "the CA certificate", schema: v.string(), media: "pem" },
+      404: "the server has no CA to hand out (`no_tls_ca`)",
+    },
   },
   "GET /openapi.json": {
     summary: "This document",
@@ -304,6 +319,35 @@ export const ROUTE_DOCS: Record<RouteKey, RouteDoc> = {
       409: "containers are still placed on it",
     },
     example: { body: { host: "host-a", force: true } },
+  },
+  "POST /secrets": {
+    summary: "Set a secret",
+    description: "Makes it or replaces its value; containers that use a changed value are " +
+      "recreated. The value is never answered back.",
+    tag: "secrets",
+    body: { media: "json", schema: SecretSetSchema },
+    responses: {
+      200: json("replaced (or unchanged)", SecretSetResultSchema),
+      201: json("made", SecretSetResultSchema),
+      503: "the server keeps no secrets (PostgreSQL without --secret-key-file)",
+    },
+    example: { body: { name: "db-password", value: "s3cret" } },
+  },
+  "GET /secrets": {
+    summary: "List secrets: names, times and what uses each, never values",
+    tag: "secrets",
+    responses: { 200: json("every secret, by name", v.array(SecretInfoSchema)) },
+  },
+  "POST /secrets/remove": {
+    summary: "Remove a secret no manifest uses",
+    tag: "secrets",
+    body: { media: "json", schema: SecretRemoveSchema },
+    responses: {
+      204: { description: "removed" },
+      404: "no such secret",
+      409: "a stored manifest uses it",
+    },
+    example: { body: { name: "db-password" } },
   },
   "GET /events": {
     summary: "The event history; with `after` and `wait`, a long-poll for new events",

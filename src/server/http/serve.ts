@@ -5,7 +5,18 @@ import { type ClusterParts, openCluster, serverId } from "../cluster.ts";
 import type { LogRelayOptions } from "../logs.ts";
 import { Metrics } from "../metrics.ts";
 import { Planner } from "../planner.ts";
+import { openSecretBox } from "../secret_key.ts";
 import { isPostgresUrl, openStore } from "../store/store.ts";
+import {
+  ConnectionActivity,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type IdleSweep,
+  startIdleSweep,
+} from "./idle_connections.ts";
+import { keepServing, type KeptServer } from "./keep_serving.ts";
+import { noDelayListener } from "./no_delay.ts";
+import { describeOpenFileLimit, raiseOpenFileLimit } from "./open_files.ts";
+import type { ServerTls } from "../tls/files.ts";
 
 /** How to start a server. */
 export interface ServeOptions {
@@ -38,8 +49,19 @@ export interface ServeOptions {
   advertiseUrl?: string;
   /** Limits and timings of the log relay (tests shorten the pickup). */
   logs?: LogRelayOptions;
+  /** How long a request body may take to arrive (default 30 s); then 408 and the connection closes. */
+  bodyTimeoutMs?: number;
+  /** How long a connection may stay open with no request on it (default 60 s); then it is closed. */
+  idleTimeoutMs?: number;
   /** Whether `GET /metrics` answers without a token. */
   metricsPublic?: boolean;
+  /**
+   * The secret key file (`--secret-key-file`). Without it, a SQLite store's key is
+   * `<data-dir>/secret.key`, made on first start; a PostgreSQL store then keeps no secrets.
+   */
+  secretKeyFile?: string;
+  /** Serve HTTPS with this certificate and key (checked: see tls/files.ts); with its CA, hand it out. */
+  tls?: ServerTls;
 }
 
 /** A running server. */
@@ -55,26 +77,26 @@ export interface RunningServer {
 }
 
 /** The address clients use for a listening address (a wildcard becomes loopback). */
-function clientUrl(hostname: string, port: number): string {
+function clientUrl(hostname: string, port: number, scheme = "http"): string {
   const host = hostname === "0.0.0.0" || hostname === ""
     ? "127.0.0.1"
     : hostname === "::"
     ? "::1"
     : hostname;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Where agents reach a server listening on `hostname:port` by default (a wildcard: the machine's name). */
-export function defaultAdvertiseUrl(hostname: string, port: number): string {
+export function defaultAdvertiseUrl(hostname: string, port: number, scheme = "http"): string {
   let host = hostname;
   if (host === "0.0.0.0" || host === "::" || host === "") {
     try {
       host = Deno.hostname();
     } catch {
-      return clientUrl(hostname, port);
+      return clientUrl(hostname, port, scheme);
     }
   }
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Opens the store and serves the API until `close()` or `signal`. */
@@ -93,6 +115,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let cluster: ClusterParts | undefined;
   let planner: Planner;
   try {
+    const secretBox = await openSecretBox(store, {
+      keyFile: opts.secretKeyFile,
+      dataDir: isPostgresUrl(opts.store) ? undefined : opts.store,
+      warn: opts.log,
+    });
     // Wake-ups and the duty lease: in process for SQLite, through the database for PostgreSQL.
     cluster = await openCluster(opts.store, {
       server: opts.serverId ?? serverId(opts.port),
@@ -105,6 +132,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wakeups: cluster.wakeups,
       lease: cluster.lease,
       log: opts.log,
+      secretBox,
     });
   } catch (error) {
     await store.close();
@@ -113,28 +141,64 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const parts = cluster;
   planner.startDuties(undefined, opts.log);
+  // Each connection holds a descriptor: said once, so that the log shows how many fit.
+  opts.log?.(describeOpenFileLimit(raiseOpenFileLimit()));
   const app = createApp({
     planner,
     password: opts.password,
     log: opts.log,
     metrics,
     metricsPublic: opts.metricsPublic,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
+    tlsCa: opts.tls?.ca,
   });
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const scheme = opts.tls ? "https" : "http";
+  const activity = new ConnectionActivity();
+  let idle: IdleSweep | undefined;
+  const handle = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    activity.track(info.remoteAddr.port, info.completed);
+    const response = await app.fetch(request, info); // info.remoteAddr: the rate limit's key
+    // Deno keeps a connection whose request body was left unread: close it once answered.
+    if (response.headers.get("connection") === "close") {
+      idle?.closeWhenSent(info.remoteAddr, info.completed);
+    }
+    return response;
+  };
+  let server: KeptServer;
   try {
-    server = Deno.serve({
-      hostname: opts.hostname,
-      port: opts.port,
-      onListen: () => {},
-    }, (request, info) => app.fetch(request, info)); // info.remoteAddr: the rate limit's key
+    let said = false;
+    server = keepServing(
+      (port) => {
+        const listening = Deno.serve({
+          hostname: opts.hostname,
+          port,
+          onListen: () => {},
+          ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
+        }, handle);
+        const why = noDelayListener(listening.addr.port);
+        if (why !== undefined && !said) {
+          opts.log?.(`answers may wait for Nagle's algorithm: ${why}`);
+        }
+        said ||= why !== undefined;
+        return listening;
+      },
+      opts.port,
+      opts.log,
+    );
   } catch (error) {
     await planner.close();
     await parts.close();
     throw error;
   }
 
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const sweep = startIdleSweep({ port: server.port, idleMs, activity, log: opts.log });
+  if ("reason" in sweep) opts.log?.(`idle connections are not closed: ${sweep.reason}`);
+  else idle = sweep;
+
   if (isPostgresUrl(opts.store)) {
-    const advertise = opts.advertiseUrl ?? defaultAdvertiseUrl(opts.hostname, server.addr.port);
+    const advertise = opts.advertiseUrl ??
+      defaultAdvertiseUrl(opts.hostname, server.port, scheme);
     planner.shareLogs(advertise.replace(/\/+$/, ""));
   }
 
@@ -142,6 +206,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       opts.signal?.removeEventListener("abort", onAbort);
+      idle?.stop();
       const stopped = server.shutdown();
       // Held long-polls would keep shutdown waiting for their whole wait: answer them now.
       planner.releaseWaiters();
@@ -156,8 +221,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   return {
-    url: clientUrl(opts.hostname, server.addr.port),
-    port: server.addr.port,
+    url: clientUrl(opts.hostname, server.port, scheme),
+    port: server.port,
     store: store.location,
     planner,
     close,

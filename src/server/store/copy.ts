@@ -3,8 +3,9 @@
  * containers with every column (spec hashes, desired and observed state, so that agents recreate
  * nothing), host indexes and the global index counter (indexes never go back for an agent that
  * reconnects), the installation's id (agents label their containers with it), host info, events
- * with their ids (the next id comes after the source's last), tokens (hashes), revisions and
- * rollouts. The source is read in one transaction, so the copy is of one state of it; the target
+ * with their ids (the next id comes after the source's last), tokens (hashes), revisions,
+ * rollouts, and secrets as they are encrypted (with the check value of their key: the target's
+ * servers need the same key file). The source is read in one transaction, so the copy is of one state of it; the target
  * is written in one, so a copy that fails leaves it as it was.
  */
 import { LauncherError } from "../../errors.ts";
@@ -19,6 +20,7 @@ export interface CopyCounts {
   events: number;
   revisions: number;
   rollouts: number;
+  secrets: number;
 }
 
 /** Events are read and written this many at a time. */
@@ -51,10 +53,14 @@ async function holdings(tx: Store): Promise<string[]> {
     [await tx.countEvents(), "event"],
     [(await tx.allRevisions()).length, "revision"],
     [(await tx.allRollouts()).length, "rollout"],
+    [(await tx.allSecrets()).length, "secret"],
   ];
   const held = counts.filter(([n]) => n > 0).map(([n, what, plural]) => countOf(n, what, plural));
   const lastEvent = await tx.lastEventId();
   if (held.length === 0 && lastEvent > 0) held.push(`a history of events (last id ${lastEvent})`);
+  // A key check alone says that a server with a key started on it: its key would then have to
+  // be the source's too.
+  if (held.length === 0 && await tx.secretKeyCheck() !== undefined) held.push("a secret key check");
   return held;
 }
 
@@ -67,6 +73,7 @@ const PARTS: Record<keyof CopyCounts, string> = {
   events: "event",
   revisions: "revision",
   rollouts: "rollout",
+  secrets: "secret",
 };
 
 /** `3 manifests, 12 containers`: the counts of `parts` (every part by default). */
@@ -128,10 +135,14 @@ export async function copyStore(
       const tokens = await copyRows(await src.allTokens(), (row) => dst.insertToken(row));
       const revisions = await copyRows(await src.allRevisions(), (row) => dst.insertRevision(row));
       const rollouts = await copyRows(await src.allRollouts(), (row) => dst.putRollout(row));
-      progress(describe({ tokens, revisions, rollouts } as CopyCounts, [
+      const secrets = await copyRows(await src.allSecrets(), (row) => dst.putSecret(row));
+      const keyCheck = await src.secretKeyCheck();
+      if (keyCheck !== undefined) await dst.setSecretKeyCheck(keyCheck);
+      progress(describe({ tokens, revisions, rollouts, secrets } as CopyCounts, [
         "tokens",
         "revisions",
         "rollouts",
+        "secrets",
       ]));
 
       let events = 0;
@@ -150,7 +161,7 @@ export async function copyStore(
       const lastEvent = await src.lastEventId();
       if (lastEvent > 0) await dst.copyLastEventId(lastEvent);
       progress(countOf(events, "event"));
-      return { manifests, containers, hosts, tokens, events, revisions, rollouts };
+      return { manifests, containers, hosts, tokens, events, revisions, rollouts, secrets };
     })
   );
 }

@@ -144,7 +144,23 @@ async function baseline(client: pg.ClientBase): Promise<void> {
   ]);
 }
 
+/** Migration 2: secrets, encrypted, and the secret an event names; as SQLite's `secrets`. */
+async function secrets(client: pg.ClientBase): Promise<void> {
+  await client.query(`
+CREATE TABLE secrets (
+  name ${TEXT} PRIMARY KEY,
+  ciphertext ${TEXT} NOT NULL,
+  iv ${TEXT} NOT NULL,
+  digest ${TEXT} NOT NULL,
+  created_at ${TEXT} NOT NULL,
+  updated_at ${TEXT} NOT NULL
+);
+ALTER TABLE events ADD COLUMN secret ${TEXT};
+`);
+}
+
 /** Every migration, in order: the versions and names of SQLite's `MIGRATIONS`. */
 export const PG_MIGRATIONS: PgMigration[] = [
   { version: 1, name: "baseline", up: baseline },
+  { version: 2, name: "secrets", up: secrets },
 ];

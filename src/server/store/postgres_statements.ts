@@ -14,6 +14,7 @@ import {
   HOST_COLUMNS,
   REVISION_COLUMNS,
   ROLLOUT_COLUMNS,
+  SECRET_COLUMNS,
   TOKEN_COLUMNS,
 } from "./rows.ts";
 import type { StoreStatements } from "./store.ts";
@@ -93,6 +94,7 @@ const UPDATED_COLUMNS = CONTAINER_COLUMNS.filter((col) =>
   !["manifest", "name", "created_at"].includes(col)
 );
 const HOSTS = `SELECT ${HOST_COLUMNS.join(", ")} FROM host_info`;
+const SECRETS = `SELECT ${SECRET_COLUMNS.join(", ")} FROM secrets`;
 const TOKENS = `SELECT ${TOKEN_COLUMNS.join(", ")} FROM tokens`;
 const ROLLOUTS = `SELECT ${ROLLOUT_COLUMNS.join(", ")} FROM rollouts`;
 const MANIFEST_COLUMNS = ["name", "policy", "created_at", "updated_at"];
@@ -325,6 +327,27 @@ export const PG_STATEMENTS: PgStatements = {
   revision: read(
     `SELECT ${REVISION_COLUMNS.join(", ")} FROM revisions WHERE manifest = $1 AND number = $2`,
     first,
+  ),
+
+  // Secrets; the check value of their key is a row of `meta`.
+  allSecrets: read(`${SECRETS} ORDER BY name`, all),
+  secret: read(`${SECRETS} WHERE name = $1`, first),
+  putSecret: write(
+    `${insert("secrets", SECRET_COLUMNS)} ON CONFLICT (name) DO UPDATE SET ${
+      SECRET_COLUMNS.filter((col) => col !== "name" && col !== "created_at")
+        .map((col) => `${col} = excluded.${col}`).join(", ")
+    }`,
+    nothing,
+    rowValues(SECRET_COLUMNS),
+  ),
+  deleteSecret: write("DELETE FROM secrets WHERE name = $1", changed),
+  secretKeyCheck: read(
+    "SELECT value FROM meta WHERE key = 'secret_key_check'",
+    (result) => result.rows[0]?.value,
+  ),
+  setSecretKeyCheck: write(
+    "INSERT INTO meta (key, value) VALUES ('secret_key_check', $1) ON CONFLICT (key) DO NOTHING",
+    nothing,
   ),
 
   // Copying (`launcher store copy`): what no other statement lists, and rows as they are.

@@ -100,6 +100,8 @@ export interface EventRow {
   new_state: string | null;
   changes: string | null;
   error: string | null;
+  /** The secret a `secret` event names (its name only). */
+  secret: string | null;
 }
 
 /** Which events a query reads; null matches every manifest or host. */
@@ -161,6 +163,22 @@ export interface RevisionRow {
 
 /** A revision in a history: without its text, which may be long. */
 export type RevisionEntryRow = Pick<RevisionRow, "number" | "actor" | "at">;
+
+/**
+ * One secret: its value encrypted (AES-GCM, base64) with the IV it was encrypted with, and a
+ * keyed digest of the value that changes exactly when the value does. Never the value itself.
+ */
+export interface SecretRow {
+  name: string;
+  /** Base64 of the AES-GCM ciphertext with its tag. */
+  ciphertext: string;
+  /** Base64 of the 96-bit IV, new for every write. */
+  iv: string;
+  /** Hex HMAC-SHA256 of the value, under a key derived from the secret key. */
+  digest: string;
+  created_at: string;
+  updated_at: string;
+}
 
 /**
  * A table's column names, in order, from one entry per column of its row type: a column added to
@@ -254,6 +272,7 @@ export const EVENT_COLUMNS = columns<EventRow>({
   new_state: true,
   changes: true,
   error: true,
+  secret: true,
 });
 
 /** The columns of `TokenRow`, in order. */
@@ -280,6 +299,16 @@ export const ROLLOUT_COLUMNS = columns<RolloutRow>({
   started_at: true,
   batch_started_at: true,
   error: true,
+  updated_at: true,
+});
+
+/** The columns of `SecretRow`, in order. */
+export const SECRET_COLUMNS = columns<SecretRow>({
+  name: true,
+  ciphertext: true,
+  iv: true,
+  digest: true,
+  created_at: true,
   updated_at: true,
 });
 

@@ -220,7 +220,28 @@ function fillNormalized(db: DatabaseSync): void {
   }
 }
 
+/**
+ * Migration 2: secrets, encrypted (`secrets`), and the secret an event names (`events.secret`).
+ * The check value of their key is a row of `meta`, written when a server first starts with a key.
+ */
+function secrets(db: DatabaseSync): void {
+  // Like the baseline's, a step that finds its table and column already there leaves them be.
+  db.exec(`
+CREATE TABLE IF NOT EXISTS secrets (
+  name TEXT PRIMARY KEY,
+  ciphertext TEXT NOT NULL,
+  iv TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+`);
+  const events = db.prepare("PRAGMA table_info(events)").all().map((row) => String(row.name));
+  if (!events.includes("secret")) db.exec("ALTER TABLE events ADD COLUMN secret TEXT");
+}
+
 /** Every migration, in order; the last one's version is the schema this launcher writes. */
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "baseline", up: baseline },
+  { version: 2, name: "secrets", up: secrets },
 ];

@@ -18,6 +18,7 @@ import { migrate } from "./migrate.ts";
 import { StoreOpenError } from "./open_error.ts";
 import { rolloutStatements } from "./rollouts.ts";
 import { revisionStatements } from "./revisions.ts";
+import { secretStatements } from "./secrets.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import type { Store, StoreStatements } from "./store.ts";
 import { tokenStatements } from "./tokens.ts";
@@ -135,6 +136,7 @@ export class SqliteStore implements Store {
       ...tokenStatements(prepare),
       ...rolloutStatements(prepare),
       ...revisionStatements(prepare),
+      ...secretStatements(prepare),
       ...copyStatements(prepare),
     };
     this.#Transaction = SqliteTransaction.over(statements);

@@ -1,6 +1,6 @@
 /**
  * The store: where the server keeps manifests, containers, host indexes and hosts, events, token
- * hashes, rollouts and manifest revisions. `Store` is the contract every implementation meets
+ * hashes, rollouts, manifest revisions and encrypted secrets. `Store` is the contract every implementation meets
  * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers, in `postgres_store.ts`),
  * and `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
  * drivers are; rows keep SQLite's column names and types (`rows.ts`). Opening a store brings its
@@ -18,6 +18,7 @@ import type {
   RevisionEntryRow,
   RevisionRow,
   RolloutRow,
+  SecretRow,
   StateCountRow,
   TokenRow,
 } from "./rows.ts";
@@ -182,6 +183,22 @@ export interface RevisionStore {
   revision(manifest: string, number: number): Promise<RevisionRow | undefined>;
 }
 
+/** Secrets, encrypted; and the check that tells whether a key is the one they were written with. */
+export interface SecretStore {
+  /** Every secret, by name. */
+  allSecrets(): Promise<SecretRow[]>;
+  /** One secret. */
+  secret(name: string): Promise<SecretRow | undefined>;
+  /** Writes a secret, replacing the one of its name (whose `created_at` is kept). */
+  putSecret(row: SecretRow): Promise<void>;
+  /** Deletes a secret; false when none has this name. */
+  deleteSecret(name: string): Promise<boolean>;
+  /** The check value of the key secrets are encrypted with (undefined: no key was ever used). */
+  secretKeyCheck(): Promise<string | undefined>;
+  /** Records the check value of the key, once: an existing one is kept. */
+  setSecretKeyCheck(check: string): Promise<void>;
+}
+
 /**
  * What `launcher store copy` (`copy.ts`) needs beyond the other statements: reads of what no other
  * statement lists, and writes that keep what the others make anew (ids, times, counters). Only
@@ -224,6 +241,7 @@ export interface StoreStatements
     TokenStore,
     RolloutStore,
     RevisionStore,
+    SecretStore,
     CopyStore {}
 
 /**
