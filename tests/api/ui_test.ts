@@ -5,6 +5,7 @@
  * untouched by all of it.
  */
 import assert from "node:assert/strict";
+import { SecretBox } from "../../src/server/secret_box.ts";
 import { type Harness, openHarness, SHOP_YAML } from "./harness.ts";
 
 /** A browser's view of the app: the cookie it holds. */
@@ -352,6 +353,31 @@ Deno.test("a server shutting down ends the open pages' live streams", async () =
     })();
     h.planner.releaseWaiters();
     assert.match(await ended, /^: following changes\n\n$/);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a container page names a secret's reference, never its value", async () => {
+  const secretBox = await SecretBox.fromKey(crypto.getRandomValues(new Uint8Array(32)));
+  const h = await openHarness({ secretBox });
+  try {
+    const set = await h.call("POST", "/secrets", { name: "db-password", value: "hunter2-value" });
+    assert.ok(set.status === 200 || set.status === 201, await set.text());
+    await h.up(`name: shop
+containers:
+  - name: api
+    host: host-a
+    image: busybox:1.36
+    environment:
+      MODE: prod
+      DB_PASSWORD: { secret: db-password }
+`);
+    const admin = await signIn(h, h.token);
+    const page = await (await get(h, admin, "/manifests/shop/containers/api")).text();
+    assert.match(page, /DB_PASSWORD: \(secret\)/);
+    assert.match(page, /MODE: prod/);
+    assert.doesNotMatch(page, /hunter2-value/);
   } finally {
     await h.close();
   }
