@@ -298,45 +298,55 @@ Deno.test("the server raises its soft open-file limit to the hard limit at start
   }
 });
 
-Deno.test("a flood of connections past the open-file limit neither ends the server nor stops it for good", async () => {
+/** A `launcher serve` of its own, in a child process, with its output collected. */
+async function childServer(idleTimeout: string) {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "launcher-hostile-" });
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "-A",
-      main,
-      "serve",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--data-dir",
-      dataDir,
-      // Long enough for the whole flood to arrive before any of it is closed.
-      "--idle-timeout",
-      "5s",
+      ...["run", "-A", main, "serve"],
+      ...["--ip", "127.0.0.1", "--port", String(port), "--data-dir", dataDir],
+      ...["--idle-timeout", idleTimeout],
     ],
     env: { LAUNCHER_TOKEN_PASS: PASSWORD },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let output = "";
+  const server = {
+    port,
+    child,
+    output: "",
+    healthy: async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/healthz`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await res.body?.cancel();
+      return res.ok;
+    },
+    /** Ends the server and removes its data dir. */
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await collecting;
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) server.output += chunk;
   };
   const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const url = `http://127.0.0.1:${port}/api/v1/healthz`;
-  const healthy = async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  };
+  await pollUntil("the server to answer", server.healthy);
+  return server;
+}
+
+Deno.test("a flood of connections past the open-file limit neither ends the server nor stops it for good", async () => {
+  // Long enough for the whole flood to arrive before any of it is closed.
+  const server = await childServer("5s");
+  const { port, child, healthy } = server;
   const flood: Deno.Conn[] = [];
   try {
-    await pollUntil("the server to answer", healthy);
     // Few descriptors left to the running server: 256, of which it uses about 20.
     await run("prlimit", ["--pid", String(child.pid), "--nofile=256:"]);
     for (let i = 0; i < 400; i++) {
@@ -347,57 +357,27 @@ Deno.test("a flood of connections past the open-file limit neither ends the serv
       }
     }
     await pollUntil(
-      () => `the server to stop accepting, in:\n${output}`,
+      () => `the server to stop accepting, in:\n${server.output}`,
       () =>
-        output.includes("the server stopped accepting connections") &&
-        output.includes("Too many open files"),
+        server.output.includes("the server stopped accepting connections") &&
+        server.output.includes("Too many open files"),
     );
     // The flood still holds its end of every connection.
-    await pollUntil(() => `the server to answer again, in:\n${output}`, healthy, {
+    await pollUntil(() => `the server to answer again, in:\n${server.output}`, healthy, {
       timeoutMs: 30_000,
     });
     assert.ok(isAlive(child.pid));
   } finally {
     for (const conn of flood) conn.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await collecting;
-    await Deno.remove(dataDir, { recursive: true });
+    await server.stop();
   }
 });
 
 Deno.test("near the open-file limit, silent connections are closed long before the idle timeout", async () => {
-  const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "launcher-hostile-" });
-  const main = new URL("../../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "serve",
-      ...["--ip", "127.0.0.1", "--port", String(port), "--data-dir", dataDir],
-      ...["--idle-timeout", "60s"],
-    ],
-    env: { LAUNCHER_TOKEN_PASS: PASSWORD },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) output += chunk;
-  };
-  const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const url = `http://127.0.0.1:${port}/api/v1/healthz`;
-  const healthy = async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  };
+  const server = await childServer("60s");
+  const { port, child, healthy } = server;
   const silent: Deno.Conn[] = [];
   try {
-    await pollUntil("the server to answer", healthy);
     await run("prlimit", ["--pid", String(child.pid), "--nofile=256:"]);
     // Up to 240 of the 256 descriptors in use: past nine tenths, short of the limit.
     const used = [...Deno.readDirSync(`/proc/${child.pid}/fd`)].length;
@@ -406,13 +386,10 @@ Deno.test("near the open-file limit, silent connections are closed long before t
     }
     // Far less than the 60 s idle timeout: only the shortage closes them this soon.
     await Promise.all(silent.map((conn) => closedByServer(conn, 20_000)));
-    assert.match(output, /open files near the limit: closing connections idle for 1000 ms/);
+    assert.match(server.output, /open files near the limit: closing connections idle for 1000 ms/);
     await pollUntil("the server to answer again", healthy);
   } finally {
     for (const conn of silent) conn.close();
-    child.kill("SIGTERM");
-    await child.status;
-    await collecting;
-    await Deno.remove(dataDir, { recursive: true });
+    await server.stop();
   }
 });
