@@ -48,6 +48,16 @@ async function openMetricsApp(metricsPublic = false) {
     assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
     return text;
   };
+  /** Applies the shop manifest with the admin token. */
+  const up = async () => {
+    const res = await app.request("/api/v1/manifest/up", {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/x-yaml" },
+      body: SHOP_YAML,
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+  };
   return {
     app,
     planner,
@@ -56,6 +66,7 @@ async function openMetricsApp(metricsPublic = false) {
     get,
     issue,
     scrape,
+    up,
     close: async () => {
       planner.releaseWaiters();
       await planner.close();
@@ -95,13 +106,7 @@ async function promtoolCheck(text: string): Promise<void> {
 Deno.test("after API traffic, /metrics counts requests, hosts, containers, reports and transactions", async () => {
   const m = await openMetricsApp();
   try {
-    const up = await m.app.request("/api/v1/manifest/up", {
-      method: "POST",
-      headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/x-yaml" },
-      body: SHOP_YAML,
-    });
-    assert.equal(up.status, 200);
-    await up.body?.cancel();
+    await m.up();
     const registered = await m.json("POST", "/api/v1/hosts/register", {
       host: "host-a",
       engineVersion: "27.0",
@@ -232,12 +237,7 @@ Deno.test("/metrics needs a read or admin token, unless metrics are public", asy
 Deno.test("promtool check metrics passes on the real output", async () => {
   const m = await openMetricsApp();
   try {
-    const up = await m.app.request("/api/v1/manifest/up", {
-      method: "POST",
-      headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/x-yaml" },
-      body: SHOP_YAML,
-    });
-    await up.body?.cancel();
+    await m.up();
     const report = await m.json("POST", "/api/v1/state", {
       host: "host-a",
       reports: [],
@@ -324,12 +324,7 @@ Deno.test("an agent's series goes with its host when the host is removed", async
 Deno.test("an agent's batch names one host: a report of another is refused, nothing applied", async () => {
   const m = await openMetricsApp();
   try {
-    const up = await m.app.request("/api/v1/manifest/up", {
-      method: "POST",
-      headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/x-yaml" },
-      body: SHOP_YAML,
-    });
-    await up.body?.cancel();
+    await m.up();
     const mixed = await assertError(
       await m.json("POST", "/api/v1/state", {
         host: "host-a",
