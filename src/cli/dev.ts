@@ -33,6 +33,7 @@ export function devCommand(log: (line: string) => void): Command {
           `token password (this run only): ${password}`,
           "use it from another shell with:",
           `  export LAUNCHER_URL=${server.url} LAUNCHER_TOKEN=${token}`,
+          `web UI: ${server.url}/ (sign in with that token)`,
         ].join("\n"),
       );
       const agent = startAgent({
