@@ -137,9 +137,17 @@ export class UiSessions {
     return touched ? sessionOf(id, row, now) : session;
   }
 
-  /** Ends a session (sign-out, or its token no longer signs in). */
+  /** Ends a session: sign-out. */
   async delete(id: string): Promise<void> {
     await this.#store.deleteSession(idHash(id));
+  }
+
+  /**
+   * Deletes a session found ended (its token no longer signs in), which is refused either way:
+   * on a full disk it stays until the duty's prune.
+   */
+  async discard(id: string): Promise<void> {
+    await this.#store.bestEffort(() => this.#store.deleteSession(idHash(id)));
   }
 
   /** Whether the duty's prune is due: at most once a minute, to spare the store a transaction. */

@@ -71,6 +71,7 @@ Deno.test("postgres: revoking or expiry of a token ends its sessions on both ser
     a.clock.advance(3_600_000);
     assert.equal((await get(a, brief, "/")).status, 303, "its token expired: refused by a");
     assert.equal((await get(b, brief, "/")).status, 303, "and by b");
+    assert.equal(await storedSession(b, brief), undefined, "and deleted when refused");
   });
 });
 

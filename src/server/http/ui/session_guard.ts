@@ -36,7 +36,7 @@ export async function signedIn(
     principal = await auth.principalOfTokenId(session.tokenId);
   } catch (error) {
     if (!(error instanceof UnauthorizedError)) throw error;
-    await sessions.delete(id);
+    await sessions.discard(id);
     return undefined;
   }
   return {
