@@ -246,16 +246,17 @@ CREATE TABLE IF NOT EXISTS secrets (
  * secret; deleting a token deletes its sessions.
  */
 function uiSessions(db: DatabaseSync): void {
+  // Like the baseline's, a step that finds its table and indexes already there leaves them be.
   db.exec(`
-CREATE TABLE ui_sessions (
+CREATE TABLE IF NOT EXISTS ui_sessions (
   id_hash TEXT PRIMARY KEY,
   token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
   csrf TEXT NOT NULL,
   created_at TEXT NOT NULL,
   last_used_at TEXT NOT NULL
 ) STRICT;
-CREATE INDEX ui_sessions_by_token ON ui_sessions(token_id);
-CREATE INDEX ui_sessions_by_use ON ui_sessions(last_used_at);
+CREATE INDEX IF NOT EXISTS ui_sessions_by_token ON ui_sessions(token_id);
+CREATE INDEX IF NOT EXISTS ui_sessions_by_use ON ui_sessions(last_used_at);
 `);
 }
 
