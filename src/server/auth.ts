@@ -112,7 +112,19 @@ export class TokenAuth {
    * `UnauthorizedError` for an unknown, revoked or expired token.
    */
   async authenticate(token: string): Promise<Principal> {
-    const row = await this.#store.tokenByHash(sha256(token).toString("hex"));
+    return await this.#principalOf(await this.#store.tokenByHash(sha256(token).toString("hex")));
+  }
+
+  /**
+   * The principal of the token with this id (a web UI session's), noting its use: the same
+   * checks as `authenticate`, so a revoked, expired or missing token throws `UnauthorizedError`.
+   */
+  async principalOfTokenId(id: string): Promise<Principal> {
+    return await this.#principalOf(await this.#store.tokenById(id));
+  }
+
+  /** The principal of a stored token that still signs in, noting its use; else why not. */
+  async #principalOf(row: TokenRow | undefined): Promise<Principal> {
     if (row === undefined) throw new UnauthorizedError("invalid token");
     if (row.revoked !== 0) throw new UnauthorizedError("token revoked");
     const now = this.#now();
@@ -147,8 +159,14 @@ export class TokenAuth {
     return at === null ? -Infinity : Date.parse(at);
   }
 
-  /** Revokes a token at once (revoking twice is fine); an unknown id is `NotFoundError`. */
+  /**
+   * Revokes a token at once (revoking twice is fine), and deletes the web UI sessions it signed
+   * in (which would be refused anyway); an unknown id is `NotFoundError`.
+   */
   async revokeToken(id: string): Promise<void> {
-    if (!await this.#store.revokeToken(id)) throw new NotFoundError(`no token with id ${id}`);
+    await this.#store.transaction(async (tx) => {
+      if (!await tx.revokeToken(id)) throw new NotFoundError(`no token with id ${id}`);
+      await tx.deleteSessionsOfToken(id);
+    });
   }
 }

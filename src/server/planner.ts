@@ -33,6 +33,7 @@ import { Waiters } from "./waiters.ts";
 import { Batcher } from "./batcher.ts";
 import { type DutyLease, LocalLease } from "./duty_lease.ts";
 import { type HostIndex, LocalWakeups, type Wakeup, type Wakeups } from "./wakeups.ts";
+import { type UiSessionOptions, UiSessions } from "./ui_sessions.ts";
 
 /** What `reportMany` did: how many reports it applied, and the ones naming no known container. */
 export interface ReportManyResult {
@@ -71,6 +72,8 @@ export interface PlannerOptions {
   log?: (line: string) => void;
   /** Encrypts and decrypts secrets; without it the planner keeps none (`SecretsDisabledError`). */
   secretBox?: SecretBox;
+  /** Limits of the web UI's sessions. */
+  sessions?: UiSessionOptions;
 }
 
 /** How often the scheduler's duties run: placement waits at most this long for room. */
@@ -94,6 +97,8 @@ export class Planner {
   readonly rollouts: Rollouts;
   /** Secrets: kept encrypted, checked at the door, resolved for the agents that need them. */
   readonly secrets: Secrets;
+  /** The web UI's sessions, in the store: ended ones are deleted by the duties. */
+  readonly sessions: UiSessions;
   readonly #cluster: string;
   /** The time and timers of the planner and everything it owns. */
   readonly clock: Clock;
@@ -163,6 +168,7 @@ export class Planner {
       bump: (tx, hosts) => this.#bump(tx, hosts),
       now: () => clock.now(),
     });
+    this.sessions = new UiSessions(store, () => clock.now(), options.sessions);
     this.#unsubscribe = wakeups.subscribe((wakeup) => this.#heard(wakeup));
     this.#unsubscribeLogs = wakeups.subscribeLogs(({ host, request }) =>
       this.logs.offer(host, request)
@@ -560,10 +566,11 @@ export class Planner {
   /**
    * The scheduler's periodic duties, each in its own transaction: replaced instances whose
    * replacements run are removed, waiting instances placed where room appeared, and instances of
-   * hosts lost too long moved; with a shared lease, events past their retention deleted. Only while
-   * this server holds the duty lease: elsewhere a tick does nothing (the holder's next one does
-   * it), and one that loses the lease stops before its next duty. A tick asked for while one
-   * runs starts once that one is over.
+   * hosts lost too long moved; ended web UI sessions deleted (at most once a minute); with a
+   * shared lease, events past their retention deleted. Only while this server holds the duty
+   * lease: elsewhere a tick does nothing (the holder's next one does it), and one that loses the
+   * lease stops before its next duty. A tick asked for while one runs starts once that one is
+   * over.
    */
   tick(): Promise<void> {
     const tick = this.#ticking.catch(() => {}).then(() => this.#tick());
@@ -581,6 +588,12 @@ export class Planner {
     if (!this.events.pruneOnRecord) {
       duties.push(async (tx) => {
         await this.events.prune(tx);
+        return new Set<string>();
+      });
+    }
+    if (this.sessions.pruneDue()) {
+      duties.push(async (tx) => {
+        await this.sessions.prune(tx);
         return new Set<string>();
       });
     }

@@ -24,5 +24,6 @@ await import("./placement_test.ts");
 await import("./revisions_test.ts");
 await import("./scoped_tokens_test.ts");
 await import("./secrets_test.ts");
+await import("./ui_sessions_test.ts");
 
 Deno.test("postgres: the API tests' cluster is removed", () => stopTestStore());

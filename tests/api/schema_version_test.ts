@@ -410,3 +410,31 @@ Deno.test("migration 2 gives a store of version 1 its secrets table; old events 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("migration 3 gives a store of version 2 its web UI sessions; tokens keep theirs", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "launcher-v2-" });
+  try {
+    withDb(dataDir, (db) => {
+      migrate(db, MIGRATIONS.slice(0, 2));
+      db.exec("INSERT INTO tokens (id, hash, created_at) VALUES ('t1', 'h1', 'then')");
+    });
+    const store = new SqliteStore(dataDir);
+    try {
+      assert.deepEqual(store.migrated, { from: 2, to: CURRENT, created: false });
+      assert.equal((await store.tokenById("t1"))?.hash, "h1", "the token is kept");
+      const row = {
+        id_hash: "s1",
+        token_id: "t1",
+        csrf: "c1",
+        created_at: "then",
+        last_used_at: "then",
+      };
+      await store.insertSession(row);
+      assert.deepEqual(await store.sessionByHash("s1"), row);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

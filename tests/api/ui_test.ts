@@ -7,13 +7,7 @@
 import assert from "node:assert/strict";
 import { SecretBox } from "../../src/server/secret_box.ts";
 import { type Harness, openHarness, SHOP_YAML } from "./harness.ts";
-
-/** A browser's view of the app: the cookie it holds. */
-interface Browser {
-  cookie: string;
-  /** The session's CSRF token, as its pages carry it. */
-  csrf: string;
-}
+import { get, post, signIn } from "./ui_browser.ts";
 
 /** A token made through the API with a role (read or agent). */
 async function tokenFor(
@@ -27,39 +21,6 @@ async function tokenFor(
   );
   assert.equal(res.status, 201);
   return await res.json() as { id: string; token: string };
-}
-
-/** Posts a form to the UI. */
-function post(
-  h: Harness,
-  path: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-  url = "http://localhost",
-): Promise<Response> {
-  return Promise.resolve(h.app.request(`${url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  }));
-}
-
-/** Signs in with `token` and returns the cookie and the CSRF token of the session. */
-async function signIn(h: Harness, token: string): Promise<Browser> {
-  const res = await post(h, "/login", { token, next: "/" });
-  assert.equal(res.status, 303, await res.text());
-  assert.equal(res.headers.get("location"), "/");
-  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0];
-  const page = await get(h, { cookie, csrf: "" }, "/");
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
-  assert.ok(csrf, "the page carries the session's CSRF token");
-  return { cookie, csrf };
-}
-
-function get(h: Harness, browser: Browser, path: string): Promise<Response> {
-  return Promise.resolve(h.app.request(`http://localhost${path}`, {
-    headers: { cookie: browser.cookie },
-  }));
 }
 
 /** The desired state of shop's web, through the API. */

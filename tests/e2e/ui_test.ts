@@ -3,8 +3,9 @@
  * is refused), the overview following a manifest until it runs, its failing container listed first
  * and one click from its page and error output, a container's logs growing while the page is open
  * (stdout and stderr apart), restart from its page reaching the engine, a read token seeing no
- * buttons and its forged post refused, a stop made elsewhere showing on the open page, and 50,000
- * lines of output leaving a bounded DOM and a page that answers. Screenshots of each page go to
+ * buttons and its forged post refused, a stop made elsewhere showing on the open page, 50,000
+ * lines of output leaving a bounded DOM and a page that answers, and a session outliving a killed
+ * server (its sessions are in the store) until signing out. Screenshots of each page go to
  * test-output/ui/.
  */
 import assert from "node:assert/strict";
@@ -286,6 +287,19 @@ Deno.test("web UI in Chromium against a real server, agent and engine", async (t
       await page.screenshot({ path: `${SCREENSHOTS}hosts.png`, fullPage: true });
       await page.goto(`${cluster.url}/events?manifest=ui`);
       await page.screenshot({ path: `${SCREENSHOTS}events.png`, fullPage: true });
+    });
+
+    await cluster.step(t, "a killed and restarted server keeps the browser signed in", async () => {
+      const page = admin!;
+      await cluster.killServer();
+      await cluster.startServer();
+      await page.goto(`${cluster.url}/manifests/ui`);
+      assert.equal(new URL(page.url()).pathname, "/manifests/ui", "not sent to /login");
+      await page.getByRole("heading", { name: "Manifest ui" }).waitFor();
+      await page.click("#sign-out");
+      await page.waitForURL(/\/login$/);
+      await page.goto(`${cluster.url}/`);
+      await page.waitForURL(/\/login\?next=%2F$/);
     });
   } finally {
     await browser?.close();

@@ -11,6 +11,7 @@ import {
   type HostRow,
   type RolloutRow,
   type SecretRow,
+  type SessionRow,
   type Store,
   type StoreOptions,
   type TokenRow,
@@ -119,6 +120,22 @@ function tokenRow(id: string, extra: Partial<TokenRow> = {}): TokenRow {
     expires_at: null,
     last_used_at: null,
     revoked: 0,
+    ...extra,
+  };
+}
+
+/** A session row of `tokenId`; override what the test is about. */
+function sessionRow(
+  idHash: string,
+  tokenId: string,
+  extra: Partial<SessionRow> = {},
+): SessionRow {
+  return {
+    id_hash: idHash,
+    token_id: tokenId,
+    csrf: `csrf-${idHash}`,
+    created_at: T0,
+    last_used_at: T1,
     ...extra,
   };
 }
@@ -572,6 +589,77 @@ function contractCases(): ContractCase[] {
     assert.equal((await s.tokenByHash("hash-a1"))?.revoked, 1);
     assert.equal((await s.tokenByHash("hash-b2"))?.revoked, 0);
     await assert.rejects(s.insertToken(tokenRow("d4", { hash: "hash-b2" })), "hashes are unique");
+  });
+
+  test("tokens are found by id too", async (s) => {
+    await s.insertToken(tokenRow("a1", { revoked: 1 }));
+    assert.deepEqual(await s.tokenById("a1"), tokenRow("a1", { revoked: 1 }));
+    assert.equal(await s.tokenById("hash-a1"), undefined, "by id, not by hash");
+  });
+
+  test("sessions are found by id hash, touched and deleted, alone or with their token's", async (s) => {
+    await s.insertToken(tokenRow("a1"));
+    await s.insertToken(tokenRow("b2"));
+    const a = sessionRow("sa", "a1");
+    await s.insertSession(a);
+    await s.insertSession(sessionRow("sb", "a1"));
+    await s.insertSession(sessionRow("sc", "b2"));
+    assert.deepEqual(await s.sessionByHash("sa"), a);
+    assert.equal(await s.sessionByHash("nope"), undefined);
+    await assert.rejects(s.insertSession(sessionRow("sa", "b2")), "id hashes are unique");
+    await assert.rejects(s.insertSession(sessionRow("sd", "nope")), "its token must exist");
+    assert.equal(await s.sessionByHash("sd"), undefined);
+
+    await s.touchSession("sa", T2);
+    assert.deepEqual(await s.sessionByHash("sa"), { ...a, last_used_at: T2 });
+    assert.equal(await s.deleteSession("sa"), true);
+    assert.equal(await s.deleteSession("sa"), false, "deleting twice says so");
+    assert.equal(await s.sessionByHash("sa"), undefined);
+    assert.equal(await s.deleteSessionsOfToken("a1"), 1);
+    assert.equal(await s.sessionByHash("sb"), undefined);
+    assert.deepEqual(await s.sessionByHash("sc"), sessionRow("sc", "b2"), "another token's stays");
+    assert.equal(await s.deleteSessionsOfToken("a1"), 0);
+  });
+
+  test("sessions are pruned when idle, old, or their token revoked or expired", async (s) => {
+    await s.insertToken(tokenRow("live"));
+    await s.insertToken(tokenRow("gone", { revoked: 1 }));
+    await s.insertToken(tokenRow("ends", { expires_at: T2 }));
+    const at = (minute: number) => `2025-01-01T00:${String(minute).padStart(2, "0")}:00.000Z`;
+    await s.insertSession(sessionRow("idle", "live", { created_at: at(5), last_used_at: at(10) }));
+    await s.insertSession(sessionRow("old", "live", { created_at: at(1), last_used_at: at(30) }));
+    await s.insertSession(sessionRow("used", "live", { created_at: at(5), last_used_at: at(11) }));
+    await s.insertSession(
+      sessionRow("revoked", "gone", { created_at: at(5), last_used_at: at(30) }),
+    );
+    await s.insertSession(
+      sessionRow("expired", "ends", { created_at: at(5), last_used_at: at(30) }),
+    );
+    assert.equal(await s.pruneSessions(at(10), at(1), at(1)), 3, "idle, old and revoked");
+    assert.ok(await s.sessionByHash("expired"), "its token expires at 00:02");
+    assert.equal(await s.pruneSessions(at(10), at(1), T2), 1, "expired at 00:02");
+    assert.deepEqual(
+      (await Promise.all(
+        ["idle", "old", "used", "revoked", "expired"].map((id) => s.sessionByHash(id)),
+      ))
+        .map((row) => row?.id_hash),
+      [undefined, undefined, "used", undefined, undefined],
+    );
+    assert.equal(await s.pruneSessions(at(10), at(1), T2), 0);
+  });
+
+  test("sessions beyond a count go least recently used first", async (s) => {
+    await s.insertToken(tokenRow("a1"));
+    await s.insertSession(sessionRow("s1", "a1", { created_at: T0, last_used_at: T2 }));
+    await s.insertSession(sessionRow("s2", "a1", { created_at: T1, last_used_at: T1 }));
+    await s.insertSession(sessionRow("s3", "a1", { created_at: T0, last_used_at: T1 }));
+    await s.insertSession(sessionRow("s4", "a1", { created_at: T2, last_used_at: T2 }));
+    assert.equal(await s.pruneSessionsBeyond(4), 0);
+    assert.equal(await s.pruneSessionsBeyond(2), 2);
+    const left = await Promise.all(["s1", "s2", "s3", "s4"].map((id) => s.sessionByHash(id)));
+    assert.deepEqual(left.map((row) => row !== undefined), [true, false, false, true]);
+    assert.equal(await s.pruneSessionsBeyond(0), 2);
+    assert.equal(await s.sessionByHash("s1"), undefined);
   });
 
   test("revisions are numbered per manifest and read newest first", async (s) => {

@@ -5,7 +5,8 @@
  * reconnects), the installation's id (agents label their containers with it), host info, events
  * with their ids (the next id comes after the source's last), tokens (hashes), revisions,
  * rollouts, and secrets as they are encrypted (with the check value of their key: the target's
- * servers need the same key file). The source is read in one transaction, so the copy is of one state of it; the target
+ * servers need the same key file). Not web UI sessions: a copy is made with the servers stopped,
+ * and users sign in again on the new ones. The source is read in one transaction, so the copy is of one state of it; the target
  * is written in one, so a copy that fails leaves it as it was.
  */
 import { LauncherError } from "../../errors.ts";

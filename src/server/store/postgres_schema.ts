@@ -159,8 +159,24 @@ ALTER TABLE events ADD COLUMN secret ${TEXT};
 `);
 }
 
+/** Migration 3: web UI sessions; as SQLite's `ui_sessions`. */
+async function uiSessions(client: pg.ClientBase): Promise<void> {
+  await client.query(`
+CREATE TABLE ui_sessions (
+  id_hash ${TEXT} PRIMARY KEY,
+  token_id ${TEXT} NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  csrf ${TEXT} NOT NULL,
+  created_at ${TEXT} NOT NULL,
+  last_used_at ${TEXT} NOT NULL
+);
+CREATE INDEX ui_sessions_by_token ON ui_sessions(token_id);
+CREATE INDEX ui_sessions_by_use ON ui_sessions(last_used_at);
+`);
+}
+
 /** Every migration, in order: the versions and names of SQLite's `MIGRATIONS`. */
 export const PG_MIGRATIONS: PgMigration[] = [
   { version: 1, name: "baseline", up: baseline },
   { version: 2, name: "secrets", up: secrets },
+  { version: 3, name: "ui_sessions", up: uiSessions },
 ];

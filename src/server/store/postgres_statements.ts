@@ -15,6 +15,7 @@ import {
   REVISION_COLUMNS,
   ROLLOUT_COLUMNS,
   SECRET_COLUMNS,
+  SESSION_COLUMNS,
   TOKEN_COLUMNS,
 } from "./rows.ts";
 import type { StoreStatements } from "./store.ts";
@@ -83,6 +84,7 @@ const all = (result: pg.QueryResult) => result.rows;
 const first = (result: pg.QueryResult) => result.rows[0];
 const found = (result: pg.QueryResult) => result.rows.length > 0;
 const changed = (result: pg.QueryResult) => (result.rowCount ?? 0) > 0;
+const deleted = (result: pg.QueryResult) => result.rowCount ?? 0;
 const nothing = () => {};
 /** The first row's `n`, a count or a number. */
 const number = (column: string) => (result: pg.QueryResult) =>
@@ -300,6 +302,7 @@ export const PG_STATEMENTS: PgStatements = {
   // Tokens: `seq` keeps the order they were inserted in, as SQLite's rowid does.
   insertToken: write(insert("tokens", TOKEN_COLUMNS), nothing, rowValues(TOKEN_COLUMNS)),
   tokenByHash: read(`${TOKENS} WHERE hash = $1`, first),
+  tokenById: read(`${TOKENS} WHERE id = $1`, first),
   allTokens: read(`${TOKENS} ORDER BY created_at, seq`, all),
   touchToken: write("UPDATE tokens SET last_used_at = $2 WHERE id = $1", nothing),
   revokeToken: write("UPDATE tokens SET revoked = 1 WHERE id = $1", changed),
@@ -348,6 +351,32 @@ export const PG_STATEMENTS: PgStatements = {
   setSecretKeyCheck: write(
     "INSERT INTO meta (key, value) VALUES ('secret_key_check', $1) ON CONFLICT (key) DO NOTHING",
     nothing,
+  ),
+
+  // Web UI sessions, by the hash of their cookie's id.
+  insertSession: write(
+    insert("ui_sessions", SESSION_COLUMNS),
+    nothing,
+    rowValues(SESSION_COLUMNS),
+  ),
+  sessionByHash: read(
+    `SELECT ${SESSION_COLUMNS.join(", ")} FROM ui_sessions WHERE id_hash = $1`,
+    first,
+  ),
+  touchSession: write("UPDATE ui_sessions SET last_used_at = $2 WHERE id_hash = $1", nothing),
+  deleteSession: write("DELETE FROM ui_sessions WHERE id_hash = $1", changed),
+  deleteSessionsOfToken: write("DELETE FROM ui_sessions WHERE token_id = $1", deleted),
+  pruneSessions: write(
+    "DELETE FROM ui_sessions WHERE last_used_at <= $1 OR created_at <= $2 " +
+      "OR token_id IN (SELECT id FROM tokens WHERE revoked != 0 " +
+      "OR (expires_at IS NOT NULL AND expires_at <= $3))",
+    deleted,
+  ),
+  pruneSessionsBeyond: write(
+    "DELETE FROM ui_sessions WHERE id_hash IN (SELECT id_hash FROM ui_sessions " +
+      "ORDER BY last_used_at, created_at, id_hash " +
+      "LIMIT greatest(0, (SELECT count(*) FROM ui_sessions) - $1::bigint))",
+    deleted,
   ),
 
   // Copying (`launcher store copy`): what no other statement lists, and rows as they are.

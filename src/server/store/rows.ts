@@ -181,6 +181,22 @@ export interface SecretRow {
 }
 
 /**
+ * One web UI session: the SHA-256 of its cookie's id (never the id), the token it signed in with
+ * by the token's id (never the token), and the CSRF token its forms carry.
+ */
+export interface SessionRow {
+  /** Hex SHA-256 of the cookie's value. */
+  id_hash: string;
+  /** The `tokens` row it signed in with. */
+  token_id: string;
+  /** 32 random bytes, base64url: useless without the cookie. */
+  csrf: string;
+  created_at: string;
+  /** Written at most once a minute per session (see `src/server/ui_sessions.ts`). */
+  last_used_at: string;
+}
+
+/**
  * A table's column names, in order, from one entry per column of its row type: a column added to
  * the row type and not here fails to compile.
  */
@@ -320,4 +336,13 @@ export const REVISION_COLUMNS = columns<RevisionRow>({
   format: true,
   actor: true,
   at: true,
+});
+
+/** The columns of `SessionRow`, in order. */
+export const SESSION_COLUMNS = columns<SessionRow>({
+  id_hash: true,
+  token_id: true,
+  csrf: true,
+  created_at: true,
+  last_used_at: true,
 });

@@ -240,8 +240,29 @@ CREATE TABLE IF NOT EXISTS secrets (
   if (!events.includes("secret")) db.exec("ALTER TABLE events ADD COLUMN secret TEXT");
 }
 
+/**
+ * Migration 3: web UI sessions (`ui_sessions`), so that every server of a store honours them and a
+ * restart keeps them. A row holds the SHA-256 of its cookie's id and its token's id, never either
+ * secret; deleting a token deletes its sessions.
+ */
+function uiSessions(db: DatabaseSync): void {
+  // Like the baseline's, a step that finds its table and indexes already there leaves them be.
+  db.exec(`
+CREATE TABLE IF NOT EXISTS ui_sessions (
+  id_hash TEXT PRIMARY KEY,
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS ui_sessions_by_token ON ui_sessions(token_id);
+CREATE INDEX IF NOT EXISTS ui_sessions_by_use ON ui_sessions(last_used_at);
+`);
+}
+
 /** Every migration, in order; the last one's version is the schema this launcher writes. */
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "baseline", up: baseline },
   { version: 2, name: "secrets", up: secrets },
+  { version: 3, name: "ui_sessions", up: uiSessions },
 ];

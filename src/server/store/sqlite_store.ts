@@ -19,6 +19,7 @@ import { StoreOpenError } from "./open_error.ts";
 import { rolloutStatements } from "./rollouts.ts";
 import { revisionStatements } from "./revisions.ts";
 import { secretStatements } from "./secrets.ts";
+import { sessionStatements } from "./sessions.ts";
 import { isDiskFull, Statement } from "./sqlite.ts";
 import type { Store, StoreStatements } from "./store.ts";
 import { tokenStatements } from "./tokens.ts";
@@ -137,6 +138,7 @@ export class SqliteStore implements Store {
       ...rolloutStatements(prepare),
       ...revisionStatements(prepare),
       ...secretStatements(prepare),
+      ...sessionStatements(prepare),
       ...copyStatements(prepare),
     };
     this.#Transaction = SqliteTransaction.over(statements);

@@ -1,6 +1,6 @@
 /**
  * The store: where the server keeps manifests, containers, host indexes and hosts, events, token
- * hashes, rollouts, manifest revisions and encrypted secrets. `Store` is the contract every implementation meets
+ * hashes, rollouts, manifest revisions, encrypted secrets and web UI sessions. `Store` is the contract every implementation meets
  * (SQLite, embedded, in `sqlite_store.ts`; PostgreSQL for several servers, in `postgres_store.ts`),
  * and `tests/store/contract.ts` holds them to it. Every statement is asynchronous, since PostgreSQL's
  * drivers are; rows keep SQLite's column names and types (`rows.ts`). Opening a store brings its
@@ -19,6 +19,7 @@ import type {
   RevisionRow,
   RolloutRow,
   SecretRow,
+  SessionRow,
   StateCountRow,
   TokenRow,
 } from "./rows.ts";
@@ -151,6 +152,8 @@ export interface TokenStore {
   insertToken(row: TokenRow): Promise<void>;
   /** The token with this hash, revoked or expired ones included. */
   tokenByHash(hash: string): Promise<TokenRow | undefined>;
+  /** The token with this id, revoked or expired ones included. */
+  tokenById(id: string): Promise<TokenRow | undefined>;
   /** Every token, oldest first (by creation time, then insertion). */
   allTokens(): Promise<TokenRow[]>;
   /** Records when a token was last used. */
@@ -200,6 +203,30 @@ export interface SecretStore {
 }
 
 /**
+ * Web UI sessions, by the hash of their cookie's id; each belongs to a token (deleting the token
+ * deletes them).
+ */
+export interface SessionStore {
+  /** Stores a new session; its token must exist. */
+  insertSession(row: SessionRow): Promise<void>;
+  /** The session with this id hash, expired ones included. */
+  sessionByHash(idHash: string): Promise<SessionRow | undefined>;
+  /** Records when a session was last used. */
+  touchSession(idHash: string, now: string): Promise<void>;
+  /** Deletes a session; false when none has this id hash. */
+  deleteSession(idHash: string): Promise<boolean>;
+  /** Deletes every session of a token; returns how many. */
+  deleteSessionsOfToken(tokenId: string): Promise<number>;
+  /**
+   * Deletes the sessions last used at or before `usedBy`, made at or before `madeBy`, or whose
+   * token is revoked or expired at `now` (ISO times); returns how many.
+   */
+  pruneSessions(usedBy: string, madeBy: string, now: string): Promise<number>;
+  /** Deletes the least recently used sessions beyond the newest `keep`; returns how many. */
+  pruneSessionsBeyond(keep: number): Promise<number>;
+}
+
+/**
  * What `launcher store copy` (`copy.ts`) needs beyond the other statements: reads of what no other
  * statement lists, and writes that keep what the others make anew (ids, times, counters). Only
  * for copying into a new, empty store; nothing else calls them.
@@ -242,6 +269,7 @@ export interface StoreStatements
     RolloutStore,
     RevisionStore,
     SecretStore,
+    SessionStore,
     CopyStore {}
 
 /**

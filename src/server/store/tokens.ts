@@ -11,6 +11,7 @@ export function tokenStatements(p: Prepare) {
       `INSERT INTO tokens (${TOKEN_COLUMNS.join(", ")}) VALUES (${params(TOKEN_COLUMNS)})`,
     ),
     tokenByHash: p(`${SELECT} WHERE hash = $hash`),
+    tokenById: p(`${SELECT} WHERE id = $id`),
     allTokens: p(`${SELECT} ORDER BY created_at, rowid`),
     touchToken: p("UPDATE tokens SET last_used_at = $now WHERE id = $id"),
     revokeToken: p("UPDATE tokens SET revoked = 1 WHERE id = $id"),
@@ -24,6 +25,11 @@ export function tokenStatements(p: Prepare) {
     /** The token with this hash, revoked or expired ones included. */
     tokenByHash(hash: string): TokenRow | undefined {
       return s.tokenByHash.get<TokenRow>({ hash });
+    },
+
+    /** The token with this id, revoked or expired ones included. */
+    tokenById(id: string): TokenRow | undefined {
+      return s.tokenById.get<TokenRow>({ id });
     },
 
     /** Every token, oldest first. */

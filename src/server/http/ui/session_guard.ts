@@ -1,21 +1,22 @@
 /**
- * Who a web UI request speaks for: the session of its cookie, whose token is checked again on
- * every request (a revoked or expired token ends the session), and the checks every form that
- * changes something passes: same origin, the session's CSRF token, an admin token.
+ * Who a web UI request speaks for: the session of its cookie (from the store, so any server of it
+ * honours it), whose token row is checked again on every request (a revoked, expired or deleted
+ * token ends the session), and the checks every form that changes something passes: same origin,
+ * the session's CSRF token, an admin token.
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ForbiddenError, UnauthorizedError } from "../../../api/errors.ts";
 import type { Principal, TokenAuth } from "../../auth.ts";
 import type { ViewerInfo } from "./layout.tsx";
-import { sameSecret, type Session, type SessionStore } from "./sessions.ts";
+import { sameSecret, type UiSession, type UiSessions } from "../../ui_sessions.ts";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "launcher_session";
 
 /** A signed-in request: its session, the principal of its token, and what pages show of it. */
 export interface SignedIn {
-  session: Session;
+  session: UiSession;
   principal: Principal;
   viewer: ViewerInfo;
 }
@@ -23,19 +24,19 @@ export interface SignedIn {
 /** The session of a request, or undefined when it has none that still holds. */
 export async function signedIn(
   c: Context,
-  sessions: SessionStore,
+  sessions: UiSessions,
   auth: TokenAuth,
 ): Promise<SignedIn | undefined> {
   const id = getCookie(c, SESSION_COOKIE);
   if (id === undefined) return undefined;
-  const session = sessions.get(id);
+  const session = await sessions.get(id);
   if (session === undefined) return undefined;
   let principal: Principal;
   try {
-    principal = await auth.authenticate(session.token);
+    principal = await auth.principalOfTokenId(session.tokenId);
   } catch (error) {
     if (!(error instanceof UnauthorizedError)) throw error;
-    sessions.delete(id);
+    await sessions.discard(id);
     return undefined;
   }
   return {
@@ -56,7 +57,7 @@ function overTls(c: Context): boolean {
 }
 
 /** Sets the session cookie: HttpOnly, SameSite=Strict, Secure over TLS, for the whole site. */
-export function setSessionCookie(c: Context, session: Session, maxAgeMs: number): void {
+export function setSessionCookie(c: Context, session: UiSession, maxAgeMs: number): void {
   setCookie(c, SESSION_COOKIE, session.id, {
     httpOnly: true,
     sameSite: "Strict",

@@ -15,9 +15,10 @@ import { type Action, ACTIONS } from "../../../api/schemas.ts";
 import type { Clock } from "../../../clock.ts";
 import { LauncherError } from "../../../errors.ts";
 import { HostSchema, InstanceNameSchema, NameSchema } from "../../../manifest/schema.ts";
-import type { TokenAuth } from "../../auth.ts";
+import type { Principal, TokenAuth } from "../../auth.ts";
 import { actorName } from "../../events.ts";
 import type { Planner } from "../../planner.ts";
+import { sameSecret } from "../../ui_sessions.ts";
 import type { AppEnv } from "../env.ts";
 import { UI_CSS, UI_JS } from "./assets.ts";
 import { containerHref, manifestHref } from "./components.tsx";
@@ -47,18 +48,15 @@ import {
   type SignedIn,
   signedIn,
 } from "./session_guard.ts";
-import { sameSecret, SessionStore } from "./sessions.ts";
 import { sseResponse } from "./sse.ts";
 
 /** What the web UI needs. */
 export interface UiDeps {
   planner: Planner;
-  /** The API's token auth: sessions are checked against it on every request. */
+  /** The API's token auth: sessions' tokens are checked against it on every request. */
   auth: TokenAuth;
-  /** What session ages and the pages' "12 s ago" are judged by. */
+  /** What the pages' "12 s ago" are judged by (sessions' ages by the planner's clock). */
   clock: Clock;
-  /** The sessions (default: a new store in this process's memory). */
-  sessions?: SessionStore;
 }
 
 /** The largest form a UI route accepts. */
@@ -102,7 +100,7 @@ function named(schema: v.GenericSchema<string>, value: string | undefined, what:
 export function uiRoutes(deps: UiDeps) {
   const { planner, auth, clock } = deps;
   const now = () => clock.now();
-  const sessions = deps.sessions ?? new SessionStore({ now });
+  const sessions = planner.sessions;
   const formLimit = bodyLimit({
     maxSize: MAX_FORM_BYTES,
     onError: (c) => c.text(`form is larger than ${MAX_FORM_BYTES} bytes`, 413),
@@ -217,19 +215,21 @@ export function uiRoutes(deps: UiDeps) {
             status,
           );
         if (token === "") return refuse("Give a token.", 401);
-        let role: string;
+        let principal: Principal;
         try {
-          role = (await auth.authenticate(token)).role;
+          principal = await auth.authenticate(token);
         } catch (error) {
           if (error instanceof LauncherError && error.status === 401) {
             return refuse(`That token does not sign in: ${error.message}.`, 401);
           }
           throw error;
         }
+        const role = principal.role;
         if (role !== "admin" && role !== "read") {
           return refuse(`A token of role ${role} cannot sign in: use an admin or read token.`, 403);
         }
-        const session = sessions.create(token);
+        // The session keeps the token's id, never the token.
+        const session = await sessions.create(principal.tokenId);
         setSessionCookie(c, session, sessions.maxAgeMs);
         return c.redirect(next, 303);
       });
@@ -243,7 +243,7 @@ export function uiRoutes(deps: UiDeps) {
           if (fields.csrf === undefined || !sameSecret(fields.csrf, signed.session.csrf)) {
             throw new ForbiddenError("the form's CSRF token is missing or stale: reload the page");
           }
-          sessions.delete(signed.session.id);
+          await sessions.delete(signed.session.id);
         }
         clearSessionCookie(c);
         return c.redirect("/login", 303);
