@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Cluster, SLEEPER } from "./cluster.ts";
 import { TEST_IMAGE } from "./engines.ts";
+import { pollUntil } from "../poll_until.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -87,9 +88,12 @@ Deno.test("containers run to completion, and launcher run waits for them", async
         stdout += value;
       }
       assert.equal(stdout, "started\n");
-      // The first line came while the container still runs: it waits for this file.
-      const [running] = await cluster.ps("stream");
-      assert.equal(running.state, "running");
+      // The first line came while the container still runs: it waits for this file. The agent's
+      // report of the start may reach the server after the output does.
+      await pollUntil("ps to show stream running", async () => {
+        const [row] = await cluster.ps("stream");
+        return row?.state === "running";
+      });
       await cluster.engines.docker("host-a", "exec", "stream_stream", "touch", "/tmp/go");
       for (let r = await reader.read(); !r.done; r = await reader.read()) stdout += r.value;
       const status = await child.status;
