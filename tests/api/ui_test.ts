@@ -358,3 +358,27 @@ Deno.test("the UI's assets ship inside the program", async () => {
     await h.close();
   }
 });
+
+Deno.test("a browser asking for a page that does not exist gets a page with the way back", async () => {
+  const h = await openHarness();
+  try {
+    const page = await h.app.request("/nowhere", { headers: { accept: "text/html" } });
+    assert.equal(page.status, 404);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    const text = await page.text();
+    assert.match(text, /There is no page at \/nowhere/);
+    assert.match(text, /<a href="\/">Back to the overview<\/a>/);
+    // A program, and anything under the API, still gets the JSON error.
+    for (
+      const [path, accept] of [["/nowhere", "application/json"], ["/api/v1/nope", "text/html"]]
+    ) {
+      const res = await h.app.request(path, {
+        headers: { accept, authorization: `Bearer ${h.token}` },
+      });
+      assert.equal(res.status, 404);
+      assert.equal((await res.json()).error.code, "not_found");
+    }
+  } finally {
+    await h.close();
+  }
+});

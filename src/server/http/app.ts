@@ -32,7 +32,7 @@ import { statusRoutes } from "./status_routes.ts";
 import { tokenRoutes } from "./token_routes.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, limitRequestHead, readRequestBody } from "./request_limits.ts";
 import { tlsRoutes } from "./tls_routes.ts";
-import { uiRoutes } from "./ui/ui_routes.tsx";
+import { uiNotFound, uiRoutes } from "./ui/ui_routes.tsx";
 
 /** What the router needs: the planner (and its store, for tokens) and the token password. */
 export interface AppDeps {
@@ -101,7 +101,8 @@ export function createApp(deps: AppDeps) {
       return c.json(errorBody("internal", "internal server error"), 500);
     })
     .notFound((c) =>
-      c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
+      uiNotFound(c) ??
+        c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
     )
     .use("*", requestMetrics(metrics))
     .use("*", limitRequestHead())

@@ -96,6 +96,25 @@ function named(schema: v.GenericSchema<string>, value: string | undefined, what:
   return value;
 }
 
+/**
+ * The answer to a browser asking for a page that does not exist (outside the API, accepting HTML):
+ * a page with the way back, instead of the API's JSON. Undefined for any other request.
+ */
+export function uiNotFound(c: Context): Response | Promise<Response> | undefined {
+  if (c.req.path.startsWith("/api/") || !(c.req.header("accept") ?? "").includes("text/html")) {
+    return undefined;
+  }
+  return c.html(
+    html`<!doctype html>${(
+      <Layout title="Not found" section="none">
+        <ErrorPage status={404} message={`There is no page at ${c.req.path}`} />
+      </Layout>
+    )}`,
+    404,
+    PAGE_HEADERS,
+  );
+}
+
 /** The web UI's routes, to mount at `/` before the API's base path. */
 export function uiRoutes(deps: UiDeps) {
   const { planner, auth, clock } = deps;
