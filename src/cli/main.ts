@@ -39,6 +39,9 @@ export function program(): Command {
   const root = new Command("launcher")
     .description("pull-based container launcher for fleets of hosts")
     .version(VERSION)
+    // The root's options only before a command: a token starting with "-V" given to `--token`
+    // of a command would otherwise print the version (tokens are base64url, 1 in 4,096 does).
+    .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride();
   root.addCommand(serveCommand(log));
