@@ -8,7 +8,7 @@ import { Metrics } from "../../src/server/metrics.ts";
 import { Planner } from "../../src/server/planner.ts";
 import { openStore } from "../../src/server/store/store.ts";
 import { VERSION } from "../../src/version.ts";
-import { assertError, PASSWORD, SHOP_YAML } from "./harness.ts";
+import { assertError, PASSWORD, registration, SHOP_YAML } from "./harness.ts";
 import { pollUntil } from "../poll_until.ts";
 
 /** An app over a fresh SQLite store whose transactions the app's metrics time, as `serve` does. */
@@ -107,16 +107,12 @@ Deno.test("after API traffic, /metrics counts requests, hosts, containers, repor
   const m = await openMetricsApp();
   try {
     await m.up();
-    const registered = await m.json("POST", "/api/v1/hosts/register", {
-      host: "host-a",
-      engineVersion: "27.0",
-      os: "linux",
-      arch: "amd64",
-      cpus: 2,
-      memory: 1 << 30,
-      agentVersion: VERSION,
-      intervalMs: 5000,
-    }, m.admin);
+    const registered = await m.json(
+      "POST",
+      "/api/v1/hosts/register",
+      registration("host-a", { intervalMs: 5000 }),
+      m.admin,
+    );
     assert.equal(registered.status, 200);
     await registered.body?.cancel();
     // The original body: one report. Then an agent's batch, with its figures.
@@ -284,16 +280,12 @@ Deno.test("an agent's series goes with its host when the host is removed", async
   const m = await openMetricsApp();
   try {
     for (const host of ["host-a", "host-c"]) {
-      const res = await m.json("POST", "/api/v1/hosts/register", {
-        host,
-        engineVersion: "27.0",
-        os: "linux",
-        arch: "amd64",
-        cpus: 2,
-        memory: 1 << 30,
-        agentVersion: VERSION,
-        intervalMs: 5000,
-      }, m.admin);
+      const res = await m.json(
+        "POST",
+        "/api/v1/hosts/register",
+        registration(host, { intervalMs: 5000 }),
+        m.admin,
+      );
       await res.body?.cancel();
       const sent = await m.json("POST", "/api/v1/state", {
         host,

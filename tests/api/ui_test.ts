@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { SecretBox } from "../../src/server/secret_box.ts";
-import { type Harness, openHarness, SHOP_YAML } from "./harness.ts";
+import { type Harness, openHarness, registration, SHOP_YAML } from "./harness.ts";
 import { get, post, signIn } from "./ui_browser.ts";
 
 /** A token made through the API with a role (read or agent). */
@@ -118,16 +118,7 @@ Deno.test("the overview shows what ps shows: unknown on a host that went offline
   const h = await openHarness();
   try {
     await h.up(SHOP_YAML);
-    const register = await h.call("POST", "/hosts/register", {
-      host: "host-a",
-      engineVersion: "27.5.1",
-      os: "linux",
-      arch: "x86_64",
-      cpus: 2,
-      memory: 1024 ** 3,
-      agentVersion: "test",
-      intervalMs: 1000,
-    });
+    const register = await h.call("POST", "/hosts/register", registration("host-a"));
     assert.equal(register.status, 200);
     await h.call("GET", "/container?host=host-a");
     const admin = await signIn(h, h.token);
